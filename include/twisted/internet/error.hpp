@@ -1,0 +1,75 @@
+// Typed errors, as Twisted's twisted.internet.error.
+//
+// Every error the library reports derives from twisted::error::Error (itself a
+// std::runtime_error), so a user can catch them all or check one kind with
+// Failure::check<ConnectionRefusedError>(). The hierarchy mirrors Twisted's:
+// ConnectionDone and ConnectionLost are both ConnectionClosed, a refused
+// connection is a ConnectError, and so on.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+#include <utility>
+
+namespace twisted::error {
+
+/// Root of every twisted-cpp error.
+class Error : public std::runtime_error {
+ public:
+  explicit Error(const std::string& what) : std::runtime_error(what) {}
+
+ protected:
+  /// The whole message, passed down the hierarchy unchanged.
+  struct Message {
+    std::string text;
+  };
+  explicit Error(Message m) : std::runtime_error(m.text) {}
+  static Message compose(const char* text, const std::string& detail) {
+    return Message{detail.empty() ? std::string(text) : std::string(text) + ": " + detail};
+  }
+};
+
+// Each error has a default text, and takes an optional detail appended to it
+// ("Connection was refused by the other side: 127.0.0.1:1").
+#define TWISTED_DEFINE_ERROR(Name, Base, defaultText)                 \
+  class Name : public Base {                                          \
+   public:                                                            \
+    Name() : Base(compose(defaultText, {})) {}                        \
+    explicit Name(const std::string& detail)                          \
+        : Base(compose(defaultText, detail)) {}                       \
+                                                                      \
+   protected:                                                         \
+    explicit Name(Message m) : Base(std::move(m)) {}                  \
+  }
+
+// --- reactor state -------------------------------------------------------
+TWISTED_DEFINE_ERROR(ReactorNotRunning, Error, "The reactor is not running");
+TWISTED_DEFINE_ERROR(ReactorAlreadyRunning, Error, "The reactor is already running");
+TWISTED_DEFINE_ERROR(AlreadyCalled, Error, "The delayed call has already run");
+TWISTED_DEFINE_ERROR(AlreadyCancelled, Error, "The delayed call was already cancelled");
+/// A backend cannot watch this descriptor (select and fds >= FD_SETSIZE).
+TWISTED_DEFINE_ERROR(BackendLimitError, Error, "The reactor backend cannot watch this descriptor");
+TWISTED_DEFINE_ERROR(UnknownBackend, Error, "Unknown reactor backend");
+
+// --- connections -----------------------------------------------------------
+TWISTED_DEFINE_ERROR(ConnectionClosed, Error, "The connection was closed");
+TWISTED_DEFINE_ERROR(ConnectionDone, ConnectionClosed, "The connection was closed cleanly");
+TWISTED_DEFINE_ERROR(ConnectionLost, ConnectionClosed,
+                     "The connection to the other side was lost uncleanly");
+TWISTED_DEFINE_ERROR(ConnectionAborted, ConnectionLost, "The connection was aborted locally");
+TWISTED_DEFINE_ERROR(ConnectionFdescWentAway, ConnectionLost,
+                     "The file descriptor went away");
+TWISTED_DEFINE_ERROR(CannotListenError, Error, "Could not listen");
+TWISTED_DEFINE_ERROR(ConnectError, Error, "An error occurred while connecting");
+TWISTED_DEFINE_ERROR(ConnectBindError, ConnectError, "Could not bind the local address");
+TWISTED_DEFINE_ERROR(UnknownHostError, ConnectError, "Host name not known");
+TWISTED_DEFINE_ERROR(DNSLookupError, Error, "DNS lookup failed");
+TWISTED_DEFINE_ERROR(NoRouteError, ConnectError, "No route to host");
+TWISTED_DEFINE_ERROR(ConnectionRefusedError, ConnectError, "Connection was refused by the other side");
+TWISTED_DEFINE_ERROR(TCPTimedOutError, ConnectError, "TCP connection timed out");
+TWISTED_DEFINE_ERROR(UserError, ConnectError, "The user aborted the connection");
+TWISTED_DEFINE_ERROR(TimeoutError, Error, "The operation timed out");
+
+#undef TWISTED_DEFINE_ERROR
+
+}  // namespace twisted::error

@@ -1,0 +1,105 @@
+// The reactor's contracts, as Twisted's twisted.internet.interfaces.
+//
+// A reactor is composed of small capability interfaces so that code can ask
+// for exactly what it uses (a protocol timeout needs only IReactorTime&, which
+// testing::Clock also provides) and tests can substitute a double.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "twisted/internet/delayed_call.hpp"
+#include "twisted/python/failure.hpp"
+#include "twisted/python/unique_function.hpp"
+
+namespace twisted {
+
+/// What doRead/doWrite return: nothing to carry on, or the reason to
+/// disconnect (Twisted returns None or a Failure-like reason).
+using IOResult = std::optional<Failure>;
+
+/// Something with a file descriptor the reactor can watch.
+class IFileDescriptor {
+ public:
+  virtual ~IFileDescriptor() = default;
+  /// The descriptor number to watch; -1 means it is gone, and the reactor
+  /// disconnects the descriptor instead of dispatching to it.
+  virtual int fileno() const = 0;
+  /// Called once when the reactor disconnects this descriptor: after a
+  /// doRead/doWrite failure, or at shutdown (with ConnectionLost).
+  virtual void connectionLost(const Failure& reason) = 0;
+  /// A short name for log lines about this descriptor.
+  virtual std::string logPrefix() const { return "-"; }
+};
+
+/// A descriptor with something to do when its fd is readable.
+class IReadDescriptor : public virtual IFileDescriptor {
+ public:
+  /// Called when the fd may be read without blocking. Return a failure (or
+  /// throw) to be disconnected.
+  virtual IOResult doRead() = 0;
+};
+
+/// A descriptor with something to do when its fd is writable.
+class IWriteDescriptor : public virtual IFileDescriptor {
+ public:
+  /// Called when the fd may be written without blocking. Return a failure
+  /// (or throw) to be disconnected.
+  virtual IOResult doWrite() = 0;
+};
+
+/// Both; the common case for connections.
+class IReadWriteDescriptor : public IReadDescriptor, public IWriteDescriptor {};
+
+/// A read descriptor that can survive its read side closing (TCP half-close).
+/// When its doRead reports ConnectionDone, the reactor calls
+/// readConnectionLost instead of disconnecting it.
+class IHalfCloseableDescriptor {
+ public:
+  virtual ~IHalfCloseableDescriptor() = default;
+  virtual void readConnectionLost(const Failure& reason) = 0;
+};
+
+/// Twisted's IReactorTime.
+class IReactorTime {
+ public:
+  virtual ~IReactorTime() = default;
+  /// The current time in seconds, on a clock that never goes backwards.
+  virtual double seconds() const = 0;
+  /// Calls `f` once, `delay` seconds from now (0 means on the next turn of
+  /// the loop). Calls due at the same time run in the order scheduled.
+  virtual DelayedCall callLater(double delay, UniqueFunction<void()> f) = 0;
+  /// Every call scheduled and not yet run or cancelled.
+  virtual std::vector<DelayedCall> getDelayedCalls() const = 0;
+};
+
+/// Twisted's IReactorFDSet. The reactor keeps a shared reference to each
+/// registered descriptor until it is removed (see docs/architecture.md).
+class IReactorFDSet {
+ public:
+  virtual ~IReactorFDSet() = default;
+  virtual void addReader(std::shared_ptr<IReadDescriptor> reader) = 0;
+  virtual void addWriter(std::shared_ptr<IWriteDescriptor> writer) = 0;
+  virtual void removeReader(const IReadDescriptor& reader) = 0;
+  virtual void removeWriter(const IWriteDescriptor& writer) = 0;
+  /// Removes every reader and writer (except the reactor's own internal
+  /// ones) and returns them, each once.
+  virtual std::vector<std::shared_ptr<IFileDescriptor>> removeAll() = 0;
+  virtual std::vector<std::shared_ptr<IReadDescriptor>> getReaders() const = 0;
+  virtual std::vector<std::shared_ptr<IWriteDescriptor>> getWriters() const = 0;
+};
+
+/// Twisted's IReactorThreads (callFromThread is the thread-safe entry).
+class IReactorThreads {
+ public:
+  virtual ~IReactorThreads() = default;
+  /// Thread-safe: runs `f` on the reactor thread on its next turn, waking it.
+  virtual void callFromThread(UniqueFunction<void()> f) = 0;
+  /// Runs `f` in the reactor's thread pool.
+  virtual void callInThread(UniqueFunction<void()> f) = 0;
+  virtual void suggestThreadPoolSize(int size) = 0;
+};
+
+}  // namespace twisted

@@ -1,0 +1,131 @@
+// The reactor: Twisted's event loop, as a value.
+//
+//   twisted::Reactor reactor;                      // epoll, or $TWISTED_REACTOR
+//   reactor.callLater(1.5, [&] { reactor.stop(); });
+//   reactor.run();                                 // returns after stop()
+//
+// A Reactor provides IReactorCore (run/stop/triggers), IReactorTime,
+// IReactorFDSet and IReactorThreads. It is single-threaded: call it only from
+// the thread that runs it, except callFromThread and wakeUp, which any thread
+// may call. Several reactors may run in one process, one per thread, and a
+// reactor that returned from run() may run again. Ownership rules are in
+// docs/architecture.md.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "twisted/internet/backend.hpp"
+#include "twisted/internet/delayed_call.hpp"
+#include "twisted/internet/interfaces.hpp"
+#include "twisted/internet/system_event.hpp"
+#include "twisted/python/unique_function.hpp"
+
+namespace twisted {
+
+class ThreadPool;
+
+class Reactor final : public IReactorTime, public IReactorFDSet, public IReactorThreads {
+ public:
+  /// Builds a reactor on `backend` (Default: $TWISTED_REACTOR, else epoll).
+  /// @throws error::UnknownBackend for a bad $TWISTED_REACTOR value,
+  ///   std::system_error when the kernel refuses (fd table full).
+  explicit Reactor(Backend backend = Backend::Default);
+  static std::unique_ptr<Reactor> create(Backend backend = Backend::Default);
+  /// Stops the thread pool, cancels pending calls and drops registered
+  /// descriptors (without calling connectionLost: run and stop the reactor
+  /// for an orderly shutdown).
+  ~Reactor() override;
+  Reactor(const Reactor&) = delete;
+  Reactor& operator=(const Reactor&) = delete;
+
+  // ---- IReactorCore ------------------------------------------------------
+
+  /// Fires "startup" and runs the loop until stop() (after the "shutdown"
+  /// event) or crash(). With `installSignalHandlers`, SIGINT and SIGTERM stop
+  /// the reactor cleanly while it runs (see exitSignal()).
+  /// @throws error::ReactorAlreadyRunning when called inside run().
+  void run(bool installSignalHandlers = true);
+  /// Asks the loop to fire "shutdown" and end, on its next turn.
+  /// @throws error::ReactorNotRunning if not running or already stopping.
+  void stop();
+  /// Ends the loop at once, without the shutdown event.
+  void crash();
+  /// Runs one turn of the loop: due calls, then one wait of at most `delay`
+  /// seconds for I/O and its dispatch. Works whether or not run() is active.
+  void iterate(double delay = 0);
+  /// True from the "during startup" phase until stop() or crash().
+  bool running() const;
+  /// Calls `f` once the reactor is running (at once if it already is).
+  void callWhenRunning(UniqueFunction<void()> f);
+
+  /// Adds a trigger to `phase` of `event` ("startup", "shutdown" or any
+  /// name given to fireSystemEvent). Triggers stay until removed and fire
+  /// each time the event does, in the order added.
+  TriggerId addSystemEventTrigger(Phase phase, std::string event, UniqueFunction<void()> f);
+  /// As above, for a trigger that may keep the EventHold it is given to
+  /// make the event wait (only meaningful for Phase::Before).
+  TriggerId addSystemEventTrigger(Phase phase, std::string event,
+                                  UniqueFunction<void(EventHold)> f);
+  /// @throws std::invalid_argument for an unknown id.
+  void removeSystemEventTrigger(TriggerId id);
+  /// Runs the three phases of `event`'s triggers.
+  void fireSystemEvent(const std::string& event);
+
+  // ---- IReactorTime ------------------------------------------------------
+
+  double seconds() const override;
+  /// @throws std::invalid_argument for a negative or NaN delay.
+  DelayedCall callLater(double delay, UniqueFunction<void()> f) override;
+  template <class Rep, class Period>
+  DelayedCall callLater(std::chrono::duration<Rep, Period> delay, UniqueFunction<void()> f) {
+    return callLater(std::chrono::duration<double>(delay).count(), std::move(f));
+  }
+  std::vector<DelayedCall> getDelayedCalls() const override;
+
+  // ---- IReactorFDSet -----------------------------------------------------
+
+  /// @throws std::invalid_argument if reader->fileno() < 0,
+  ///   error::BackendLimitError (select, fd >= FD_SETSIZE), std::system_error.
+  void addReader(std::shared_ptr<IReadDescriptor> reader) override;
+  void addWriter(std::shared_ptr<IWriteDescriptor> writer) override;
+  /// Removing what is not registered does nothing.
+  void removeReader(const IReadDescriptor& reader) override;
+  void removeWriter(const IWriteDescriptor& writer) override;
+  std::vector<std::shared_ptr<IFileDescriptor>> removeAll() override;
+  std::vector<std::shared_ptr<IReadDescriptor>> getReaders() const override;
+  std::vector<std::shared_ptr<IWriteDescriptor>> getWriters() const override;
+
+  // ---- IReactorThreads ---------------------------------------------------
+
+  void callFromThread(UniqueFunction<void()> f) override;
+  void callInThread(UniqueFunction<void()> f) override;
+  void suggestThreadPoolSize(int size) override;
+  /// The reactor's pool (0 to 10 threads by default), created on first use,
+  /// started when the reactor runs and stopped during shutdown.
+  ThreadPool& getThreadPool();
+  /// Thread-safe: makes a sleeping loop return from its wait now.
+  void wakeUp();
+  /// True on the thread that runs (or last ran, or built) this reactor.
+  bool isInIOThread() const;
+
+  // ---- about this reactor --------------------------------------------------
+
+  Backend backend() const;
+  /// The signal (SIGINT or SIGTERM) that stopped the last run, if any.
+  std::optional<int> exitSignal() const;
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+/// A process-wide reactor built on first use, for small programs (Twisted's
+/// `from twisted.internet import reactor`). The library never uses it.
+Reactor& defaultReactor();
+
+}  // namespace twisted

@@ -1,0 +1,46 @@
+// LogPublisher: fans events out to observers, as twisted.logger's.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <utility>
+#include <vector>
+
+#include "twisted/logger/log_event.hpp"
+
+namespace twisted::logger {
+
+using LogObserver = std::function<void(const LogEvent&)>;
+
+/// Thread-safe: events may be published from any thread (thread-pool work
+/// logs too), and observers may be added or removed at any time. An observer
+/// that throws is removed from nothing and silences nothing: the exception is
+/// swallowed so one bad observer cannot stop the others.
+class LogPublisher {
+ public:
+  using ObserverId = std::uint64_t;
+
+  ObserverId addObserver(LogObserver observer);
+  void removeObserver(ObserverId id);
+  void publish(const LogEvent& event) const;
+  std::size_t observerCount() const;
+
+ private:
+  using List = std::vector<std::pair<ObserverId, LogObserver>>;
+  mutable std::mutex mutex_;
+  std::shared_ptr<const List> observers_ = std::make_shared<List>();
+  ObserverId nextId_ = 1;
+};
+
+/// The process-wide publisher every Logger uses by default. Until
+/// beginLoggingTo is called it has one observer: warnings and worse, as
+/// text, to stderr, so errors are never silently lost.
+LogPublisher& globalLogPublisher();
+
+/// Replaces the default stderr observer with `observers`. Observers already
+/// added with addObserver stay.
+void beginLoggingTo(std::vector<LogObserver> observers);
+
+}  // namespace twisted::logger

@@ -1,0 +1,53 @@
+// The backend interface: the only thing a select/poll/epoll file implements.
+//
+// The reactor keeps the fd table and the descriptor objects; a poller only
+// knows fd numbers and interest masks, and reports which fds are ready. See
+// docs/architecture.md, "The backend interface".
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "twisted/internet/backend.hpp"
+
+namespace twisted::detail {
+
+enum PollEvent : unsigned {
+  kRead = 1,
+  kWrite = 2,
+  kHangup = 4,   // the peer hung up (POLLHUP/EPOLLHUP)
+  kError = 8,    // an error is pending (POLLERR/EPOLLERR)
+  kInvalid = 16, // the fd is not open (POLLNVAL, select's EBADF)
+};
+
+struct FiredEvent {
+  int fd;
+  unsigned events;
+  std::uint32_t generation = 0;  // filled in by the reactor, not the poller
+};
+
+class Poller {
+ public:
+  virtual ~Poller() = default;
+  virtual const char* name() const = 0;
+  /// The interest in `fd` changes from `oldMask` to `newMask` (kRead|kWrite;
+  /// 0 = not watched). Throws (std::system_error, error::BackendLimitError)
+  /// without changing anything if the kernel or the backend refuses.
+  virtual void update(int fd, unsigned oldMask, unsigned newMask) = 0;
+  /// Waits at most `timeout` seconds (< 0: no limit) and appends the ready
+  /// fds to `fired`. An interrupted wait (EINTR) returns with none.
+  virtual void poll(double timeout, std::vector<FiredEvent>& fired) = 0;
+};
+
+std::unique_ptr<Poller> makeSelectPoller();
+std::unique_ptr<Poller> makePollPoller();
+std::unique_ptr<Poller> makeEpollPoller();
+/// The only place that names the concrete pollers.
+std::unique_ptr<Poller> makePoller(Backend backend);
+
+/// Milliseconds for poll/epoll_wait, rounded up so that a wait never ends
+/// just before a timer is due (which would spin until it is).
+int timeoutMillis(double timeout);
+
+}  // namespace twisted::detail

@@ -1,0 +1,229 @@
+// The reactor's core: construction, run/stop/crash, and the main loop.
+#include "twisted/internet/reactor.hpp"
+
+#include <cmath>
+#include <stdexcept>
+
+#include "reactor_impl.hpp"
+#include "signals.hpp"
+#include "twisted/internet/error.hpp"
+
+namespace twisted {
+
+namespace {
+double steadySeconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+}  // namespace
+
+Reactor::Impl::Impl(Reactor& owner, Backend chosen)
+    : self(owner),
+      backend(resolveBackend(chosen)),
+      poller(detail::makePoller(backend)),
+      events(owner),
+      waker(std::make_shared<detail::Waker>()) {
+  timers.setTimeSource([](const void*) { return steadySeconds(); }, nullptr);
+}
+
+Reactor::Reactor(Backend backend) : impl_(std::make_unique<Impl>(*this, backend)) {
+  Impl& im = *impl_;
+  im.self.addReader(im.waker);
+  im.slots[im.waker->fileno()].internal = true;
+  // The built-in triggers, first in their phases as in Twisted's ReactorBase.
+  addSystemEventTrigger(Phase::During, "startup", [&im] {
+    im.isRunning = true;
+    if (im.wantSignals) {
+      im.ownsSignals = detail::SignalHandlers::install(im.waker->fileno());
+    }
+  });
+  addSystemEventTrigger(Phase::During, "shutdown", [this] { crash(); });
+  addSystemEventTrigger(Phase::During, "shutdown", [&im] { im.disconnectAll(); });
+}
+
+std::unique_ptr<Reactor> Reactor::create(Backend backend) {
+  return std::make_unique<Reactor>(backend);
+}
+
+Reactor::~Reactor() {
+  Impl& im = *impl_;
+  if (im.ownsSignals) detail::SignalHandlers::uninstall(im.waker->fileno());
+  if (im.threadPool) im.threadPool->stop();
+  // Queued thread calls are dropped, not run: nothing may touch a dying reactor.
+  im.threadCalls.clear();
+  for (auto& slot : im.slots) {
+    if (slot.mask) {
+      slot.reader.reset();
+      slot.writer.reset();
+    }
+  }
+  im.graveyard.clear();
+}
+
+// ---- run / stop ---------------------------------------------------------
+
+void Reactor::run(bool installSignalHandlers) {
+  Impl& im = *impl_;
+  if (im.started) throw error::ReactorAlreadyRunning();
+  im.started = true;
+  im.stopped = false;
+  im.exitSignal.reset();
+  im.wantSignals = installSignalHandlers;
+  im.ioThread = std::this_thread::get_id();
+  fireSystemEvent("startup");
+  im.mainLoop();
+}
+
+void Reactor::Impl::mainLoop() {
+  while (started) {
+    try {
+      while (started) {
+        runUntilCurrent();
+        if (!started) break;
+        doIteration(timeout());
+      }
+    } catch (...) {
+      // Only the backend itself can throw here (user code is caught at its
+      // call site); log and keep the loop alive, as Twisted's mainLoop does.
+      log.failure("Unexpected error in main loop", Failure::current());
+    }
+  }
+  isRunning = false;
+  if (ownsSignals) {
+    detail::SignalHandlers::uninstall(waker->fileno());
+    ownsSignals = false;
+  }
+  releaseGraveyard();
+}
+
+void Reactor::stop() {
+  Impl& im = *impl_;
+  if (im.stopped) throw error::ReactorNotRunning("cannot stop a reactor that is not running");
+  im.stopped = true;
+  im.justStopped = true;
+}
+
+void Reactor::crash() {
+  impl_->started = false;
+  impl_->isRunning = false;
+}
+
+void Reactor::iterate(double delay) {
+  impl_->runUntilCurrent();
+  impl_->doIteration(delay);
+}
+
+bool Reactor::running() const { return impl_->isRunning; }
+
+void Reactor::callWhenRunning(UniqueFunction<void()> f) {
+  if (impl_->isRunning) {
+    f();
+    return;
+  }
+  // A one-shot "after startup" trigger, so that it keeps its place among
+  // the other triggers but does not fire again if the reactor is restarted.
+  auto id = std::make_shared<TriggerId>(0);
+  *id = addSystemEventTrigger(Phase::After, "startup", [this, id, f = std::move(f)]() mutable {
+    removeSystemEventTrigger(*id);
+    f();
+  });
+}
+
+TriggerId Reactor::addSystemEventTrigger(Phase phase, std::string event,
+                                         UniqueFunction<void()> f) {
+  return impl_->events.add(phase, event, [f = std::move(f)](EventHold) mutable { f(); });
+}
+
+TriggerId Reactor::addSystemEventTrigger(Phase phase, std::string event,
+                                         UniqueFunction<void(EventHold)> f) {
+  return impl_->events.add(phase, event, std::move(f));
+}
+
+void Reactor::removeSystemEventTrigger(TriggerId id) { impl_->events.remove(id); }
+
+void Reactor::fireSystemEvent(const std::string& event) { impl_->events.fire(event); }
+
+// ---- time ---------------------------------------------------------------
+
+double Reactor::seconds() const { return steadySeconds(); }
+
+DelayedCall Reactor::callLater(double delay, UniqueFunction<void()> f) {
+  if (!(delay >= 0)) throw std::invalid_argument("callLater needs a delay >= 0 seconds");
+  return impl_->timers.schedule(steadySeconds() + delay, std::move(f));
+}
+
+std::vector<DelayedCall> Reactor::getDelayedCalls() const { return impl_->timers.pending(); }
+
+// ---- one turn of the loop -------------------------------------------------
+
+namespace {
+// Counts reactor frames on the stack, so the graveyard is emptied only when
+// no callback can still be running on a removed descriptor.
+struct Frame {
+  explicit Frame(Reactor::Impl& im) : im(im) { ++im.depth; }
+  ~Frame() {
+    if (--im.depth == 0) im.releaseGraveyard();
+  }
+  Frame(const Frame&) = delete;
+  Frame& operator=(const Frame&) = delete;
+  Reactor::Impl& im;
+};
+
+void logTimerError(const Failure& failure) {
+  static const logger::Logger log("twisted.internet.reactor");
+  log.failure("Unhandled error in a delayed call", failure, {}, logger::LogLevel::error);
+}
+}  // namespace
+
+void Reactor::Impl::releaseGraveyard() {
+  if (depth == 0) graveyard.clear();
+}
+
+void Reactor::Impl::runUntilCurrent() {
+  Frame frame(*this);
+  if (justStopped) {
+    justStopped = false;
+    self.fireSystemEvent("shutdown");
+  }
+  runThreadCalls();
+  if (ownsSignals) handleSignals();
+  timers.runDue(steadySeconds(), /*batch=*/true, logTimerError);
+}
+
+double Reactor::Impl::timeout() {
+  if (justStopped || callsPending.load(std::memory_order_acquire)) return 0;
+  std::optional<double> next = timers.nextTime();
+  if (!next) return -1;
+  double wait = *next - steadySeconds();
+  return wait > 0 ? wait : 0;
+}
+
+void Reactor::Impl::doIteration(double timeout) {
+  Frame frame(*this);
+  // A local buffer: a callback may call iterate() again.
+  std::vector<detail::FiredEvent> fired = std::move(firedBuffer);
+  fired.clear();
+  poller->poll(timeout, fired);
+  // Note each slot's generation before any callback can change it.
+  for (detail::FiredEvent& e : fired) {
+    e.generation = static_cast<std::size_t>(e.fd) < slots.size() ? slots[e.fd].generation : 0;
+  }
+  for (const detail::FiredEvent& e : fired) dispatch(e);
+  fired.clear();
+  firedBuffer = std::move(fired);
+}
+
+// ---- about ----------------------------------------------------------------
+
+Backend Reactor::backend() const { return impl_->backend; }
+
+std::optional<int> Reactor::exitSignal() const { return impl_->exitSignal; }
+
+bool Reactor::isInIOThread() const { return std::this_thread::get_id() == impl_->ioThread; }
+
+Reactor& defaultReactor() {
+  static Reactor reactor;
+  return reactor;
+}
+
+}  // namespace twisted

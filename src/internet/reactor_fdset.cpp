@@ -1,0 +1,241 @@
+// IReactorFDSet: registration and dispatch of readiness events.
+#include <stdexcept>
+#include <string>
+
+#include "reactor_impl.hpp"
+#include "twisted/internet/error.hpp"
+
+namespace twisted {
+
+using detail::kError;
+using detail::kHangup;
+using detail::kInvalid;
+using detail::kRead;
+using detail::kWrite;
+
+namespace {
+const IFileDescriptor* asFile(const std::shared_ptr<IReadDescriptor>& r) {
+  return r ? static_cast<const IFileDescriptor*>(r.get()) : nullptr;
+}
+const IFileDescriptor* asFile(const std::shared_ptr<IWriteDescriptor>& w) {
+  return w ? static_cast<const IFileDescriptor*>(w.get()) : nullptr;
+}
+}  // namespace
+
+Reactor::Impl::Slot& Reactor::Impl::slotFor(int fd) {
+  if (fd < 0) throw std::invalid_argument("descriptor has no file descriptor (fileno() < 0)");
+  if (static_cast<std::size_t>(fd) >= slots.size()) slots.resize(fd + 1);
+  return slots[fd];
+}
+
+int Reactor::Impl::findFd(const IFileDescriptor& d) const {
+  int fd = d.fileno();
+  auto holds = [&](const Slot& s) { return asFile(s.reader) == &d || asFile(s.writer) == &d; };
+  if (fd >= 0 && static_cast<std::size_t>(fd) < slots.size() && holds(slots[fd])) return fd;
+  // fileno() may already say -1 (or another number): find it by identity.
+  for (std::size_t i = 0; i < slots.size(); ++i) {
+    if (holds(slots[i])) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+void Reactor::Impl::setMask(int fd, Slot& slot, unsigned mask) {
+  if (mask == slot.mask) return;
+  poller->update(fd, slot.mask, mask);  // throws before anything changed
+  slot.mask = mask;
+}
+
+void Reactor::addReader(std::shared_ptr<IReadDescriptor> reader) {
+  if (!reader) throw std::invalid_argument("addReader(nullptr)");
+  int fd = reader->fileno();
+  Impl& im = *impl_;
+  Impl::Slot& slot = im.slotFor(fd);
+  if (slot.reader == reader) return;
+  im.setMask(fd, slot, slot.mask | kRead);
+  if (slot.reader) {  // another object had this fd: it is replaced
+    im.graveyard.push_back(std::move(slot.reader));
+    ++slot.generation;
+  }
+  slot.reader = std::move(reader);
+}
+
+void Reactor::addWriter(std::shared_ptr<IWriteDescriptor> writer) {
+  if (!writer) throw std::invalid_argument("addWriter(nullptr)");
+  int fd = writer->fileno();
+  Impl& im = *impl_;
+  Impl::Slot& slot = im.slotFor(fd);
+  if (slot.writer == writer) return;
+  im.setMask(fd, slot, slot.mask | kWrite);
+  if (slot.writer) {
+    im.graveyard.push_back(std::move(slot.writer));
+    ++slot.generation;
+  }
+  slot.writer = std::move(writer);
+}
+
+void Reactor::Impl::dropReader(int fd, Slot& slot) {
+  // Kernel first: if it refuses, the reader stays registered.
+  setMask(fd, slot, slot.mask & ~kRead);
+  graveyard.push_back(std::move(slot.reader));
+  slot.reader = nullptr;
+  ++slot.generation;
+}
+
+void Reactor::Impl::dropWriter(int fd, Slot& slot) {
+  setMask(fd, slot, slot.mask & ~kWrite);
+  graveyard.push_back(std::move(slot.writer));
+  slot.writer = nullptr;
+  ++slot.generation;
+}
+
+void Reactor::removeReader(const IReadDescriptor& reader) {
+  Impl& im = *impl_;
+  int fd = im.findFd(reader);
+  if (fd < 0) return;
+  Impl::Slot& slot = im.slots[fd];
+  if (slot.reader.get() == &reader) im.dropReader(fd, slot);
+}
+
+void Reactor::removeWriter(const IWriteDescriptor& writer) {
+  Impl& im = *impl_;
+  int fd = im.findFd(writer);
+  if (fd < 0) return;
+  Impl::Slot& slot = im.slots[fd];
+  if (slot.writer.get() == &writer) im.dropWriter(fd, slot);
+}
+
+std::vector<std::shared_ptr<IFileDescriptor>> Reactor::removeAll() {
+  Impl& im = *impl_;
+  std::vector<std::shared_ptr<IFileDescriptor>> removed;
+  for (std::size_t fd = 0; fd < im.slots.size(); ++fd) {
+    Impl::Slot& slot = im.slots[fd];
+    if (slot.internal || !slot.mask) continue;
+    std::shared_ptr<IFileDescriptor> r = slot.reader;
+    std::shared_ptr<IFileDescriptor> w = slot.writer;
+    if (r) removed.push_back(r);
+    if (w && w != r) removed.push_back(w);
+    if (slot.reader) im.dropReader(static_cast<int>(fd), slot);
+    if (slot.writer) im.dropWriter(static_cast<int>(fd), slot);
+  }
+  return removed;
+}
+
+std::vector<std::shared_ptr<IReadDescriptor>> Reactor::getReaders() const {
+  std::vector<std::shared_ptr<IReadDescriptor>> out;
+  for (const Impl::Slot& slot : impl_->slots) {
+    if (slot.reader && !slot.internal) out.push_back(slot.reader);
+  }
+  return out;
+}
+
+std::vector<std::shared_ptr<IWriteDescriptor>> Reactor::getWriters() const {
+  std::vector<std::shared_ptr<IWriteDescriptor>> out;
+  for (const Impl::Slot& slot : impl_->slots) {
+    if (slot.writer && !slot.internal) out.push_back(slot.writer);
+  }
+  return out;
+}
+
+// ---- dispatch -------------------------------------------------------------
+
+void Reactor::Impl::dispatch(const detail::FiredEvent& e) {
+  if (static_cast<std::size_t>(e.fd) >= slots.size()) return;
+  Slot* slot = &slots[e.fd];
+  if (slot->generation != e.generation) return;  // changed since the wait
+  constexpr unsigned kGone = kHangup | kError | kInvalid;
+  std::optional<Failure> why;
+  IFileDescriptor* target = nullptr;
+  bool inRead = false;
+
+  if (e.events & kInvalid) {
+    // The fd was closed behind the reactor's back (select/poll).
+    target = slot->reader ? asFileMutable(slot->reader) : asFileMutable(slot->writer);
+    why = Failure::of(error::ConnectionFdescWentAway());
+  } else if ((e.events & kGone) && !(e.events & kRead)) {
+    // Hang-up with nothing left to read: a clean end for a reader (maybe a
+    // half-close), a lost connection for a writer (Twisted's rule).
+    if (slot->reader) {
+      target = asFileMutable(slot->reader);
+      inRead = true;
+      why = Failure::of(error::ConnectionDone());
+    } else {
+      target = asFileMutable(slot->writer);
+      why = Failure::of(error::ConnectionLost());
+    }
+  } else {
+    try {
+      if ((e.events & kRead) && slot->reader) {
+        IReadDescriptor* reader = slot->reader.get();
+        target = reader;
+        inRead = true;
+        if (reader->fileno() < 0) {
+          why = Failure::of(error::ConnectionFdescWentAway());
+        } else {
+          why = reader->doRead();
+        }
+      }
+      // doRead may have changed anything: look the slot up again.
+      slot = &slots[e.fd];
+      if (!why && (e.events & kWrite) && slot->generation == e.generation && slot->writer) {
+        IWriteDescriptor* writer = slot->writer.get();
+        target = writer;
+        inRead = false;
+        if (writer->fileno() < 0) {
+          why = Failure::of(error::ConnectionFdescWentAway());
+        } else {
+          why = writer->doWrite();
+        }
+      }
+    } catch (...) {
+      why = Failure::current();
+      log.failure("Unhandled error in {descriptor} while handling I/O", *why,
+                  {{"descriptor", target ? target->logPrefix() : std::string("-")}},
+                  logger::LogLevel::error);
+    }
+  }
+  if (why && target) disconnectSelectable(*target, *why, inRead);
+}
+
+IFileDescriptor* Reactor::Impl::asFileMutable(const std::shared_ptr<IReadDescriptor>& r) {
+  return r ? static_cast<IFileDescriptor*>(r.get()) : nullptr;
+}
+IFileDescriptor* Reactor::Impl::asFileMutable(const std::shared_ptr<IWriteDescriptor>& w) {
+  return w ? static_cast<IFileDescriptor*>(w.get()) : nullptr;
+}
+
+void Reactor::Impl::disconnectSelectable(IFileDescriptor& d, const Failure& why, bool isRead) {
+  int fd = findFd(d);
+  if (fd < 0) return;  // already removed by the callback itself
+  Slot& slot = slots[fd];
+  // The graveyard keeps `d` alive through the calls below (we are inside a
+  // reactor frame), even if they drop every other reference.
+  if (asFile(slot.reader) == &d) dropReader(fd, slot);
+  auto* halfCloseable = dynamic_cast<IHalfCloseableDescriptor*>(&d);
+  try {
+    if (isRead && halfCloseable && why.check<error::ConnectionDone>()) {
+      halfCloseable->readConnectionLost(why);
+    } else {
+      Slot& again = slots[fd];
+      if (asFile(again.writer) == &d) dropWriter(fd, again);
+      d.connectionLost(why);
+    }
+  } catch (...) {
+    log.failure("Unhandled error in {descriptor}.connectionLost", Failure::current(),
+                {{"descriptor", d.logPrefix()}}, logger::LogLevel::error);
+  }
+}
+
+void Reactor::Impl::disconnectAll() {
+  Failure lost = Failure::of(error::ConnectionLost());
+  for (auto& d : self.removeAll()) {
+    try {
+      d->connectionLost(lost);
+    } catch (...) {
+      log.failure("Unhandled error in {descriptor}.connectionLost at shutdown",
+                  Failure::current(), {{"descriptor", d->logPrefix()}},
+                  logger::LogLevel::error);
+    }
+  }
+}
+
+}  // namespace twisted

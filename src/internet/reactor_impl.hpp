@@ -1,0 +1,115 @@
+// Reactor internals shared by reactor*.cpp. Not installed.
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "poller/poller.hpp"
+#include "system_events.hpp"
+#include "timer_queue.hpp"
+#include "twisted/internet/reactor.hpp"
+#include "twisted/logger/logger.hpp"
+#include "twisted/python/threadpool.hpp"
+
+namespace twisted {
+
+namespace detail {
+/// The eventfd that callFromThread, wakeUp and signal handlers write to.
+class Waker final : public IReadDescriptor {
+ public:
+  Waker();
+  ~Waker() override;
+  Waker(const Waker&) = delete;
+  Waker& operator=(const Waker&) = delete;
+  int fileno() const override { return fd_; }
+  IOResult doRead() override;
+  void connectionLost(const Failure&) override {}
+  std::string logPrefix() const override { return "waker"; }
+  void wake() const noexcept;  // async-signal-safe
+
+ private:
+  int fd_;
+};
+}  // namespace detail
+
+struct Reactor::Impl {
+  explicit Impl(Reactor& self, Backend backend);
+
+  // One watched fd. `generation` changes whenever a descriptor leaves the
+  // slot, so events read before the change are recognised as stale.
+  struct Slot {
+    std::shared_ptr<IReadDescriptor> reader;
+    std::shared_ptr<IWriteDescriptor> writer;
+    unsigned mask = 0;
+    std::uint32_t generation = 0;
+    bool internal = false;  // the waker: hidden from getReaders/removeAll
+  };
+
+  // --- loop (reactor.cpp)
+  void mainLoop();
+  void runUntilCurrent();
+  double timeout();
+  void doIteration(double timeout);
+  void releaseGraveyard();
+
+  // --- fd set (reactor_fdset.cpp)
+  Slot& slotFor(int fd);
+  int findFd(const IFileDescriptor& d) const;
+  void setMask(int fd, Slot& slot, unsigned mask);
+  void dropReader(int fd, Slot& slot);
+  void dropWriter(int fd, Slot& slot);
+  void dispatch(const detail::FiredEvent& event);
+  void disconnectSelectable(IFileDescriptor& d, const Failure& why, bool isRead);
+  void disconnectAll();
+  static IFileDescriptor* asFileMutable(const std::shared_ptr<IReadDescriptor>& r);
+  static IFileDescriptor* asFileMutable(const std::shared_ptr<IWriteDescriptor>& w);
+
+  // --- threads and signals (reactor_threads.cpp)
+  void runThreadCalls();
+  void handleSignals();
+  void stopThreadPool();
+
+  Reactor& self;
+  Backend backend;
+  std::unique_ptr<detail::Poller> poller;
+  detail::TimerQueue timers;
+  detail::SystemEvents events;
+
+  std::vector<Slot> slots;
+  std::vector<detail::FiredEvent> firedBuffer;
+  // Descriptors removed while something may still be running on them; freed
+  // when no reactor frame is on the stack (docs/architecture.md).
+  std::vector<std::shared_ptr<void>> graveyard;
+  int depth = 0;
+
+  // run state, as Twisted's ReactorBase: started (loop active), stopped
+  // (stop() called or never started), running (after "during startup").
+  bool started = false;
+  bool stopped = true;
+  bool justStopped = false;
+  bool isRunning = false;
+  bool wantSignals = false;
+  bool ownsSignals = false;
+  std::optional<int> exitSignal;
+  std::thread::id ioThread = std::this_thread::get_id();
+
+  // thread calls
+  std::shared_ptr<detail::Waker> waker;
+  std::mutex callsMutex;
+  std::vector<UniqueFunction<void()>> threadCalls;
+  std::vector<UniqueFunction<void()>> runningCalls;
+  std::atomic<bool> callsPending{false};
+
+  std::unique_ptr<ThreadPool> threadPool;
+  TriggerId poolShutdownTrigger = 0;
+
+  logger::Logger log{"twisted.internet.reactor"};
+};
+
+}  // namespace twisted

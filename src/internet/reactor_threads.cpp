@@ -1,0 +1,116 @@
+// IReactorThreads: callFromThread, the waker, the thread pool; signals.
+#include <signal.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <system_error>
+
+#include "reactor_impl.hpp"
+#include "signals.hpp"
+
+namespace twisted {
+
+namespace detail {
+
+Waker::Waker() : fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
+  if (fd_ < 0) throw std::system_error(errno, std::generic_category(), "eventfd");
+}
+
+Waker::~Waker() { ::close(fd_); }
+
+IOResult Waker::doRead() {
+  std::uint64_t count;
+  [[maybe_unused]] ssize_t n = ::read(fd_, &count, sizeof count);  // drain
+  return std::nullopt;
+}
+
+void Waker::wake() const noexcept {
+  std::uint64_t one = 1;
+  // EAGAIN means the counter is already non-zero: the loop will wake anyway.
+  [[maybe_unused]] ssize_t n = ::write(fd_, &one, sizeof one);
+}
+
+}  // namespace detail
+
+void Reactor::callFromThread(UniqueFunction<void()> f) {
+  Impl& im = *impl_;
+  {
+    std::lock_guard lock(im.callsMutex);
+    im.threadCalls.push_back(std::move(f));
+  }
+  // One wake-up per batch: later callers see the flag set and skip the write.
+  if (!im.callsPending.exchange(true, std::memory_order_acq_rel)) im.waker->wake();
+}
+
+void Reactor::wakeUp() { impl_->waker->wake(); }
+
+void Reactor::Impl::runThreadCalls() {
+  // Clear the flag before taking the queue: a call queued after the swap
+  // sets it again (and wakes us), so nothing is ever stranded.
+  if (!callsPending.exchange(false, std::memory_order_acq_rel)) return;
+  {
+    std::lock_guard lock(callsMutex);
+    runningCalls.swap(threadCalls);
+  }
+  // Only what was queued before this point runs now (Twisted's rule): calls
+  // added by these callbacks wait for the next turn.
+  std::vector<UniqueFunction<void()>> calls = std::move(runningCalls);
+  for (auto& f : calls) {
+    try {
+      f();
+    } catch (...) {
+      log.failure("Unhandled error in a call from a thread", Failure::current(), {},
+                  logger::LogLevel::error);
+    }
+    f.reset();
+  }
+  calls.clear();
+  runningCalls = std::move(calls);
+}
+
+void Reactor::Impl::handleSignals() {
+  unsigned bits = detail::SignalHandlers::takePending();
+  if (bits & (detail::kSigInt | detail::kSigTerm)) {
+    exitSignal = (bits & detail::kSigInt) ? SIGINT : SIGTERM;
+    log.info("Received {signal}, shutting down.",
+             {{"signal", (bits & detail::kSigInt) ? "SIGINT" : "SIGTERM"}});
+    if (!stopped) self.stop();
+  }
+  // kSigChld: reaping belongs to the process support (a later module); the
+  // handler already woke the loop, which is all it needs from here.
+}
+
+ThreadPool& Reactor::getThreadPool() {
+  Impl& im = *impl_;
+  if (!im.threadPool) {
+    im.threadPool = std::make_unique<ThreadPool>(0, 10, "twisted.internet.reactor");
+    callWhenRunning([&im] {
+      if (im.threadPool) im.threadPool->start();
+    });
+    im.poolShutdownTrigger =
+        addSystemEventTrigger(Phase::During, "shutdown", [&im] { im.stopThreadPool(); });
+  }
+  return *im.threadPool;
+}
+
+void Reactor::Impl::stopThreadPool() {
+  if (poolShutdownTrigger) {
+    self.removeSystemEventTrigger(poolShutdownTrigger);
+    poolShutdownTrigger = 0;
+  }
+  if (threadPool) {
+    threadPool->stop();
+    threadPool.reset();
+  }
+}
+
+void Reactor::callInThread(UniqueFunction<void()> f) { getThreadPool().callInThread(std::move(f)); }
+
+void Reactor::suggestThreadPoolSize(int size) {
+  ThreadPool& pool = getThreadPool();
+  pool.adjustPoolsize(std::min(pool.minThreads(), size), size);
+}
+
+}  // namespace twisted

@@ -1,0 +1,58 @@
+#include "signals.hpp"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdint>
+#include <mutex>
+
+namespace twisted::detail {
+namespace {
+
+std::atomic<int> g_wakeFd{-1};
+std::atomic<unsigned> g_pending{0};
+std::mutex g_mutex;  // serializes install/uninstall, never taken in a handler
+struct sigaction g_old[3];
+constexpr int kSignals[3] = {SIGINT, SIGTERM, SIGCHLD};
+constexpr unsigned kBits[3] = {kSigInt, kSigTerm, kSigChld};
+
+extern "C" void onSignal(int signum) {
+  int saved = errno;  // a handler must not disturb the interrupted code
+  for (int i = 0; i < 3; ++i) {
+    if (kSignals[i] == signum) g_pending.fetch_or(kBits[i], std::memory_order_relaxed);
+  }
+  int fd = g_wakeFd.load(std::memory_order_relaxed);
+  if (fd >= 0) {
+    std::uint64_t one = 1;
+    [[maybe_unused]] ssize_t n = ::write(fd, &one, sizeof one);
+  }
+  errno = saved;
+}
+
+}  // namespace
+
+bool SignalHandlers::install(int wakeFd) {
+  std::lock_guard lock(g_mutex);
+  if (g_wakeFd.load() >= 0) return false;
+  g_pending.store(0);
+  g_wakeFd.store(wakeFd);
+  struct sigaction sa {};
+  sa.sa_handler = onSignal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESTART;
+  for (int i = 0; i < 3; ++i) ::sigaction(kSignals[i], &sa, &g_old[i]);
+  return true;
+}
+
+void SignalHandlers::uninstall(int wakeFd) {
+  std::lock_guard lock(g_mutex);
+  if (g_wakeFd.load() != wakeFd) return;
+  for (int i = 0; i < 3; ++i) ::sigaction(kSignals[i], &g_old[i], nullptr);
+  g_wakeFd.store(-1);
+}
+
+unsigned SignalHandlers::takePending() { return g_pending.exchange(0); }
+
+}  // namespace twisted::detail

@@ -1,0 +1,99 @@
+#include "reactor_test.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+
+#include <stdexcept>
+
+#include "twisted/logger/observers.hpp"
+
+namespace twisted::test {
+
+int countOpenFds() {
+  int n = 0;
+  DIR* dir = ::opendir("/proc/self/fd");
+  if (!dir) return -1;
+  while (dirent* e = ::readdir(dir)) {
+    if (e->d_name[0] != '.') ++n;
+  }
+  ::closedir(dir);
+  return n - 1;  // the directory's own fd
+}
+
+std::pair<Fd, Fd> socketPair() {
+  int fds[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) != 0) {
+    throw std::runtime_error("socketpair failed");
+  }
+  return {Fd(fds[0]), Fd(fds[1])};
+}
+
+std::pair<Fd, Fd> pipePair() {
+  int fds[2];
+  if (::pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");
+  return {Fd(fds[0]), Fd(fds[1])};
+}
+
+void sendByte(const Fd& fd, char c) {
+  if (::write(fd.get(), &c, 1) != 1) throw std::runtime_error("write failed");
+}
+
+LogCapture::LogCapture() {
+  id_ = logger::globalLogPublisher().addObserver([this](const logger::LogEvent& e) {
+    std::lock_guard lock(mutex_);
+    events_.push_back(e);
+  });
+}
+
+LogCapture::~LogCapture() { logger::globalLogPublisher().removeObserver(id_); }
+
+std::vector<logger::LogEvent> LogCapture::events() const {
+  std::lock_guard lock(mutex_);
+  return events_;
+}
+
+std::vector<std::string> LogCapture::unflushedErrors() const {
+  std::lock_guard lock(mutex_);
+  std::vector<std::string> out;
+  for (const auto& e : events_) {
+    if (e.level >= logger::LogLevel::error) out.push_back(logger::formatEventAsText(e));
+  }
+  return out;
+}
+
+void ReactorTest::SetUp() {
+  fdsBefore_ = countOpenFds();
+  logs = std::make_unique<LogCapture>();
+  reactor = Reactor::create(GetParam());
+}
+
+void ReactorTest::TearDown() {
+  // The janitor: nothing may be left registered or scheduled.
+  EXPECT_TRUE(reactor->getReaders().empty()) << "test left readers registered";
+  EXPECT_TRUE(reactor->getWriters().empty()) << "test left writers registered";
+  EXPECT_TRUE(reactor->getDelayedCalls().empty()) << "test left delayed calls pending";
+  for (auto& d : reactor->removeAll()) (void)d;
+  reactor.reset();
+  EXPECT_EQ(countOpenFds(), fdsBefore_) << "test leaked file descriptors";
+  auto errors = logs->unflushedErrors();
+  EXPECT_TRUE(errors.empty()) << "unexpected logged errors:\n"
+                              << (errors.empty() ? std::string() : errors.front());
+  logs.reset();
+}
+
+void ReactorTest::runReactor(double timeout, bool signals) {
+  bool timedOut = false;
+  DelayedCall guard = reactor->callLater(timeout, [&] {
+    timedOut = true;
+    reactor->crash();
+  });
+  reactor->run(signals);
+  if (guard.active()) guard.cancel();
+  ASSERT_FALSE(timedOut) << "reactor still running after " << timeout << " s";
+}
+
+std::string backendParamName(const ::testing::TestParamInfo<Backend>& info) {
+  return std::string(backendName(info.param));
+}
+
+}  // namespace twisted::test
