@@ -12,8 +12,7 @@ namespace twisted {
 
 namespace {
 double steadySeconds() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 }  // namespace
 
@@ -113,7 +112,9 @@ void Reactor::iterate(double delay) {
   impl_->doIteration(delay);
 }
 
-bool Reactor::running() const { return impl_->isRunning; }
+bool Reactor::running() const {
+  return impl_->isRunning;
+}
 
 void Reactor::callWhenRunning(UniqueFunction<void()> f) {
   if (impl_->isRunning) {
@@ -129,8 +130,7 @@ void Reactor::callWhenRunning(UniqueFunction<void()> f) {
   });
 }
 
-TriggerId Reactor::addSystemEventTrigger(Phase phase, std::string event,
-                                         UniqueFunction<void()> f) {
+TriggerId Reactor::addSystemEventTrigger(Phase phase, std::string event, UniqueFunction<void()> f) {
   return impl_->events.add(phase, event, [f = std::move(f)](EventHold) mutable { f(); });
 }
 
@@ -139,20 +139,28 @@ TriggerId Reactor::addSystemEventTrigger(Phase phase, std::string event,
   return impl_->events.add(phase, event, std::move(f));
 }
 
-void Reactor::removeSystemEventTrigger(TriggerId id) { impl_->events.remove(id); }
+void Reactor::removeSystemEventTrigger(TriggerId id) {
+  impl_->events.remove(id);
+}
 
-void Reactor::fireSystemEvent(const std::string& event) { impl_->events.fire(event); }
+void Reactor::fireSystemEvent(const std::string& event) {
+  impl_->events.fire(event);
+}
 
 // ---- time ---------------------------------------------------------------
 
-double Reactor::seconds() const { return steadySeconds(); }
+double Reactor::seconds() const {
+  return steadySeconds();
+}
 
 DelayedCall Reactor::callLater(double delay, UniqueFunction<void()> f) {
   if (!(delay >= 0)) throw std::invalid_argument("callLater needs a delay >= 0 seconds");
   return impl_->timers.schedule(steadySeconds() + delay, std::move(f));
 }
 
-std::vector<DelayedCall> Reactor::getDelayedCalls() const { return impl_->timers.pending(); }
+std::vector<DelayedCall> Reactor::getDelayedCalls() const {
+  return impl_->timers.pending();
+}
 
 // ---- one turn of the loop -------------------------------------------------
 
@@ -215,11 +223,17 @@ void Reactor::Impl::doIteration(double timeout) {
 
 // ---- about ----------------------------------------------------------------
 
-Backend Reactor::backend() const { return impl_->backend; }
+Backend Reactor::backend() const {
+  return impl_->backend;
+}
 
-std::optional<int> Reactor::exitSignal() const { return impl_->exitSignal; }
+std::optional<int> Reactor::exitSignal() const {
+  return impl_->exitSignal;
+}
 
-bool Reactor::isInIOThread() const { return std::this_thread::get_id() == impl_->ioThread; }
+bool Reactor::isInIOThread() const {
+  return std::this_thread::get_id() == impl_->ioThread;
+}
 
 Reactor& defaultReactor() {
   static Reactor reactor;

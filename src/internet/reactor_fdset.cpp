@@ -231,9 +231,8 @@ void Reactor::Impl::disconnectAll() {
     try {
       d->connectionLost(lost);
     } catch (...) {
-      log.failure("Unhandled error in {descriptor}.connectionLost at shutdown",
-                  Failure::current(), {{"descriptor", d->logPrefix()}},
-                  logger::LogLevel::error);
+      log.failure("Unhandled error in {descriptor}.connectionLost at shutdown", Failure::current(),
+                  {{"descriptor", d->logPrefix()}}, logger::LogLevel::error);
     }
   }
 }

@@ -18,7 +18,9 @@ Waker::Waker() : fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
   if (fd_ < 0) throw std::system_error(errno, std::generic_category(), "eventfd");
 }
 
-Waker::~Waker() { ::close(fd_); }
+Waker::~Waker() {
+  ::close(fd_);
+}
 
 IOResult Waker::doRead() {
   std::uint64_t count;
@@ -44,7 +46,9 @@ void Reactor::callFromThread(UniqueFunction<void()> f) {
   if (!im.callsPending.exchange(true, std::memory_order_acq_rel)) im.waker->wake();
 }
 
-void Reactor::wakeUp() { impl_->waker->wake(); }
+void Reactor::wakeUp() {
+  impl_->waker->wake();
+}
 
 void Reactor::Impl::runThreadCalls() {
   // Clear the flag before taking the queue: a call queued after the swap
@@ -106,7 +110,9 @@ void Reactor::Impl::stopThreadPool() {
   }
 }
 
-void Reactor::callInThread(UniqueFunction<void()> f) { getThreadPool().callInThread(std::move(f)); }
+void Reactor::callInThread(UniqueFunction<void()> f) {
+  getThreadPool().callInThread(std::move(f));
+}
 
 void Reactor::suggestThreadPoolSize(int size) {
   ThreadPool& pool = getThreadPool();

@@ -53,6 +53,8 @@ void SignalHandlers::uninstall(int wakeFd) {
   g_wakeFd.store(-1);
 }
 
-unsigned SignalHandlers::takePending() { return g_pending.exchange(0); }
+unsigned SignalHandlers::takePending() {
+  return g_pending.exchange(0);
+}
 
 }  // namespace twisted::detail

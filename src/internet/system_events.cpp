@@ -84,7 +84,7 @@ void SystemEvents::runPhase(Event& e, Phase phase, const EventHold& hold) {
 }
 
 void SystemEvents::fire(const std::string& name) {
-  Event& e = events_[name];  // std::map: the reference survives insertions
+  Event& e = events_[name];    // std::map: the reference survives insertions
   if (e.firingBefore) return;  // already waiting on holds: one firing at a time
   e.firingBefore = true;
   e.firing = nextFiring_++;

@@ -8,8 +8,7 @@
 namespace twisted::logger {
 
 namespace {
-constexpr std::array<std::string_view, 5> kLevelNames{"debug", "info", "warn", "error",
-                                                       "critical"};
+constexpr std::array<std::string_view, 5> kLevelNames{"debug", "info", "warn", "error", "critical"};
 }
 
 std::string_view levelName(LogLevel level) {
@@ -96,11 +95,21 @@ void appendJsonString(std::string& out, std::string_view text) {
   out += '"';
   for (unsigned char c : text) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (c < 0x20) {
           char buf[8];

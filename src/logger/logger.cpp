@@ -14,9 +14,8 @@ void Logger::emit(LogLevel level, std::string format, Fields fields,
   event.format = std::move(format);
   event.level = level;
   event.logNamespace = namespace_;
-  event.time = std::chrono::duration<double>(
-                   std::chrono::system_clock::now().time_since_epoch())
-                   .count();
+  event.time =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
   event.fields.assign(fields.begin(), fields.end());
   event.failure = std::move(failure);
   publisher_->publish(event);
@@ -37,8 +36,7 @@ void Logger::error(std::string format, Fields fields) const {
 void Logger::critical(std::string format, Fields fields) const {
   emit(LogLevel::critical, std::move(format), fields);
 }
-void Logger::failure(std::string format, const Failure& f, Fields fields,
-                     LogLevel level) const {
+void Logger::failure(std::string format, const Failure& f, Fields fields, LogLevel level) const {
   emit(level, std::move(format), fields, f);
 }
 

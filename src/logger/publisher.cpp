@@ -59,7 +59,9 @@ GlobalState& global() {
 }
 }  // namespace
 
-LogPublisher& globalLogPublisher() { return global().publisher; }
+LogPublisher& globalLogPublisher() {
+  return global().publisher;
+}
 
 void beginLoggingTo(std::vector<LogObserver> observers) {
   GlobalState& g = global();

@@ -12,9 +12,13 @@ Failure::Failure(std::exception_ptr exception) : exception_(std::move(exception)
   if (!exception_) throw std::invalid_argument("Failure needs an exception");
 }
 
-Failure Failure::current() { return Failure(std::current_exception()); }
+Failure Failure::current() {
+  return Failure(std::current_exception());
+}
 
-void Failure::raiseException() const { std::rethrow_exception(exception_); }
+void Failure::raiseException() const {
+  std::rethrow_exception(exception_);
+}
 
 std::string Failure::getErrorMessage() const {
   try {
@@ -33,7 +37,9 @@ std::string Failure::typeName() const {
   return type ? demangle(type->name()) : std::string("unknown");
 }
 
-std::string Failure::brief() const { return typeName() + ": " + getErrorMessage(); }
+std::string Failure::brief() const {
+  return typeName() + ": " + getErrorMessage();
+}
 
 std::string demangle(const char* mangled) {
   int status = 0;

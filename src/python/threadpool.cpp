@@ -21,7 +21,9 @@ ThreadPool::ThreadPool(int minThreads, int maxThreads, std::string name)
   }
 }
 
-ThreadPool::~ThreadPool() { stop(); }
+ThreadPool::~ThreadPool() {
+  stop();
+}
 
 void ThreadPool::start() {
   std::lock_guard lock(mutex_);

@@ -13,14 +13,18 @@ Clock::Clock() : calls_(std::make_unique<detail::TimerQueue>()) {
 
 Clock::~Clock() = default;
 
-double Clock::seconds() const { return now_; }
+double Clock::seconds() const {
+  return now_;
+}
 
 DelayedCall Clock::callLater(double delay, UniqueFunction<void()> f) {
   if (!(delay >= 0)) throw std::invalid_argument("callLater needs a delay >= 0 seconds");
   return calls_->schedule(now_ + delay, std::move(f));
 }
 
-std::vector<DelayedCall> Clock::getDelayedCalls() const { return calls_->pending(); }
+std::vector<DelayedCall> Clock::getDelayedCalls() const {
+  return calls_->pending();
+}
 
 void Clock::advance(double amount) {
   if (!(amount >= 0)) throw std::invalid_argument("Clock::advance needs an amount >= 0");

@@ -265,8 +265,8 @@ TEST_P(CoreTest, RunAfterStopRestarts) {
 
 TEST_P(CoreTest, RemoveSystemEventTrigger) {
   Events events;
-  TriggerId id = reactor->addSystemEventTrigger(Phase::During, "custom",
-                                                [&] { events.push_back("removed"); });
+  TriggerId id =
+      reactor->addSystemEventTrigger(Phase::During, "custom", [&] { events.push_back("removed"); });
   reactor->addSystemEventTrigger(Phase::During, "custom", [&] { events.push_back("kept"); });
   reactor->removeSystemEventTrigger(id);
   reactor->fireSystemEvent("custom");
@@ -281,8 +281,8 @@ TEST_P(CoreTest, TriggerRemovedByEarlierTriggerDoesNotRun) {
     events.push_back("first");
     reactor->removeSystemEventTrigger(second);
   });
-  second = reactor->addSystemEventTrigger(Phase::Before, "custom",
-                                          [&] { events.push_back("second"); });
+  second =
+      reactor->addSystemEventTrigger(Phase::Before, "custom", [&] { events.push_back("second"); });
   reactor->fireSystemEvent("custom");
   EXPECT_EQ(events, (Events{"first"}));
 }

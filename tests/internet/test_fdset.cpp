@@ -95,7 +95,7 @@ TEST_P(FDSetTest, GetReadersAndWritersReflectChanges) {
 TEST_P(FDSetTest, RemoveAllReturnsEachDescriptorOnce) {
   auto [client, server] = socketPair();
   auto fd = std::make_shared<FakeDescriptor>(client.get());
-  fd->onRead = [] () -> IOResult {
+  fd->onRead = []() -> IOResult {
     ADD_FAILURE() << "doRead should not be called";
     return std::nullopt;
   };
@@ -273,7 +273,7 @@ TEST_P(FDSetTest, RemovingAndDestroyingAnotherDescriptorInSameIterationIsSafe) {
     ++calls;
     reactor->removeReader(*other);
     int fd = other->fd;
-    other.reset();  // the last reference outside the reactor
+    other.reset();            // the last reference outside the reactor
     ::dup2(quiet.get(), fd);  // a quiet socket now has that fd number
     replacement = std::make_shared<FakeDescriptor>(fd);
     replacement->onRead = [&]() -> IOResult {

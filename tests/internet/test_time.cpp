@@ -167,7 +167,8 @@ TEST_P(TimeTest, ManyTimersHalfCancelled) {
   int fired = 0;
   std::vector<DelayedCall> calls;
   calls.reserve(kTimers);
-  for (int i = 0; i < kTimers; ++i) calls.push_back(reactor->callLater(delay(rng), [&] { ++fired; }));
+  for (int i = 0; i < kTimers; ++i)
+    calls.push_back(reactor->callLater(delay(rng), [&] { ++fired; }));
   for (int i = 0; i < kTimers; i += 2) calls[i].cancel();
   EXPECT_EQ(reactor->getDelayedCalls().size(), static_cast<std::size_t>(kTimers / 2));
   calls.clear();

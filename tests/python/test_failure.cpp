@@ -43,7 +43,9 @@ TEST(Failure, CurrentCapturesNonStdExceptions) {
   }
 }
 
-TEST(Failure, NullIsRefused) { EXPECT_THROW(Failure(std::exception_ptr()), std::invalid_argument); }
+TEST(Failure, NullIsRefused) {
+  EXPECT_THROW(Failure(std::exception_ptr()), std::invalid_argument);
+}
 
 }  // namespace
 }  // namespace twisted

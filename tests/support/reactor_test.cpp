@@ -45,7 +45,9 @@ LogCapture::LogCapture() {
   });
 }
 
-LogCapture::~LogCapture() { logger::globalLogPublisher().removeObserver(id_); }
+LogCapture::~LogCapture() {
+  logger::globalLogPublisher().removeObserver(id_);
+}
 
 std::vector<logger::LogEvent> LogCapture::events() const {
   std::lock_guard lock(mutex_);

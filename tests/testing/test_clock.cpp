@@ -16,7 +16,9 @@ namespace {
 
 using Log = std::vector<std::pair<std::string, double>>;
 
-TEST(Clock, StartsAtZero) { EXPECT_EQ(Clock().seconds(), 0); }
+TEST(Clock, StartsAtZero) {
+  EXPECT_EQ(Clock().seconds(), 0);
+}
 
 TEST(Clock, CallLaterGetTime) {
   Clock c;

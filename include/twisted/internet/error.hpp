@@ -31,15 +31,14 @@ class Error : public std::runtime_error {
 
 // Each error has a default text, and takes an optional detail appended to it
 // ("Connection was refused by the other side: 127.0.0.1:1").
-#define TWISTED_DEFINE_ERROR(Name, Base, defaultText)                 \
-  class Name : public Base {                                          \
-   public:                                                            \
-    Name() : Base(compose(defaultText, {})) {}                        \
-    explicit Name(const std::string& detail)                          \
-        : Base(compose(defaultText, detail)) {}                       \
-                                                                      \
-   protected:                                                         \
-    explicit Name(Message m) : Base(std::move(m)) {}                  \
+#define TWISTED_DEFINE_ERROR(Name, Base, defaultText)                                \
+  class Name : public Base {                                                         \
+   public:                                                                           \
+    Name() : Base(compose(defaultText, {})) {}                                       \
+    explicit Name(const std::string& detail) : Base(compose(defaultText, detail)) {} \
+                                                                                     \
+   protected:                                                                        \
+    explicit Name(Message m) : Base(std::move(m)) {}                                 \
   }
 
 // --- reactor state -------------------------------------------------------
@@ -57,15 +56,15 @@ TWISTED_DEFINE_ERROR(ConnectionDone, ConnectionClosed, "The connection was close
 TWISTED_DEFINE_ERROR(ConnectionLost, ConnectionClosed,
                      "The connection to the other side was lost uncleanly");
 TWISTED_DEFINE_ERROR(ConnectionAborted, ConnectionLost, "The connection was aborted locally");
-TWISTED_DEFINE_ERROR(ConnectionFdescWentAway, ConnectionLost,
-                     "The file descriptor went away");
+TWISTED_DEFINE_ERROR(ConnectionFdescWentAway, ConnectionLost, "The file descriptor went away");
 TWISTED_DEFINE_ERROR(CannotListenError, Error, "Could not listen");
 TWISTED_DEFINE_ERROR(ConnectError, Error, "An error occurred while connecting");
 TWISTED_DEFINE_ERROR(ConnectBindError, ConnectError, "Could not bind the local address");
 TWISTED_DEFINE_ERROR(UnknownHostError, ConnectError, "Host name not known");
 TWISTED_DEFINE_ERROR(DNSLookupError, Error, "DNS lookup failed");
 TWISTED_DEFINE_ERROR(NoRouteError, ConnectError, "No route to host");
-TWISTED_DEFINE_ERROR(ConnectionRefusedError, ConnectError, "Connection was refused by the other side");
+TWISTED_DEFINE_ERROR(ConnectionRefusedError, ConnectError,
+                     "Connection was refused by the other side");
 TWISTED_DEFINE_ERROR(TCPTimedOutError, ConnectError, "TCP connection timed out");
 TWISTED_DEFINE_ERROR(UserError, ConnectError, "The user aborted the connection");
 TWISTED_DEFINE_ERROR(TimeoutError, Error, "The operation timed out");

@@ -38,10 +38,10 @@ class LogValue {
       v_ = static_cast<std::uint64_t>(v);
     }
   }
-  LogValue(double v) : v_(v) {}                      // NOLINT(google-explicit-constructor)
-  LogValue(std::string v) : v_(std::move(v)) {}      // NOLINT(google-explicit-constructor)
+  LogValue(double v) : v_(v) {}                         // NOLINT(google-explicit-constructor)
+  LogValue(std::string v) : v_(std::move(v)) {}         // NOLINT(google-explicit-constructor)
   LogValue(std::string_view v) : v_(std::string(v)) {}  // NOLINT(google-explicit-constructor)
-  LogValue(const char* v) : v_(std::string(v)) {}    // NOLINT(google-explicit-constructor)
+  LogValue(const char* v) : v_(std::string(v)) {}       // NOLINT(google-explicit-constructor)
 
   /// The value as text ("true", "42", "0.5", the string itself).
   std::string toString() const;

@@ -31,8 +31,8 @@ class UniqueFunction<R(Args...)> {
 
   template <class F>
   static constexpr bool fitsInline =
-      sizeof(F) <= kInline && alignof(F) <= alignof(void*) &&
-      std::is_nothrow_move_constructible_v<F>;
+      sizeof(F) <= kInline &&
+      alignof(F) <= alignof(void*) && std::is_nothrow_move_constructible_v<F>;
 
   template <class F>
   static F* target(void* storage) noexcept {
@@ -44,26 +44,25 @@ class UniqueFunction<R(Args...)> {
   }
 
   template <class F>
-  static constexpr Ops opsFor{
-      [](void* self, Args&&... args) -> R {
-        return std::invoke(*target<F>(self), std::forward<Args>(args)...);
-      },
-      [](void* from, void* to) noexcept {
-        if constexpr (fitsInline<F>) {
-          F* f = target<F>(from);
-          ::new (to) F(std::move(*f));
-          f->~F();
-        } else {
-          *reinterpret_cast<F**>(to) = *reinterpret_cast<F**>(from);
-        }
-      },
-      [](void* self) noexcept {
-        if constexpr (fitsInline<F>) {
-          target<F>(self)->~F();
-        } else {
-          delete target<F>(self);
-        }
-      }};
+  static constexpr Ops opsFor{[](void* self, Args&&... args) -> R {
+                                return std::invoke(*target<F>(self), std::forward<Args>(args)...);
+                              },
+                              [](void* from, void* to) noexcept {
+                                if constexpr (fitsInline<F>) {
+                                  F* f = target<F>(from);
+                                  ::new (to) F(std::move(*f));
+                                  f->~F();
+                                } else {
+                                  *reinterpret_cast<F**>(to) = *reinterpret_cast<F**>(from);
+                                }
+                              },
+                              [](void* self) noexcept {
+                                if constexpr (fitsInline<F>) {
+                                  target<F>(self)->~F();
+                                } else {
+                                  delete target<F>(self);
+                                }
+                              }};
 
  public:
   UniqueFunction() noexcept = default;

@@ -11,10 +11,14 @@ namespace twisted {
 
 std::string_view backendName(Backend backend) {
   switch (backend) {
-    case Backend::Select: return "select";
-    case Backend::Poll: return "poll";
-    case Backend::Epoll: return "epoll";
-    case Backend::Default: break;
+    case Backend::Select:
+      return "select";
+    case Backend::Poll:
+      return "poll";
+    case Backend::Epoll:
+      return "epoll";
+    case Backend::Default:
+      break;
   }
   return "default";
 }
@@ -40,10 +44,13 @@ namespace detail {
 
 std::unique_ptr<Poller> makePoller(Backend backend) {
   switch (resolveBackend(backend)) {
-    case Backend::Select: return makeSelectPoller();
-    case Backend::Poll: return makePollPoller();
+    case Backend::Select:
+      return makeSelectPoller();
+    case Backend::Poll:
+      return makePollPoller();
     case Backend::Epoll:
-    case Backend::Default: break;
+    case Backend::Default:
+      break;
   }
   return makeEpollPoller();
 }

@@ -72,6 +72,8 @@ class EpollPoller final : public Poller {
 
 }  // namespace
 
-std::unique_ptr<Poller> makeEpollPoller() { return std::make_unique<EpollPoller>(); }
+std::unique_ptr<Poller> makeEpollPoller() {
+  return std::make_unique<EpollPoller>();
+}
 
 }  // namespace twisted::detail

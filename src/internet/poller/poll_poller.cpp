@@ -26,8 +26,8 @@ class PollPoller final : public Poller {
       at = -1;
       return;
     }
-    short events = static_cast<short>(((newMask & kRead) ? POLLIN : 0) |
-                                      ((newMask & kWrite) ? POLLOUT : 0));
+    short events =
+        static_cast<short>(((newMask & kRead) ? POLLIN : 0) | ((newMask & kWrite) ? POLLOUT : 0));
     if (at < 0) {
       at = static_cast<int>(pollfds_.size());
       pollfds_.push_back({fd, events, 0});
@@ -63,6 +63,8 @@ class PollPoller final : public Poller {
 
 }  // namespace
 
-std::unique_ptr<Poller> makePollPoller() { return std::make_unique<PollPoller>(); }
+std::unique_ptr<Poller> makePollPoller() {
+  return std::make_unique<PollPoller>();
+}
 
 }  // namespace twisted::detail

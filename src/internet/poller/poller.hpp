@@ -16,9 +16,9 @@ namespace twisted::detail {
 enum PollEvent : unsigned {
   kRead = 1,
   kWrite = 2,
-  kHangup = 4,   // the peer hung up (POLLHUP/EPOLLHUP)
-  kError = 8,    // an error is pending (POLLERR/EPOLLERR)
-  kInvalid = 16, // the fd is not open (POLLNVAL, select's EBADF)
+  kHangup = 4,    // the peer hung up (POLLHUP/EPOLLHUP)
+  kError = 8,     // an error is pending (POLLERR/EPOLLERR)
+  kInvalid = 16,  // the fd is not open (POLLNVAL, select's EBADF)
 };
 
 struct FiredEvent {

@@ -89,6 +89,8 @@ class SelectPoller final : public Poller {
 
 }  // namespace
 
-std::unique_ptr<Poller> makeSelectPoller() { return std::make_unique<SelectPoller>(); }
+std::unique_ptr<Poller> makeSelectPoller() {
+  return std::make_unique<SelectPoller>();
+}
 
 }  // namespace twisted::detail

@@ -1,0 +1,146 @@
+// End-to-end: the demo echo server as a real process over real sockets,
+// shut down by SIGTERM with exit status 0.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <string>
+#include <thread>
+
+namespace {
+
+using namespace std::chrono_literals;
+
+int freePort() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  socklen_t len = sizeof addr;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+int connectTo(int port) {
+  for (int attempt = 0; attempt < 200; ++attempt) {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<std::uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) return fd;
+    ::close(fd);
+    std::this_thread::sleep_for(10ms);
+  }
+  return -1;
+}
+
+std::string readExactly(int fd, std::size_t n) {
+  std::string out;
+  char buf[65536];
+  while (out.size() < n) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 5000) != 1) break;
+    ssize_t got = ::read(fd, buf, sizeof buf);
+    if (got <= 0) break;
+    out.append(buf, static_cast<std::size_t>(got));
+  }
+  return out;
+}
+
+class EchoServerProcess : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    port_ = freePort();
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      std::string port = std::to_string(port_);
+      ::execl(ECHO_SERVER_PATH, ECHO_SERVER_PATH, "--port", port.c_str(), "--reactor",
+              GetParam().c_str(), static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    ASSERT_GT(pid_, 0);
+  }
+  void TearDown() override {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+  }
+  int stopAndWait() {
+    ::kill(pid_, SIGTERM);
+    int status = 0;
+    for (int i = 0; i < 500; ++i) {
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      }
+      std::this_thread::sleep_for(10ms);
+    }
+    return -1;
+  }
+  int port_ = 0;
+  pid_t pid_ = -1;
+};
+
+TEST_P(EchoServerProcess, EchoesAndStopsCleanlyOnSigterm) {
+  int a = connectTo(port_);
+  ASSERT_GE(a, 0);
+  int b = connectTo(port_);
+  ASSERT_GE(b, 0);
+  ASSERT_EQ(::write(a, "hello\n", 6), 6);
+  ASSERT_EQ(::write(b, "world\n", 6), 6);
+  EXPECT_EQ(readExactly(a, 6), "hello\n");
+  EXPECT_EQ(readExactly(b, 6), "world\n");
+
+  // 4 MiB in one go: the server stops reading while the client is not
+  // reading its echo, and everything still arrives intact.
+  std::string big(4 << 20, '\0');
+  for (std::size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>(i * 131 % 251);
+  std::thread writer([&] {
+    std::size_t off = 0;
+    while (off < big.size()) {
+      ssize_t n = ::write(a, big.data() + off, big.size() - off);
+      if (n <= 0) break;
+      off += static_cast<std::size_t>(n);
+    }
+  });
+  std::string echoed = readExactly(a, big.size());
+  writer.join();
+  EXPECT_TRUE(echoed == big) << "got " << echoed.size() << " bytes";
+
+  ::close(a);
+  ::close(b);
+  EXPECT_EQ(stopAndWait(), 0);
+}
+
+TEST_P(EchoServerProcess, PortInUseExitsWithStatus1) {
+  int a = connectTo(port_);  // the first server is up
+  ASSERT_GE(a, 0);
+  ::close(a);
+  pid_t second = ::fork();
+  if (second == 0) {
+    std::string port = std::to_string(port_);
+    ::execl(ECHO_SERVER_PATH, ECHO_SERVER_PATH, "--port", port.c_str(),
+            static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  int status = 0;
+  ::waitpid(second, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 1);
+  EXPECT_EQ(stopAndWait(), 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, EchoServerProcess, ::testing::Values("select", "poll", "epoll"),
+                         [](const auto& info) { return info.param; });
+
+}  // namespace
