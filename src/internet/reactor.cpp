@@ -46,6 +46,7 @@ std::unique_ptr<Reactor> Reactor::create(Backend backend) {
 
 Reactor::~Reactor() {
   Impl& im = *impl_;
+  im.events.detachHolds();
   if (im.ownsSignals) detail::SignalHandlers::uninstall(im.waker->fileno());
   if (im.threadPool) im.threadPool->stop();
   // Queued thread calls are dropped, not run: nothing may touch a dying reactor.
@@ -195,7 +196,12 @@ void Reactor::Impl::runUntilCurrent() {
   }
   runThreadCalls();
   if (ownsSignals) handleSignals();
-  timers.runDue(steadySeconds(), /*batch=*/true, logTimerError);
+  // Read the clock only when a timer is pending, and run only when one is
+  // due: an I/O-only turn costs no clock read.
+  if (std::optional<double> next = timers.nextTime()) {
+    double now = steadySeconds();
+    if (*next <= now) timers.runDue(now, /*batch=*/true, logTimerError);
+  }
 }
 
 double Reactor::Impl::timeout() {

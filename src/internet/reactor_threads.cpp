@@ -53,7 +53,12 @@ void Reactor::wakeUp() {
 void Reactor::Impl::runThreadCalls() {
   // Clear the flag before taking the queue: a call queued after the swap
   // sets it again (and wakes us), so nothing is ever stranded.
-  if (!callsPending.exchange(false, std::memory_order_acq_rel)) return;
+  // A plain load first: most turns have no thread calls, and a load costs
+  // less than an atomic exchange.
+  if (!callsPending.load(std::memory_order_acquire) ||
+      !callsPending.exchange(false, std::memory_order_acq_rel)) {
+    return;
+  }
   {
     std::lock_guard lock(callsMutex);
     runningCalls.swap(threadCalls);

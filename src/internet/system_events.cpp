@@ -24,7 +24,7 @@ EventHoldState::~EventHoldState() {
   }
 }
 
-SystemEvents::~SystemEvents() {
+void SystemEvents::detachHolds() {
   for (auto& [name, e] : events_) {
     if (auto state = e.hold.lock()) {
       std::lock_guard lock(state->mutex);

@@ -34,7 +34,11 @@ class SystemEvents {
   using Trigger = UniqueFunction<void(EventHold)>;
 
   explicit SystemEvents(Reactor& reactor) : reactor_(reactor) {}
-  ~SystemEvents();
+  ~SystemEvents() { detachHolds(); }
+  /// Outstanding holds stop pointing here: releasing one later does nothing.
+  /// The reactor calls this first thing in its destructor, before the queue
+  /// a released hold would post to is gone.
+  void detachHolds();
 
   TriggerId add(Phase phase, const std::string& event, Trigger trigger);
   void remove(TriggerId id);

@@ -205,6 +205,16 @@ TEST_P(CoreTest, HoldReleasedOnAnotherThread) {
   EXPECT_EQ(events, (Events{"after"}));
 }
 
+TEST_P(CoreTest, HoldOutlivingItsReactorIsHarmless) {
+  EventHold kept;
+  {
+    Reactor other(GetParam());
+    other.addSystemEventTrigger(Phase::Before, "custom", [&](EventHold hold) { kept = hold; });
+    other.fireSystemEvent("custom");
+  }
+  kept.release();  // must not touch the destroyed reactor (ASan checks)
+}
+
 TEST_P(CoreTest, IterateDoesNotBlock) {
   DelayedCall t = reactor->callLater(5, [] {});
   auto start = std::chrono::steady_clock::now();
