@@ -5,11 +5,11 @@
 // Each peer uses its idiomatic cross-thread path: asio::post; for libuv and
 // libevent, a mutex-protected queue plus uv_async_send / event_active (what
 // their users write, since neither has a function-posting call).
-#include <asio.hpp>
 #include <benchmark/benchmark.h>
 #include <event2/event.h>
 #include <event2/thread.h>
 #include <uv.h>
+#include <asio.hpp>
 
 #include <functional>
 #include <mutex>
@@ -71,11 +71,13 @@ long runLibuv() {
     long count = 0;
   } state;
   state.async.data = &state;
-  uv_async_init(&loop, &state.async, [](uv_async_t* a) { static_cast<State*>(a->data)->queue.drain(); });
+  uv_async_init(&loop, &state.async,
+                [](uv_async_t* a) { static_cast<State*>(a->data)->queue.drain(); });
   std::thread producer([&] {
     for (long i = 0; i < kCalls; ++i) {
       bool first = state.queue.push([&] {
-        if (++state.count == kCalls) uv_close(reinterpret_cast<uv_handle_t*>(&state.async), nullptr);
+        if (++state.count == kCalls)
+          uv_close(reinterpret_cast<uv_handle_t*>(&state.async), nullptr);
       });
       if (first) uv_async_send(&state.async);
     }
@@ -97,9 +99,9 @@ long runLibevent() {
     long count = 0;
   } state;
   state.base = base;
-  state.ev = event_new(base, -1, EV_PERSIST, [](evutil_socket_t, short, void* arg) {
-    static_cast<State*>(arg)->queue.drain();
-  }, &state);
+  state.ev = event_new(
+      base, -1, EV_PERSIST,
+      [](evutil_socket_t, short, void* arg) { static_cast<State*>(arg)->queue.drain(); }, &state);
   // The event has no fd: tell the loop not to exit for want of events.
   std::thread producer([&] {
     for (long i = 0; i < kCalls; ++i) {
@@ -136,9 +138,9 @@ void BM_CallFromThread(benchmark::State& state, long (*run)()) {
   for (auto _ : state) {
     if (run() != kCalls) state.SkipWithError("lost calls");
   }
-  state.counters["calls/s"] = benchmark::Counter(
-      static_cast<double>(kCalls) * static_cast<double>(state.iterations()),
-      benchmark::Counter::kIsRate);
+  state.counters["calls/s"] =
+      benchmark::Counter(static_cast<double>(kCalls) * static_cast<double>(state.iterations()),
+                         benchmark::Counter::kIsRate);
 }
 
 }  // namespace
@@ -147,8 +149,8 @@ int main(int argc, char** argv) {
   const std::pair<const char*, long (*)()> impls[] = {
       {"twisted", runTwisted}, {"libuv", runLibuv}, {"libevent", runLibevent}, {"asio", runAsio}};
   for (const auto& [name, run] : impls) {
-    benchmark::RegisterBenchmark((std::string("CallFromThread/") + name).c_str(),
-                                 BM_CallFromThread, run)
+    benchmark::RegisterBenchmark((std::string("CallFromThread/") + name).c_str(), BM_CallFromThread,
+                                 run)
         ->Unit(benchmark::kMillisecond)
         ->UseRealTime()
         ->Iterations(5);

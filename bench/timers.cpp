@@ -8,7 +8,6 @@
 //   timers                   Google Benchmark run (pass --benchmark_* flags)
 //   timers --memory          peak RSS of each implementation, each in a fresh
 //                            child process (ru_maxrss from wait4)
-#include <asio.hpp>
 #include <benchmark/benchmark.h>
 #include <event2/event.h>
 #include <event2/event_struct.h>
@@ -16,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <uv.h>
+#include <asio.hpp>
 
 #include <cstdio>
 #include <cstring>
@@ -68,8 +68,8 @@ long runLibuv() {
   const auto& d = delays();
   for (int i = 0; i < kTimers; ++i) {
     uv_timer_init(&loop, &timers[i]);
-    uv_timer_start(&timers[i], [](uv_timer_t*) { ++fired; },
-                   static_cast<std::uint64_t>(d[i] * 1000), 0);
+    uv_timer_start(
+        &timers[i], [](uv_timer_t*) { ++fired; }, static_cast<std::uint64_t>(d[i] * 1000), 0);
   }
   for (int i = 0; i < kTimers; i += 2) uv_timer_stop(&timers[i]);
   uv_run(&loop, UV_RUN_DEFAULT);
@@ -87,8 +87,10 @@ long runLibevent() {
   fired = 0;
   const auto& d = delays();
   for (int i = 0; i < kTimers; ++i) {
-    evtimer_assign(&events[i], base, [](evutil_socket_t, short, void*) { ++fired; }, nullptr);
-    timeval tv{static_cast<time_t>(d[i]), static_cast<suseconds_t>((d[i] - static_cast<long>(d[i])) * 1e6)};
+    evtimer_assign(
+        &events[i], base, [](evutil_socket_t, short, void*) { ++fired; }, nullptr);
+    timeval tv{static_cast<time_t>(d[i]),
+               static_cast<suseconds_t>((d[i] - static_cast<long>(d[i])) * 1e6)};
     evtimer_add(&events[i], &tv);
   }
   for (int i = 0; i < kTimers; i += 2) evtimer_del(&events[i]);
@@ -120,10 +122,8 @@ struct Impl {
   const char* name;
   long (*run)();
 };
-const Impl kImpls[] = {{"twisted", runTwisted},
-                       {"libuv", runLibuv},
-                       {"libevent", runLibevent},
-                       {"asio", runAsio}};
+const Impl kImpls[] = {
+    {"twisted", runTwisted}, {"libuv", runLibuv}, {"libevent", runLibevent}, {"asio", runAsio}};
 
 void BM_Timers(benchmark::State& state, long (*run)()) {
   delays();  // generated outside the measurement
@@ -131,9 +131,9 @@ void BM_Timers(benchmark::State& state, long (*run)()) {
     long fired = run();
     if (fired != kTimers / 2) state.SkipWithError("wrong number of timers fired");
   }
-  state.counters["timers/s"] = benchmark::Counter(
-      static_cast<double>(kTimers) * static_cast<double>(state.iterations()),
-      benchmark::Counter::kIsRate);
+  state.counters["timers/s"] =
+      benchmark::Counter(static_cast<double>(kTimers) * static_cast<double>(state.iterations()),
+                         benchmark::Counter::kIsRate);
 }
 
 int memoryMode() {
