@@ -2,11 +2,13 @@
 #pragma once
 
 #include "twisted/internet/backend.hpp"
+#include "twisted/internet/defer.hpp"
 #include "twisted/internet/delayed_call.hpp"
 #include "twisted/internet/error.hpp"
 #include "twisted/internet/interfaces.hpp"
 #include "twisted/internet/reactor.hpp"
 #include "twisted/internet/system_event.hpp"
+#include "twisted/internet/task.hpp"
 #include "twisted/logger/log_event.hpp"
 #include "twisted/logger/logger.hpp"
 #include "twisted/logger/observers.hpp"

@@ -69,6 +69,19 @@ TWISTED_DEFINE_ERROR(TCPTimedOutError, ConnectError, "TCP connection timed out")
 TWISTED_DEFINE_ERROR(UserError, ConnectError, "The user aborted the connection");
 TWISTED_DEFINE_ERROR(TimeoutError, Error, "The operation timed out");
 
+// --- Deferreds and tasks (twisted.internet.defer, twisted.internet.task) -----
+TWISTED_DEFINE_ERROR(AlreadyCalledError, Error, "The Deferred has already been fired");
+TWISTED_DEFINE_ERROR(CancelledError, Error, "The Deferred was cancelled");
+TWISTED_DEFINE_ERROR(QueueOverflow, Error, "The DeferredQueue is full");
+TWISTED_DEFINE_ERROR(QueueUnderflow, Error, "Too many waiters on the DeferredQueue");
+TWISTED_DEFINE_ERROR(SchedulerError, Error, "Cooperative task scheduling error");
+TWISTED_DEFINE_ERROR(SchedulerStopped, SchedulerError, "The Cooperator was stopped");
+TWISTED_DEFINE_ERROR(TaskFinished, SchedulerError, "The task has finished");
+TWISTED_DEFINE_ERROR(TaskDone, TaskFinished, "The task has completed");
+TWISTED_DEFINE_ERROR(TaskStopped, TaskFinished, "The task was stopped");
+TWISTED_DEFINE_ERROR(TaskFailed, TaskFinished, "The task failed");
+TWISTED_DEFINE_ERROR(NotPaused, SchedulerError, "The task is not paused");
+
 #undef TWISTED_DEFINE_ERROR
 
 }  // namespace twisted::error

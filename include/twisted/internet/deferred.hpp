@@ -1,0 +1,356 @@
+// Deferred<T>: a result that is not there yet, as Twisted's defer.Deferred.
+//
+//   Deferred<int> d;
+//   d.addCallback([](int n) { return std::to_string(n); })   // now a Deferred<std::string>
+//    .addCallback([](std::string s) { fmt(s); })             // Deferred<void>
+//    .addErrback([](const Failure& f) { log(f); });
+//   d.callback(42);
+//
+// A Deferred<T> is a handle: copies refer to the same chain. The chain runs
+// callbacks while the result is a value and errbacks while it is a Failure;
+// a callback that throws switches to errbacks, an errback that returns a
+// value switches back. A callback may return another Deferred<U>: the chain
+// waits for it and goes on with its result. Result types are checked at
+// compile time; adding a callback through a handle whose type the chain has
+// moved past (you kept `d` above and then added a std::string callback to
+// it) is caught at run time with std::logic_error.
+//
+// Deferreds are single-threaded: use one on its reactor's thread only.
+// Lifetime: the chain lives while any handle, pending step, or waiting
+// Deferred refers to it. When the last goes and the result is an unhandled
+// failure, it is logged at once ("Unhandled error in Deferred").
+#pragma once
+
+#include <memory>
+#include <source_location>
+#include <stdexcept>
+#include <type_traits>
+#include <utility>
+
+#include "twisted/internet/deferred_state.hpp"
+#include "twisted/internet/error.hpp"
+#include "twisted/internet/interfaces.hpp"
+#include "twisted/internet/outcome.hpp"
+
+namespace twisted {
+
+template <class T>
+class Deferred;
+
+namespace detail {
+template <class R>
+struct UnwrapDeferred {
+  using type = R;
+  static constexpr bool isDeferred = false;
+};
+template <class U>
+struct UnwrapDeferred<Deferred<U>> {
+  using type = U;
+  static constexpr bool isDeferred = true;
+};
+template <class R>
+using Unwrapped = typename UnwrapDeferred<std::remove_cvref_t<R>>::type;
+template <class R>
+inline constexpr bool isDeferred = UnwrapDeferred<std::remove_cvref_t<R>>::isDeferred;
+
+template <class F, class T>
+struct CallbackTraits {
+  static constexpr bool invocable = std::is_invocable_v<F&, T&&>;
+  using raw = std::invoke_result_t<F&, T&&>;
+};
+template <class F>
+struct CallbackTraits<F, void> {
+  static constexpr bool invocable = std::is_invocable_v<F&>;
+  using raw = std::invoke_result_t<F&>;
+};
+
+template <class T>
+std::shared_ptr<DeferredState>& stateOf(Deferred<T>& d);
+
+/// Runs `invoke` and puts what it produced into `s`: a value, nothing
+/// (void), a Failure (an errback passing the failure on), or a Deferred to
+/// chain to. An exception becomes the Failure.
+template <class Invoke>
+void storeResult(DeferredState& s, Invoke&& invoke) {
+  using R = std::remove_cvref_t<decltype(invoke())>;
+  try {
+    if constexpr (isDeferred<R>) {
+      R inner = invoke();
+      chain(s, stateOf(inner));
+    } else if constexpr (std::is_void_v<R>) {
+      invoke();
+      s.value.reset();
+    } else if constexpr (std::is_same_v<R, Failure>) {
+      Failure f = invoke();
+      s.value.reset();
+      s.failure = std::move(f);
+    } else {
+      s.value.emplace<R>(invoke());
+    }
+  } catch (...) {
+    s.value.reset();
+    s.failure = Failure::current();
+  }
+}
+}  // namespace detail
+
+template <class T>
+class Deferred {
+  static_assert(!std::is_reference_v<T>, "Deferred<T>: T must be a value type, not a reference");
+  static_assert(!std::is_same_v<T, Failure>,
+                "Deferred<Failure> is not allowed: failures travel as the errback path");
+
+ public:
+  using value_type = T;
+
+  /// A new, unfired Deferred.
+  explicit Deferred(std::source_location where = std::source_location::current())
+      : state_(std::make_shared<detail::DeferredState>(detail::typeId<T>(), where)) {}
+
+  /// A new Deferred whose cancel() calls `canceller` first (Twisted's
+  /// Deferred(canceller)). If the canceller does not fire the Deferred, it
+  /// fails with CancelledError.
+  explicit Deferred(UniqueFunction<void(Deferred<T>&)> canceller,
+                    std::source_location where = std::source_location::current())
+      : Deferred(where) {
+    std::weak_ptr<detail::DeferredState> weak = state_;
+    state_->canceller = [weak, c = std::move(canceller)]() mutable {
+      if (auto s = weak.lock()) {
+        Deferred<T> self(std::move(s));
+        c(self);
+      }
+    };
+  }
+
+  /// Fires with `value`. @throws error::AlreadyCalledError if already fired.
+  template <class V = T>
+  requires(!std::is_void_v<V>) void callback(
+      std::type_identity_t<V> value, std::source_location where = std::source_location::current()) {
+    checkHead();
+    if (!mayFire()) return;
+    state_->value.template emplace<T>(std::move(value));
+    detail::fire(*state_, where);
+  }
+  /// Fires a Deferred<void>.
+  template <class V = T>
+  requires(std::is_void_v<V>) void callback(
+      std::source_location where = std::source_location::current()) {
+    checkHead();
+    if (!mayFire()) return;
+    detail::fire(*state_, where);
+  }
+
+  /// Fails with `failure`. @throws error::AlreadyCalledError if already fired.
+  void errback(Failure failure, std::source_location where = std::source_location::current()) {
+    if (!mayFire()) return;
+    state_->failure = std::move(failure);
+    detail::fire(*state_, where);
+  }
+  /// Fails with the exception `e` (errback(Failure::of(e))).
+  template <class E>
+  requires(!std::is_same_v<std::remove_cvref_t<E>, Failure>) void errback(
+      E&& e, std::source_location where = std::source_location::current()) {
+    errback(Failure::of(std::forward<E>(e)), where);
+  }
+
+  /// Adds a callback: `f(T)` (or `f()` for void) returning U, void or
+  /// Deferred<U>. Returns the Deferred<U> for the rest of the chain.
+  template <class F>
+  auto addCallback(F f) {
+    using Traits = detail::CallbackTraits<F, T>;
+    static_assert(Traits::invocable,
+                  "addCallback: the callback cannot be called with this Deferred's result type "
+                  "(take T, T&& or const T&; for Deferred<void>, take nothing)");
+    using R = std::remove_cvref_t<typename Traits::raw>;
+    using U = detail::Unwrapped<R>;
+    checkTail();
+    addStep([f = std::move(f)](detail::DeferredState& s) mutable {
+      if (s.failure) return;
+      if constexpr (std::is_void_v<T>) {
+        detail::storeResult(s, [&]() -> R { return f(); });
+      } else {
+        detail::storeResult(s, [&]() -> R { return f(s.value.template take<T>()); });
+      }
+    });
+    return retype<U>();
+  }
+
+  /// Adds an errback: `f(const Failure&)` returning T (recovers), void (for
+  /// Deferred<void>), Deferred<T>, or a Failure (stays failed). Throwing
+  /// also keeps the chain failed, with the new exception.
+  template <class F>
+  Deferred<T> addErrback(F f) {
+    static_assert(std::is_invocable_v<F&, const Failure&>,
+                  "addErrback: the errback must take (const Failure&)");
+    using R = std::remove_cvref_t<std::invoke_result_t<F&, const Failure&>>;
+    static_assert(std::is_same_v<R, Failure> || std::is_same_v<detail::Unwrapped<R>, T>,
+                  "addErrback: the errback must return the Deferred's type T (or void for "
+                  "Deferred<void>), a Deferred<T>, or a Failure");
+    checkTail();
+    addStep([f = std::move(f)](detail::DeferredState& s) mutable {
+      if (!s.failure) return;
+      Failure failure = std::move(*s.failure);
+      s.failure.reset();
+      detail::storeResult(s, [&]() -> R { return f(failure); });
+    });
+    return *this;
+  }
+
+  /// Adds `f(Outcome<T>)`, called with the value or the failure.
+  template <class F>
+  auto addBoth(F f) {
+    static_assert(std::is_invocable_v<F&, Outcome<T>&&>,
+                  "addBoth: the callable must take Outcome<T> (the value or the Failure)");
+    using R = std::remove_cvref_t<std::invoke_result_t<F&, Outcome<T>&&>>;
+    using U = detail::Unwrapped<R>;
+    checkTail();
+    addStep([f = std::move(f)](detail::DeferredState& s) mutable {
+      detail::storeResult(s, [&]() -> R { return f(takeOutcome(s)); });
+    });
+    return retype<U>();
+  }
+
+  /// A callback and an errback as one step: the errback does not see a
+  /// failure raised by this callback (Twisted's addCallbacks).
+  template <class F, class E>
+  auto addCallbacks(F f, E e) {
+    using Traits = detail::CallbackTraits<F, T>;
+    static_assert(Traits::invocable,
+                  "addCallbacks: the callback cannot be called with this Deferred's result type");
+    static_assert(std::is_invocable_v<E&, const Failure&>,
+                  "addCallbacks: the errback must take (const Failure&)");
+    using R = std::remove_cvref_t<typename Traits::raw>;
+    using RE = std::remove_cvref_t<std::invoke_result_t<E&, const Failure&>>;
+    using U = detail::Unwrapped<R>;
+    static_assert(std::is_same_v<RE, Failure> || std::is_same_v<detail::Unwrapped<RE>, U>,
+                  "addCallbacks: the errback must produce the callback's result type (or a "
+                  "Failure)");
+    checkTail();
+    addStep([f = std::move(f), e = std::move(e)](detail::DeferredState& s) mutable {
+      if (s.failure) {
+        Failure failure = std::move(*s.failure);
+        s.failure.reset();
+        detail::storeResult(s, [&]() -> RE { return e(failure); });
+      } else if constexpr (std::is_void_v<T>) {
+        detail::storeResult(s, [&]() -> R { return f(); });
+      } else {
+        detail::storeResult(s, [&]() -> R { return f(s.value.template take<T>()); });
+      }
+    });
+    return retype<U>();
+  }
+
+  /// Fails the Deferred with error::TimeoutError if it has not fired within
+  /// `seconds` on `clock` (Twisted's addTimeout): it is cancelled, and the
+  /// CancelledError that produces is turned into a TimeoutError.
+  Deferred<T> addTimeout(double seconds, IReactorTime& clock) {
+    checkTail();
+    auto timedOut = std::make_shared<bool>(false);
+    std::weak_ptr<detail::DeferredState> weak = state_;
+    DelayedCall call = clock.callLater(seconds, [weak, timedOut] {
+      if (auto s = weak.lock()) {
+        *timedOut = true;
+        detail::cancel(*s);
+      }
+    });
+    addStep([call, timedOut, seconds](detail::DeferredState& s) mutable {
+      if (call.active()) call.cancel();
+      if (*timedOut && s.failure && s.failure->template check<error::CancelledError>()) {
+        s.failure = Failure::of(
+            error::TimeoutError("Deferred timed out after " + std::to_string(seconds) + " s"));
+      }
+    });
+    return *this;
+  }
+
+  /// Stops the chain from running until unpause(); results wait.
+  void pause() { ++state_->paused; }
+  void unpause() {
+    if (state_->paused == 0) return;
+    if (--state_->paused == 0 && state_->called) detail::runCallbacks(*state_);
+  }
+
+  /// Twisted's cancel(): an unfired Deferred calls its canceller and, unless
+  /// that fired it, fails with CancelledError; one waiting on a chained
+  /// Deferred cancels that one; a fired one is left alone.
+  void cancel() { detail::cancel(*state_); }
+
+  bool called() const noexcept { return state_->called; }
+  bool paused() const noexcept { return state_->paused > 0; }
+
+  friend bool operator==(const Deferred& a, const Deferred& b) noexcept {
+    return a.state_ == b.state_;
+  }
+
+  /// Internal: a handle on an existing state.
+  explicit Deferred(std::shared_ptr<detail::DeferredState> state) noexcept
+      : state_(std::move(state)) {}
+
+ private:
+  template <class>
+  friend class Deferred;
+  friend std::shared_ptr<detail::DeferredState>& detail::stateOf<T>(Deferred<T>&);
+
+  static Outcome<T> takeOutcome(detail::DeferredState& s) {
+    if (s.failure) {
+      Failure failure = std::move(*s.failure);
+      s.failure.reset();
+      return Outcome<T>(std::move(failure));
+    }
+    if constexpr (std::is_void_v<T>) {
+      return Outcome<T>();
+    } else {
+      return Outcome<T>(s.value.template take<T>());
+    }
+  }
+
+  bool mayFire() {
+    if (!state_->called) return true;
+    if (state_->suppressAlreadyCalled) {  // the fire that a cancel() made moot
+      state_->suppressAlreadyCalled = false;
+      return false;
+    }
+    throw error::AlreadyCalledError();
+  }
+  void checkHead() const {
+    if (state_->headType != detail::typeId<T>()) {
+      throw std::logic_error(
+          "callback() through a Deferred handle of the wrong type: fire the "
+          "handle the Deferred was created as");
+    }
+  }
+  void checkTail() const {
+    if (state_->consumed) {
+      throw std::logic_error(
+          "this Deferred's result was handed to another Deferred or a "
+          "co_await; add callbacks there");
+    }
+    if (state_->tailType != detail::typeId<T>()) {
+      throw std::logic_error(
+          "stale Deferred handle: the chain's result type has changed; add "
+          "callbacks through the handle the last addCallback returned");
+    }
+  }
+  void addStep(detail::DeferredState::Step step) {
+    state_->steps.push_back(std::move(step));
+    if (state_->called && state_->paused == 0) detail::runCallbacks(*state_);
+  }
+  template <class U>
+  Deferred<U> retype() {
+    state_->tailType = detail::typeId<U>();
+    return Deferred<U>(state_);
+  }
+
+  std::shared_ptr<detail::DeferredState> state_;
+};
+
+namespace detail {
+template <class T>
+std::shared_ptr<DeferredState>& stateOf(Deferred<T>& d) {
+  return d.state_;
+}
+}  // namespace detail
+
+}  // namespace twisted
+
+#include "twisted/internet/deferred_coroutine.hpp"  // IWYU pragma: export

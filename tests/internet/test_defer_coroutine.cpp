@@ -1,0 +1,182 @@
+// Coroutines returning Deferred<T> (test_defer_await.py, test_inlinecb.py).
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "reactor_test.hpp"
+#include "twisted/internet/defer.hpp"
+#include "twisted/internet/task.hpp"
+#include "twisted/testing/deferred.hpp"
+
+namespace twisted::test {
+namespace {
+
+using testing::failureResultOf;
+using testing::hasNoResult;
+using testing::successResultOf;
+
+Deferred<int> addOne(Deferred<int> d) {
+  int v = co_await d;
+  co_return v + 1;
+}
+
+Deferred<std::string> sequence(Deferred<int> a, Deferred<std::string> b,
+                               std::vector<std::string>& log) {
+  log.push_back("start");
+  int n = co_await a;
+  log.push_back("got " + std::to_string(n));
+  std::string s = co_await b;
+  log.push_back("got " + s);
+  co_return s + std::to_string(n);
+}
+
+TEST(Coroutine, RunsUntilFirstUnfiredAwait) {
+  Deferred<int> a;
+  Deferred<std::string> b;
+  std::vector<std::string> log;
+  Deferred<std::string> r = sequence(a, b, log);
+  EXPECT_EQ(log, std::vector<std::string>{"start"});
+  a.callback(4);
+  EXPECT_EQ(log, (std::vector<std::string>{"start", "got 4"}));
+  EXPECT_TRUE(hasNoResult(r));
+  b.callback("x");
+  EXPECT_EQ(successResultOf(r), "x4");
+}
+
+TEST(Coroutine, AlreadyFiredDoesNotSuspend) {
+  std::vector<std::string> log;
+  Deferred<std::string> r = sequence(succeed(1), succeed<std::string>("y"), log);
+  EXPECT_EQ(log.size(), 3u);
+  EXPECT_EQ(successResultOf(r), "y1");
+}
+
+Deferred<int> throwsAfterAwait(Deferred<int> d) {
+  co_await d;
+  throw error::ConnectionLost("inside the coroutine");
+}
+
+TEST(Coroutine, ExceptionBecomesTheFailure) {
+  Deferred<int> d;
+  auto r = throwsAfterAwait(d);
+  d.callback(1);
+  Failure f = failureResultOf(r);
+  EXPECT_TRUE(f.check<error::ConnectionLost>());
+  EXPECT_NE(f.getErrorMessage().find("inside the coroutine"), std::string::npos);
+}
+
+Deferred<std::string> catches(Deferred<int> d) {
+  try {
+    co_await d;
+    co_return "no error";
+  } catch (const error::TimeoutError& e) {
+    co_return std::string("caught: ") + e.what();
+  }
+}
+
+TEST(Coroutine, AwaitedFailureIsThrownAtTheAwait) {
+  Deferred<int> d;
+  auto r = catches(d);
+  d.errback(error::TimeoutError());
+  EXPECT_EQ(successResultOf(r), "caught: The operation timed out");
+}
+
+Deferred<void> voidCoroutine(Deferred<void> d, int& steps) {
+  ++steps;
+  co_await d;
+  ++steps;
+}
+
+TEST(Coroutine, VoidCoroutinesAndAwaits) {
+  Deferred<void> d;
+  int steps = 0;
+  auto r = voidCoroutine(d, steps);
+  EXPECT_EQ(steps, 1);
+  d.callback();
+  EXPECT_EQ(steps, 2);
+  successResultOf(r);
+}
+
+TEST(Coroutine, CancellingTheCoroutineCancelsWhatItAwaits) {
+  bool innerCancelled = false;
+  Deferred<int> inner([&](Deferred<int>&) { innerCancelled = true; });
+  auto r = addOne(inner);
+  r.cancel();
+  EXPECT_TRUE(innerCancelled);
+  EXPECT_TRUE(failureResultOf(r).check<error::CancelledError>());
+}
+
+Deferred<int> survivesCancel(Deferred<int> first, Deferred<int> second) {
+  try {
+    co_await first;
+  } catch (const error::CancelledError&) {
+  }
+  co_return co_await second;
+}
+
+TEST(Coroutine, CoroutineThatCatchesCancelIsStillCancelled) {
+  Deferred<int> first;
+  Deferred<int> second;
+  auto r = survivesCancel(first, second);
+  r.cancel();
+  EXPECT_TRUE(failureResultOf(r).check<error::CancelledError>());
+  second.callback(1);  // the coroutine finishes; its result is moot
+}
+
+TEST(Coroutine, MillionCoroutinesInALine) {
+  constexpr int kCount = 1000000;
+  Deferred<int> root;
+  Deferred<int> tail = root;
+  for (int i = 0; i < kCount; ++i) tail = addOne(tail);
+  EXPECT_TRUE(hasNoResult(tail));
+  root.callback(0);
+  EXPECT_EQ(successResultOf(tail), kCount);
+}
+
+Deferred<int> awaitForever(Deferred<int> d) {
+  co_return co_await d;
+}
+
+TEST(Coroutine, FrameIsFreedWhenAwaitedDeferredDiesUnfired) {
+  // ASan/LSan would report the frame if it leaked.
+  Deferred<int> r = [] {
+    Deferred<int> never;
+    return awaitForever(never);
+  }();
+  EXPECT_TRUE(hasNoResult(r));
+}
+
+TEST(Coroutine, MoveOnlyValues) {
+  Deferred<std::unique_ptr<int>> d;
+  auto r = [](Deferred<std::unique_ptr<int>> in) -> Deferred<int> {
+    std::unique_ptr<int> p = co_await in;
+    co_return *p * 2;
+  }(d);
+  d.callback(std::make_unique<int>(21));
+  EXPECT_EQ(successResultOf(r), 42);
+}
+
+class CoroutineReactorTest : public ReactorTest {};
+
+Deferred<double> sleepThenMeasure(Reactor& reactor) {
+  double start = reactor.seconds();
+  co_await task::deferLater(reactor, 0.02, [] {});
+  co_return reactor.seconds() - start;
+}
+
+TEST_P(CoroutineReactorTest, SequentialCodeOverTheReactor) {
+  double elapsed = 0;
+  reactor->callWhenRunning([&] {
+    sleepThenMeasure(*reactor).addCallback([&](double e) {
+      elapsed = e;
+      reactor->stop();
+    });
+  });
+  runReactor();
+  EXPECT_GE(elapsed, 0.02);
+}
+
+TWISTED_ALL_BACKENDS(CoroutineReactorTest);
+
+}  // namespace
+}  // namespace twisted::test
