@@ -31,6 +31,7 @@ bool getDebugging() {
 }
 
 DeferredState::~DeferredState() {
+  if (chainedTo && chainedTo->waitingOn == this) chainedTo->waitingOn = nullptr;
   if (!failure) return;
   // Deterministic: the last reference just went, so nobody can handle it.
   if (g_debugging) {
@@ -41,6 +42,65 @@ DeferredState::~DeferredState() {
   } else {
     log().failure("Unhandled error in Deferred", *failure, {}, logger::LogLevel::critical);
   }
+}
+
+void destroyState(DeferredState* state) noexcept {
+  delete state;
+}
+
+namespace {
+// A bounded cache of freed state blocks for this thread. A block freed on
+// another thread simply joins that thread's cache: blocks are plain memory.
+// Off under AddressSanitizer, which could not see a use-after-free of a
+// recycled block.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr bool kCacheStates = false;
+#else
+constexpr bool kCacheStates = true;
+#endif
+
+// 0: not built yet, 1: alive, 2: destroyed (thread exit). Trivially
+// destructible, so it can be read after the cache itself is gone (a static
+// Deferred destroyed at process exit).
+thread_local int t_cacheState = 0;
+
+struct StateCache {
+  static constexpr std::size_t kMax = 1024;
+  std::vector<void*> blocks;
+  StateCache() {
+    blocks.reserve(kMax);
+    t_cacheState = 1;
+  }
+  ~StateCache() {
+    t_cacheState = 2;
+    for (void* b : blocks) ::operator delete(b);
+  }
+};
+
+StateCache* cache() {
+  if (!kCacheStates || t_cacheState == 2) return nullptr;
+  thread_local StateCache instance;
+  return &instance;
+}
+}  // namespace
+
+void* DeferredState::operator new(std::size_t size) {
+  StateCache* c = cache();
+  if (c && size == sizeof(DeferredState) && !c->blocks.empty()) {
+    void* b = c->blocks.back();
+    c->blocks.pop_back();
+    return b;
+  }
+  return ::operator new(size);
+}
+
+void DeferredState::operator delete(void* p, std::size_t size) noexcept {
+  StateCache* c = cache();
+  if (c && size == sizeof(DeferredState) && c->blocks.size() < StateCache::kMax) {
+    c->blocks.push_back(p);
+    return;
+  }
+  ::operator delete(p);
 }
 
 void takeResult(DeferredState& to, DeferredState& from) {
@@ -61,14 +121,15 @@ void fire(DeferredState& state, std::source_location at) {
 // the list rather than run from inside this one's frame.
 void runCallbacks(DeferredState& start) {
   if (start.running || start.paused > 0) return;  // the running loop will see new steps
-  std::vector<std::shared_ptr<DeferredState>> work{start.shared_from_this()};
+  // Fast path: nothing to run and nobody waiting (a fired, unobserved
+  // Deferred, as from succeed()): no work list at all.
+  if (start.nextStep >= start.steps.size() && !start.chainedTo) return;
+  std::vector<DeferredRef> work{DeferredRef(&start)};
   while (!work.empty()) {
-    std::shared_ptr<DeferredState> current = work.back();
+    DeferredRef current = std::move(work.back());
+    work.pop_back();
     DeferredState& s = *current;
-    if (s.running) {
-      work.pop_back();
-      continue;
-    }
+    if (s.running) continue;
     s.running = true;
     while (s.nextStep < s.steps.size() && s.paused == 0) {
       // Moved out: a step may add steps, which may reallocate the list.
@@ -76,24 +137,19 @@ void runCallbacks(DeferredState& start) {
       step(s);  // steps catch user exceptions themselves
     }
     s.running = false;
-    if (s.paused > 0) {  // waiting on an inner Deferred, or paused by the user
-      work.pop_back();
-      continue;
-    }
+    if (s.paused > 0) continue;  // waiting on an inner Deferred, or paused by the user
     s.steps.clear();
     s.nextStep = 0;
-    work.pop_back();
     if (s.chainedTo) {
-      std::shared_ptr<DeferredState> outer = std::move(s.chainedTo);
-      s.chainedTo.reset();
+      DeferredRef outer = std::move(s.chainedTo);
       takeResult(*outer, s);
-      outer->waitingOn.reset();
+      outer->waitingOn = nullptr;
       if (--outer->paused == 0) work.push_back(std::move(outer));
     }
   }
 }
 
-void chain(DeferredState& outer, const std::shared_ptr<DeferredState>& inner) {
+void chain(DeferredState& outer, const DeferredRef& inner) {
   if (inner.get() == &outer) {
     outer.failure = Failure::of(std::logic_error("a callback returned its own Deferred"));
     return;
@@ -113,18 +169,18 @@ void chain(DeferredState& outer, const std::shared_ptr<DeferredState>& inner) {
     return;
   }
   ++outer.paused;
-  outer.waitingOn = inner;
-  inner->chainedTo = outer.shared_from_this();
+  outer.waitingOn = inner.get();
+  inner->chainedTo = DeferredRef(&outer);
   inner->tailType = nullptr;  // its result now belongs to `outer`
 }
 
 void cancel(DeferredState& state) {
-  std::shared_ptr<DeferredState> keep = state.shared_from_this();
+  DeferredRef keep(&state);
   if (!state.called) {
-    UniqueFunction<void()> canceller = std::move(state.canceller);
+    UniqueFunction<void(DeferredState&)> canceller = std::move(state.canceller);
     state.canceller = nullptr;
     if (canceller) {
-      canceller();
+      canceller(state);
     } else {
       // Without a canceller, the producer will still fire it later: eat that.
       state.suppressAlreadyCalled = true;
@@ -133,8 +189,8 @@ void cancel(DeferredState& state) {
       state.failure = Failure::of(error::CancelledError());
       fire(state, std::source_location::current());
     }
-  } else if (auto inner = state.waitingOn.lock()) {
-    cancel(*inner);
+  } else if (state.waitingOn) {
+    cancel(*state.waitingOn);
   }
 }
 

@@ -1,6 +1,7 @@
 // Coroutines returning Deferred<T> (test_defer_await.py, test_inlinecb.py).
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -133,17 +134,23 @@ TEST(Coroutine, MillionCoroutinesInALine) {
   EXPECT_EQ(successResultOf(tail), kCount);
 }
 
-Deferred<int> awaitForever(Deferred<int> d) {
-  co_return co_await d;
+Deferred<int> awaitCopyOf(const Deferred<int>* source) {
+  // Awaits a copy: the frame itself keeps no reference once suspended.
+  co_return co_await Deferred<int>(*source);
 }
 
 TEST(Coroutine, FrameIsFreedWhenAwaitedDeferredDiesUnfired) {
   // ASan/LSan would report the frame if it leaked.
-  Deferred<int> r = [] {
-    Deferred<int> never;
-    return awaitForever(never);
-  }();
+  auto producer = std::make_unique<Deferred<int>>();
+  Deferred<int> r = awaitCopyOf(producer.get());
   EXPECT_TRUE(hasNoResult(r));
+  producer.reset();  // dropped unfired: the waiting frame goes with it
+  EXPECT_TRUE(hasNoResult(r));
+}
+
+TEST(Coroutine, AwaitingAnOrphanDeferredFailsAtOnce) {
+  auto r = []() -> Deferred<int> { co_return co_await Deferred<int>(); }();
+  EXPECT_TRUE(failureResultOf(r).check<std::logic_error>());
 }
 
 TEST(Coroutine, MoveOnlyValues) {

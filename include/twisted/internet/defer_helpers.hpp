@@ -86,7 +86,7 @@ namespace detail {
 /// Deferred<void> (or stays failed unless `consume`).
 template <class T, class F>
 void observe(Deferred<T>& d, bool consume, F onOutcome) {
-  std::shared_ptr<DeferredState>& s = stateOf(d);
+  DeferredRef& s = stateOf(d);
   if (s->consumed || s->tailType != typeId<T>()) {
     throw std::logic_error("DeferredList: a Deferred handle is stale or already consumed");
   }

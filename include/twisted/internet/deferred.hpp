@@ -65,7 +65,7 @@ struct CallbackTraits<F, void> {
 };
 
 template <class T>
-std::shared_ptr<DeferredState>& stateOf(Deferred<T>& d);
+DeferredRef& stateOf(Deferred<T>& d);
 
 /// Runs `invoke` and puts what it produced into `s`: a value, nothing
 /// (void), a Failure (an errback passing the failure on), or a Deferred to
@@ -105,7 +105,7 @@ class Deferred {
 
   /// A new, unfired Deferred.
   explicit Deferred(std::source_location where = std::source_location::current())
-      : state_(std::make_shared<detail::DeferredState>(detail::typeId<T>(), where)) {}
+      : state_(detail::DeferredState::make(detail::typeId<T>(), where)) {}
 
   /// A new Deferred whose cancel() calls `canceller` first (Twisted's
   /// Deferred(canceller)). If the canceller does not fire the Deferred, it
@@ -113,12 +113,9 @@ class Deferred {
   explicit Deferred(UniqueFunction<void(Deferred<T>&)> canceller,
                     std::source_location where = std::source_location::current())
       : Deferred(where) {
-    std::weak_ptr<detail::DeferredState> weak = state_;
-    state_->canceller = [weak, c = std::move(canceller)]() mutable {
-      if (auto s = weak.lock()) {
-        Deferred<T> self(std::move(s));
-        c(self);
-      }
+    state_->canceller = [c = std::move(canceller)](detail::DeferredState& s) mutable {
+      Deferred<T> self{detail::DeferredRef(&s)};
+      c(self);
     };
   }
 
@@ -246,12 +243,11 @@ class Deferred {
   Deferred<T> addTimeout(double seconds, IReactorTime& clock) {
     checkTail();
     auto timedOut = std::make_shared<bool>(false);
-    std::weak_ptr<detail::DeferredState> weak = state_;
-    DelayedCall call = clock.callLater(seconds, [weak, timedOut] {
-      if (auto s = weak.lock()) {
-        *timedOut = true;
-        detail::cancel(*s);
-      }
+    // The pending call holds the Deferred, as in Twisted (the reactor holds
+    // the DelayedCall that holds it); firing cancels the call.
+    DelayedCall call = clock.callLater(seconds, [s = state_, timedOut] {
+      *timedOut = true;
+      detail::cancel(*s);
     });
     addStep([call, timedOut, seconds](detail::DeferredState& s) mutable {
       if (call.active()) call.cancel();
@@ -283,13 +279,12 @@ class Deferred {
   }
 
   /// Internal: a handle on an existing state.
-  explicit Deferred(std::shared_ptr<detail::DeferredState> state) noexcept
-      : state_(std::move(state)) {}
+  explicit Deferred(detail::DeferredRef state) noexcept : state_(std::move(state)) {}
 
  private:
   template <class>
   friend class Deferred;
-  friend std::shared_ptr<detail::DeferredState>& detail::stateOf<T>(Deferred<T>&);
+  friend detail::DeferredRef& detail::stateOf<T>(Deferred<T>&);
 
   static Outcome<T> takeOutcome(detail::DeferredState& s) {
     if (s.failure) {
@@ -332,6 +327,7 @@ class Deferred {
     }
   }
   void addStep(detail::DeferredState::Step step) {
+    if (state_->steps.capacity() == 0) state_->steps.reserve(4);
     state_->steps.push_back(std::move(step));
     if (state_->called && state_->paused == 0) detail::runCallbacks(*state_);
   }
@@ -341,12 +337,12 @@ class Deferred {
     return Deferred<U>(state_);
   }
 
-  std::shared_ptr<detail::DeferredState> state_;
+  detail::DeferredRef state_;
 };
 
 namespace detail {
 template <class T>
-std::shared_ptr<DeferredState>& stateOf(Deferred<T>& d) {
+DeferredRef& stateOf(Deferred<T>& d) {
   return d.state_;
 }
 }  // namespace detail

@@ -18,6 +18,7 @@
 #include <coroutine>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <utility>
 
 #include "twisted/internet/deferred.hpp"
@@ -26,8 +27,11 @@ namespace twisted {
 namespace detail {
 
 // Owns a suspended coroutine until it is resumed. If the Deferred it waits
-// on is destroyed unfired, the coroutine's frame is destroyed with it (no
-// leak; its own Deferred then never fires, as in Twisted).
+// on is destroyed unfired, the coroutine's frame is destroyed with it (its
+// own Deferred then never fires, as in Twisted). Caveat: a coroutine that
+// keeps a copy of the awaited Deferred in its frame (a by-value parameter)
+// keeps it alive itself; if the producer drops it unfired, the two keep
+// each other (see docs/deferred.md).
 class SuspendedCoroutine {
  public:
   explicit SuspendedCoroutine(std::coroutine_handle<> h) : h_(h) {}
@@ -47,8 +51,8 @@ class PromiseBase {
  public:
   PromiseBase() {
     // Cancelling the coroutine's Deferred cancels what it awaits.
-    detail::stateOf(deferred_)->canceller = [this] {
-      if (auto inner = awaiting.lock()) detail::cancel(*inner);
+    detail::stateOf(deferred_)->canceller = [this](DeferredState&) {
+      if (awaiting) detail::cancel(*awaiting);
     };
   }
   ~PromiseBase() {
@@ -66,7 +70,9 @@ class PromiseBase {
     if (!deferred_.called()) deferred_.errback(Failure::current());
   }
 
-  std::weak_ptr<DeferredState> awaiting;  // what the coroutine waits on now
+  // What the coroutine waits on now. It cannot dangle: if that Deferred
+  // dies unfired, it destroys this coroutine frame (SuspendedCoroutine).
+  DeferredState* awaiting = nullptr;
 
  protected:
   Deferred<T> deferred_;
@@ -102,22 +108,36 @@ class DeferredAwaiter {
   }
 
   template <class P>
-  void await_suspend(std::coroutine_handle<P> h) {
+  bool await_suspend(std::coroutine_handle<P> h) {
+    if (state_->refs == 1) {
+      // Nothing else refers to this Deferred, so nothing can ever fire it:
+      // waiting would hang forever. Resume at once with a clear error.
+      orphaned_ = true;
+      return false;
+    }
     if constexpr (std::is_base_of_v<PromiseBase<typename DeferredPromiseValue<P>::type>, P>) {
-      h.promise().awaiting = state_;
+      h.promise().awaiting = state_.get();
+      promiseAwaiting_ = &h.promise().awaiting;
     }
     // The step holds the frame, the frame holds this awaiter; the awaiter
     // drops its reference to the state so the state can die unfired.
-    std::shared_ptr<DeferredState> state = std::move(state_);
+    DeferredRef state = std::move(state_);
     state->tailType = nullptr;  // nothing may be chained after an await
     state->steps.push_back([this, suspended = SuspendedCoroutine(h)](DeferredState& s) mutable {
       take(s);
       suspended.resume();
     });
     if (state->called && state->paused == 0) runCallbacks(*state);
+    return true;
   }
 
   U await_resume() {
+    if (promiseAwaiting_) *promiseAwaiting_ = nullptr;
+    if (orphaned_) {
+      throw std::logic_error(
+          "co_await on an unfired Deferred that nothing else refers to: "
+          "it can never fire");
+    }
     if (failure_) failure_->raiseException();
     if constexpr (!std::is_void_v<U>) return value_.template take<U>();
   }
@@ -142,7 +162,9 @@ class DeferredAwaiter {
     s.consumed = true;
   }
 
-  std::shared_ptr<DeferredState> state_;
+  DeferredRef state_;
+  DeferredState** promiseAwaiting_ = nullptr;
+  bool orphaned_ = false;
   ResultBox value_;
   std::optional<Failure> failure_;
 };

@@ -29,16 +29,53 @@ constexpr const void* typeId() {
   return &TypeTag<T>::id;
 }
 
-struct DeferredState : std::enable_shared_from_this<DeferredState> {
+struct DeferredState;
+
+/// A counted reference to a DeferredState. The count is not atomic:
+/// Deferreds belong to one thread (deferToThread only moves handles across).
+class DeferredRef {
+ public:
+  DeferredRef() noexcept = default;
+  explicit DeferredRef(DeferredState* p) noexcept;
+  DeferredRef(const DeferredRef& o) noexcept : DeferredRef(o.p_) {}
+  DeferredRef(DeferredRef&& o) noexcept : p_(o.p_) { o.p_ = nullptr; }
+  DeferredRef& operator=(DeferredRef o) noexcept {
+    std::swap(p_, o.p_);
+    return *this;
+  }
+  ~DeferredRef();
+  DeferredState* get() const noexcept { return p_; }
+  DeferredState* operator->() const noexcept { return p_; }
+  DeferredState& operator*() const noexcept { return *p_; }
+  explicit operator bool() const noexcept { return p_ != nullptr; }
+  void reset() noexcept { DeferredRef().swap(*this); }
+  void swap(DeferredRef& o) noexcept { std::swap(p_, o.p_); }
+  friend bool operator==(const DeferredRef& a, const DeferredRef& b) noexcept {
+    return a.p_ == b.p_;
+  }
+
+ private:
+  DeferredState* p_ = nullptr;
+};
+
+struct DeferredState {
   using Step = UniqueFunction<void(DeferredState&)>;
 
   DeferredState(const void* type, std::source_location where) noexcept
       : headType(type), tailType(type), createdAt(where) {}
+  static DeferredRef make(const void* type, std::source_location where) {
+    return DeferredRef(new DeferredState(type, where));
+  }
+  // Recycled through a per-thread free list: short-lived Deferreds (one per
+  // succeed() or co_await) would otherwise cost a malloc and a free each.
+  static void* operator new(std::size_t size);
+  static void operator delete(void* p, std::size_t size) noexcept;
   /// Reports a failure nobody handled ("Unhandled error in Deferred").
   ~DeferredState();
   DeferredState(const DeferredState&) = delete;
   DeferredState& operator=(const DeferredState&) = delete;
 
+  std::uint32_t refs = 0;
   std::vector<Step> steps;
   std::size_t nextStep = 0;
   ResultBox value;
@@ -50,9 +87,10 @@ struct DeferredState : std::enable_shared_from_this<DeferredState> {
   bool suppressAlreadyCalled = false;
   int paused = 0;
 
-  std::shared_ptr<DeferredState> chainedTo;  // the outer Deferred waiting on us
-  std::weak_ptr<DeferredState> waitingOn;    // the inner one we wait on (for cancel)
-  UniqueFunction<void()> canceller;
+  DeferredRef chainedTo;               // the outer Deferred waiting on us
+  DeferredState* waitingOn = nullptr;  // the inner one we wait on (for cancel);
+                                       // it clears this if it dies first
+  UniqueFunction<void(DeferredState&)> canceller;
 
   const void* headType;  // the type callback() takes
   const void* tailType;  // the type the last step produces
@@ -75,9 +113,21 @@ void fire(DeferredState& state, std::source_location where);
 void cancel(DeferredState& state);
 /// A step returned `inner`: take its result now if it has one, else pause
 /// `outer` until it does.
-void chain(DeferredState& outer, const std::shared_ptr<DeferredState>& inner);
+void chain(DeferredState& outer, const DeferredRef& inner);
 /// Hands the result of a finished `from` over to `to` (value or failure).
 void takeResult(DeferredState& to, DeferredState& from);
+
+inline DeferredRef::DeferredRef(DeferredState* p) noexcept : p_(p) {
+  if (p_) ++p_->refs;
+}
+/// Deletes a state whose count reached zero. Out of line on purpose: it
+/// keeps GCC 12's -Wuse-after-free from pairing the delete with later,
+/// unrelated uses of the (reassigned) pointer in inlined callers.
+void destroyState(DeferredState* state) noexcept;
+
+inline DeferredRef::~DeferredRef() {
+  if (p_ && --p_->refs == 0) destroyState(p_);
+}
 
 /// Resumes coroutines without growing the stack: a resumption requested
 /// while another is running is queued and run by the outermost one.
