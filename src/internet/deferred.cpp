@@ -112,6 +112,7 @@ void takeResult(DeferredState& to, DeferredState& from) {
 
 void fire(DeferredState& state, std::source_location at) {
   state.called = true;
+  state.canceller = nullptr;  // moot now; frees its captures (and cycles)
   if (g_debugging) state.firedAt = at;
   runCallbacks(state);
 }

@@ -171,6 +171,32 @@ TEST_F(DeferTest, VoidDeferred) {
   EXPECT_EQ(successResultOf(n), 9);
 }
 
+TEST_F(DeferTest, CallbackAddedWhileRunningRunsAfterTheCurrentOne) {
+  // Twisted's test_reentrantRunCallbacks / test_nonReentrantCallbacks.
+  Deferred<void> d;
+  std::vector<std::string> order;
+  d.addCallback([&] {
+    order.push_back("first");
+    d.addCallback([&] { order.push_back("added while running"); });
+    order.push_back("first done");
+  });
+  d.callback();
+  EXPECT_EQ(order, (std::vector<std::string>{"first", "first done", "added while running"}));
+}
+
+TEST_F(DeferTest, FiringAnotherDeferredInsideACallbackRunsItSynchronously) {
+  Deferred<void> outer;
+  Deferred<int> other;
+  std::vector<std::string> order;
+  other.addCallback([&](int) { order.push_back("other's callback"); });
+  outer.addCallback([&] {
+    other.callback(1);
+    order.push_back("after other.callback");
+  });
+  outer.callback();
+  EXPECT_EQ(order, (std::vector<std::string>{"other's callback", "after other.callback"}));
+}
+
 TEST_F(DeferTest, ChainedDeferredPausesTheOuterChain) {
   Deferred<int> outer;
   Deferred<std::string> inner;
@@ -395,6 +421,27 @@ TEST_F(DeferTest, DeferredListWithoutConsumeErrorsLeavesFailuresUnhandled) {
     EXPECT_FALSE(successResultOf(all)[0].succeeded());
   }
   EXPECT_EQ(logs.flushErrors<std::runtime_error>(), 1u);
+}
+
+TEST_F(DeferTest, CancellingDeferredListCancelsItsDeferreds) {
+  int cancelled = 0;
+  Deferred<int> a([&](Deferred<int>&) { ++cancelled; });
+  Deferred<int> b([&](Deferred<int>&) { ++cancelled; });
+  b.callback(2);
+  auto all = DeferredList<int>({a, b}, {.consumeErrors = true});
+  all.cancel();
+  EXPECT_EQ(cancelled, 1) << "only the one still running";
+  auto results = successResultOf(all);
+  EXPECT_TRUE(results[0].failure().check<error::CancelledError>());
+  EXPECT_EQ(results[1].value(), 2);
+}
+
+TEST_F(DeferTest, CancellingGatherResultsFailsWithFirstError) {
+  Deferred<int> a, b;
+  auto all = gatherResults<int>({a, b}, /*consumeErrors=*/true);
+  all.cancel();
+  Failure f = failureResultOf(all);
+  ASSERT_TRUE(f.check<FirstError>());
 }
 
 TEST_F(DeferTest, GatherResults) {

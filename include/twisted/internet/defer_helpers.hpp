@@ -108,6 +108,7 @@ void observe(Deferred<T>& d, bool consume, F onOutcome) {
 
 /// Waits for every Deferred and fires with their outcomes, in the order
 /// given (Twisted's DeferredList; each Outcome holds the value or failure).
+/// cancel() on the result cancels the Deferreds not yet fired.
 template <class T>
 Deferred<std::vector<Outcome<T>>> DeferredList(std::vector<Deferred<T>> deferreds,
                                                DeferredListOptions options = {}) {
@@ -117,6 +118,14 @@ Deferred<std::vector<Outcome<T>>> DeferredList(std::vector<Deferred<T>> deferred
     Deferred<std::vector<Outcome<T>>> out;
   };
   auto st = std::make_shared<State>();
+  // Cancelling the list cancels every Deferred still running (Twisted's
+  // DeferredList canceller); the list then fires with their outcomes.
+  st->out = Deferred<std::vector<Outcome<T>>>(
+      [inputs = deferreds](Deferred<std::vector<Outcome<T>>>&) mutable {
+        for (auto& d : inputs) {
+          if (!d.called()) d.cancel();
+        }
+      });
   st->results.resize(deferreds.size());
   st->remaining = deferreds.size();
   auto finish = [](State& s) {

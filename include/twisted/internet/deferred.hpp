@@ -21,6 +21,7 @@
 // failure, it is logged at once ("Unhandled error in Deferred").
 #pragma once
 
+#include <cstdio>
 #include <memory>
 #include <source_location>
 #include <stdexcept>
@@ -252,8 +253,9 @@ class Deferred {
     addStep([call, timedOut, seconds](detail::DeferredState& s) mutable {
       if (call.active()) call.cancel();
       if (*timedOut && s.failure && s.failure->template check<error::CancelledError>()) {
-        s.failure = Failure::of(
-            error::TimeoutError("Deferred timed out after " + std::to_string(seconds) + " s"));
+        char detail[64];
+        std::snprintf(detail, sizeof detail, "no result after %g s", seconds);
+        s.failure = Failure::of(error::TimeoutError(detail));
       }
     });
     return *this;
