@@ -30,8 +30,11 @@ bool getDebugging() {
   return g_debugging;
 }
 
+void recycleStepBuffer(std::vector<DeferredState::Step>& steps) noexcept;
+
 DeferredState::~DeferredState() {
   if (chainedTo && chainedTo->waitingOn == this) chainedTo->waitingOn = nullptr;
+  recycleStepBuffer(steps);
   if (!failure) return;
   // Deterministic: the last reference just went, so nobody can handle it.
   if (g_debugging) {
@@ -66,9 +69,12 @@ thread_local int t_cacheState = 0;
 
 struct StateCache {
   static constexpr std::size_t kMax = 1024;
+  static constexpr std::size_t kMaxSteps = 64;  // larger buffers are freed
   std::vector<void*> blocks;
+  std::vector<std::vector<DeferredState::Step>> stepBuffers;
   StateCache() {
     blocks.reserve(kMax);
+    stepBuffers.reserve(kMax);
     t_cacheState = 1;
   }
   ~StateCache() {
@@ -83,6 +89,26 @@ StateCache* cache() {
   return &instance;
 }
 }  // namespace
+
+void DeferredState::takeStepBuffer(std::vector<Step>& steps) {
+  StateCache* c = cache();
+  if (c && !c->stepBuffers.empty()) {
+    steps.swap(c->stepBuffers.back());
+    c->stepBuffers.pop_back();
+  } else {
+    steps.reserve(4);
+  }
+}
+
+void recycleStepBuffer(std::vector<DeferredState::Step>& steps) noexcept {
+  StateCache* c = cache();
+  if (!c || steps.capacity() == 0 || steps.capacity() > StateCache::kMaxSteps ||
+      c->stepBuffers.size() >= StateCache::kMax) {
+    return;
+  }
+  steps.clear();
+  c->stepBuffers.push_back(std::move(steps));
+}
 
 void* DeferredState::operator new(std::size_t size) {
   StateCache* c = cache();
@@ -117,20 +143,20 @@ void fire(DeferredState& state, std::source_location at) {
   runCallbacks(state);
 }
 
-// Twisted's _runCallbacks: a local list of Deferreds to run. When one whose
-// result another was waiting for finishes, the waiting one is appended to
-// the list rather than run from inside this one's frame.
+// Twisted's _runCallbacks: when a Deferred whose result another was waiting
+// for finishes, the loop moves on to the waiting one instead of running it
+// from inside this one's frame, so chain depth never becomes stack depth.
 void runCallbacks(DeferredState& start) {
   if (start.running || start.paused > 0) return;  // the running loop will see new steps
   // Fast path: nothing to run and nobody waiting (a fired, unobserved
   // Deferred, as from succeed()): no work list at all.
   if (start.nextStep >= start.steps.size() && !start.chainedTo) return;
-  std::vector<DeferredRef> work{DeferredRef(&start)};
-  while (!work.empty()) {
-    DeferredRef current = std::move(work.back());
-    work.pop_back();
+  // Each pass runs one Deferred and hands its result to at most one waiting
+  // outer Deferred, so "the list" is a single reference: no allocation.
+  DeferredRef current(&start);
+  while (current) {
     DeferredState& s = *current;
-    if (s.running) continue;
+    if (s.running) break;
     s.running = true;
     while (s.nextStep < s.steps.size() && s.paused == 0) {
       // Moved out: a step may add steps, which may reallocate the list.
@@ -138,15 +164,15 @@ void runCallbacks(DeferredState& start) {
       step(s);  // steps catch user exceptions themselves
     }
     s.running = false;
-    if (s.paused > 0) continue;  // waiting on an inner Deferred, or paused by the user
+    if (s.paused > 0) break;  // waiting on an inner Deferred, or paused by the user
     s.steps.clear();
     s.nextStep = 0;
-    if (s.chainedTo) {
-      DeferredRef outer = std::move(s.chainedTo);
-      takeResult(*outer, s);
-      outer->waitingOn = nullptr;
-      if (--outer->paused == 0) work.push_back(std::move(outer));
-    }
+    if (!s.chainedTo) break;
+    DeferredRef outer = std::move(s.chainedTo);
+    takeResult(*outer, s);
+    outer->waitingOn = nullptr;
+    if (--outer->paused > 0) break;
+    current = std::move(outer);
   }
 }
 

@@ -329,7 +329,7 @@ class Deferred {
     }
   }
   void addStep(detail::DeferredState::Step step) {
-    if (state_->steps.capacity() == 0) state_->steps.reserve(4);
+    if (state_->steps.capacity() == 0) detail::DeferredState::takeStepBuffer(state_->steps);
     state_->steps.push_back(std::move(step));
     if (state_->called && state_->paused == 0) detail::runCallbacks(*state_);
   }

@@ -69,6 +69,8 @@ struct DeferredState {
   // Recycled through a per-thread free list: short-lived Deferreds (one per
   // succeed() or co_await) would otherwise cost a malloc and a free each.
   static void* operator new(std::size_t size);
+  /// Gives `steps` a recycled buffer (or a fresh one with room for a few).
+  static void takeStepBuffer(std::vector<Step>& steps);
   static void operator delete(void* p, std::size_t size) noexcept;
   /// Reports a failure nobody handled ("Unhandled error in Deferred").
   ~DeferredState();
