@@ -148,6 +148,11 @@ void Reactor::fireSystemEvent(const std::string& event) {
   impl_->events.fire(event);
 }
 
+void Reactor::logTriggerFailure(const Failure& failure) {
+  static const logger::Logger log("twisted.internet.base");
+  log.failure("A system event trigger's Deferred failed", failure, {}, logger::LogLevel::error);
+}
+
 // ---- time ---------------------------------------------------------------
 
 double Reactor::seconds() const {

@@ -189,6 +189,38 @@ TEST_P(CoreTest, BeforeShutdownHoldKeepsLoopServingUntilReleased) {
   ASSERT_EQ(reader->lost.size(), 1u) << "disconnected during shutdown";
 }
 
+TEST_P(CoreTest, BeforeShutdownTriggerReturningDeferredDelaysShutdown) {
+  // Twisted's asynchronous "before" trigger, with a real Deferred.
+  Events events;
+  reactor->addSystemEventTrigger(Phase::Before, "shutdown", [&]() -> Deferred<int> {
+    events.push_back("before");
+    Deferred<int> d;
+    reactor->callLater(0.02, [&, d]() mutable {
+      events.push_back("fired");
+      d.callback(1);
+    });
+    return d;
+  });
+  reactor->addSystemEventTrigger(Phase::During, "shutdown", [&] { events.push_back("during"); });
+  reactor->callWhenRunning([&] { reactor->stop(); });
+  runReactor();
+  EXPECT_EQ(events, (Events{"before", "fired", "during"}));
+}
+
+TEST_P(CoreTest, FailingTriggerDeferredIsLoggedAndShutdownGoesOn) {
+  bool during = false;
+  reactor->addSystemEventTrigger(Phase::Before, "shutdown", [&]() -> Deferred<void> {
+    Deferred<void> d;
+    reactor->callLater(0, [d]() mutable { d.errback(std::runtime_error("cleanup failed")); });
+    return d;
+  });
+  reactor->addSystemEventTrigger(Phase::During, "shutdown", [&] { during = true; });
+  reactor->callWhenRunning([&] { reactor->stop(); });
+  runReactor();
+  EXPECT_TRUE(during);
+  EXPECT_EQ(logs->flushErrors<std::runtime_error>(), 1u);
+}
+
 TEST_P(CoreTest, HoldReleasedOnAnotherThread) {
   Events events;
   std::thread worker;

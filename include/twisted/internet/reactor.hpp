@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "twisted/internet/backend.hpp"
+#include "twisted/internet/deferred.hpp"
 #include "twisted/internet/delayed_call.hpp"
 #include "twisted/internet/interfaces.hpp"
 #include "twisted/internet/system_event.hpp"
@@ -70,6 +71,23 @@ class Reactor final : public IReactorTime, public IReactorFDSet, public IReactor
   /// make the event wait (only meaningful for Phase::Before).
   TriggerId addSystemEventTrigger(Phase phase, std::string event,
                                   UniqueFunction<void(EventHold)> f);
+  /// As above, for a trigger returning a Deferred (Twisted's asynchronous
+  /// trigger): a "before" phase waits until it fires. A failure is logged
+  /// (as Twisted's DeferredList of trigger results would report it) and the
+  /// event goes on.
+  template <class F>
+  requires detail::isDeferred<std::invoke_result_t<F&>> TriggerId
+  addSystemEventTrigger(Phase phase, std::string event, F f) {
+    using T = detail::Unwrapped<std::invoke_result_t<F&>>;
+    return addSystemEventTrigger(
+        phase, std::move(event),
+        UniqueFunction<void(EventHold)>([f = std::move(f)](EventHold hold) mutable {
+          f().addBoth([hold](Outcome<T> outcome) mutable {
+            hold.release();
+            if (!outcome.succeeded()) logTriggerFailure(outcome.failure());
+          });
+        }));
+  }
   /// @throws std::invalid_argument for an unknown id.
   void removeSystemEventTrigger(TriggerId id);
   /// Runs the three phases of `event`'s triggers.
@@ -121,6 +139,7 @@ class Reactor final : public IReactorTime, public IReactorFDSet, public IReactor
   struct Impl;
 
  private:
+  static void logTriggerFailure(const Failure& failure);
   std::unique_ptr<Impl> impl_;
 };
 
