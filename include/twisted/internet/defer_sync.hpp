@@ -13,21 +13,24 @@
 namespace twisted {
 
 namespace detail {
+/// Removes the first element equal to `value` (a cancelled waiter).
+template <class Container, class V>
+void eraseFirst(Container& c, const V& value) {
+  for (auto it = c.begin(); it != c.end(); ++it) {
+    if (*it == value) {
+      c.erase(it);
+      return;
+    }
+  }
+}
+
 /// Waiters for a token, each with a canceller that takes it off the list.
 class TokenWaiters {
  public:
   Deferred<void> wait() {
     auto list = list_;
-    auto slot = std::make_shared<Deferred<void>*>(nullptr);
-    Deferred<void> d([list, slot](Deferred<void>& self) {
-      // Cancelled while waiting: drop it (the CancelledError follows).
-      for (auto it = list->begin(); it != list->end(); ++it) {
-        if (*it == self) {
-          list->erase(it);
-          break;
-        }
-      }
-    });
+    // Cancelled while waiting: drop it (the CancelledError follows).
+    Deferred<void> d([list](Deferred<void>& self) { eraseFirst(*list, self); });
     list_->push_back(d);
     return d;
   }
@@ -168,14 +171,7 @@ class DeferredQueue {
     }
     if (waiting_->size() >= backlog_) throw error::QueueUnderflow();
     auto waiting = waiting_;
-    Deferred<T> d([waiting](Deferred<T>& self) {
-      for (auto it = waiting->begin(); it != waiting->end(); ++it) {
-        if (*it == self) {
-          waiting->erase(it);
-          break;
-        }
-      }
-    });
+    Deferred<T> d([waiting](Deferred<T>& self) { detail::eraseFirst(*waiting, self); });
     waiting_->push_back(d);
     return d;
   }
