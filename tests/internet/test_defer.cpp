@@ -470,6 +470,34 @@ TEST_F(DeferTest, RaceTakesFirstSuccessAndCancelsTheRest) {
   EXPECT_TRUE(bCancelled);
 }
 
+TEST_F(DeferTest, DeferredListFireOnOneCallback) {
+  bool aCancelled = false;
+  Deferred<int> a([&](Deferred<int>&) { aCancelled = true; });
+  Deferred<int> b;
+  auto first = DeferredList<int>({a, b}, fireOnOneCallback, /*consumeErrors=*/true);
+  b.callback(5);
+  auto [index, value] = successResultOf(first);
+  EXPECT_EQ(index, 1u);
+  EXPECT_EQ(value, 5);
+  EXPECT_FALSE(aCancelled) << "unlike race, the others go on";
+  a.callback(1);
+}
+
+TEST_F(DeferTest, DeferredListFireOnOneCallbackNoneSucceeds) {
+  Deferred<int> a, b;
+  auto first = DeferredList<int>({a, b}, fireOnOneCallback, /*consumeErrors=*/true);
+  a.errback(std::runtime_error("a"));
+  EXPECT_TRUE(hasNoResult(first));
+  b.errback(std::runtime_error("b"));
+  Failure f = failureResultOf(first);
+  ASSERT_TRUE(f.check<FailureGroup>());
+  try {
+    f.raiseException();
+  } catch (const FailureGroup& g) {
+    EXPECT_EQ(g.failures.size(), 2u);
+  }
+}
+
 TEST_F(DeferTest, RaceAllFailing) {
   Deferred<int> a, b;
   auto r = race<int>({a, b});

@@ -170,12 +170,12 @@ inline Deferred<void> gatherResults(std::vector<Deferred<void>> deferreds,
       .addCallback([](std::vector<Outcome<void>>) {});
 }
 
-/// Fires with (index, value) of the first Deferred to succeed and cancels
-/// the others (Twisted's race; also what DeferredList's fireOnOneCallback
-/// is for). Fails with FailureGroup if all of them fail.
+namespace detail {
+/// The first success among `deferreds`, as (index, value); `cancelOthers`
+/// cancels the rest once one wins. Fails with FailureGroup if all fail.
 template <class T>
-requires(!std::is_void_v<T>) Deferred<std::pair<std::size_t, T>> race(
-    std::vector<Deferred<T>> deferreds) {
+Deferred<std::pair<std::size_t, T>> firstSuccess(std::vector<Deferred<T>> deferreds,
+                                                 bool cancelOthers, bool consumeErrors) {
   struct State {
     std::vector<Deferred<T>> all;
     std::vector<Failure> failures;
@@ -186,20 +186,25 @@ requires(!std::is_void_v<T>) Deferred<std::pair<std::size_t, T>> race(
   st->all = deferreds;
   st->remaining = deferreds.size();
   Deferred<std::pair<std::size_t, T>> out([st](auto&) {
-    for (auto& d : st->all) d.cancel();
+    for (auto& d : st->all) {
+      if (!d.called()) d.cancel();
+    }
   });
   if (deferreds.empty()) out.errback(FailureGroup({}));
   for (std::size_t i = 0; i < deferreds.size(); ++i) {
-    detail::observe(deferreds[i], /*consume=*/true, [st, i, out](Outcome<T> o) mutable {
+    observe(deferreds[i], consumeErrors, [st, i, out, cancelOthers](Outcome<T> o) mutable {
       --st->remaining;
       if (st->won) return;
       if (o.succeeded()) {
         st->won = true;
-        for (std::size_t j = 0; j < st->all.size(); ++j) {
-          if (j != i) st->all[j].cancel();
-        }
+        std::vector<Deferred<T>> others = std::move(st->all);
         st->all.clear();
         if (!out.called()) out.callback(std::make_pair(i, std::move(o).value()));
+        if (cancelOthers) {
+          for (std::size_t j = 0; j < others.size(); ++j) {
+            if (j != i && !others[j].called()) others[j].cancel();
+          }
+        }
         return;
       }
       st->failures.push_back(o.failure());
@@ -207,6 +212,30 @@ requires(!std::is_void_v<T>) Deferred<std::pair<std::size_t, T>> race(
     });
   }
   return out;
+}
+}  // namespace detail
+
+/// Tag for DeferredList's fireOnOneCallback form.
+struct FireOnOneCallback {};
+inline constexpr FireOnOneCallback fireOnOneCallback{};
+
+/// Twisted's DeferredList(ds, fireOnOneCallback=True): fires as soon as one
+/// Deferred succeeds, with (index, value) (Twisted gives (result, index));
+/// the others go on. If none succeeds it fails with FailureGroup (where
+/// Twisted would fire with the list of failures). cancel() cancels those
+/// still running.
+template <class T>
+requires(!std::is_void_v<T>) Deferred<std::pair<std::size_t, T>> DeferredList(
+    std::vector<Deferred<T>> deferreds, FireOnOneCallback, bool consumeErrors = false) {
+  return detail::firstSuccess(std::move(deferreds), /*cancelOthers=*/false, consumeErrors);
+}
+
+/// Fires with (index, value) of the first Deferred to succeed and cancels
+/// the others (Twisted's race). Fails with FailureGroup if all of them fail.
+template <class T>
+requires(!std::is_void_v<T>) Deferred<std::pair<std::size_t, T>> race(
+    std::vector<Deferred<T>> deferreds) {
+  return detail::firstSuccess(std::move(deferreds), /*cancelOthers=*/true, /*consumeErrors=*/true);
 }
 
 }  // namespace twisted
