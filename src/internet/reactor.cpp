@@ -132,12 +132,12 @@ void Reactor::callWhenRunning(UniqueFunction<void()> f) {
 }
 
 TriggerId Reactor::addSystemEventTrigger(Phase phase, std::string event, UniqueFunction<void()> f) {
-  return impl_->events.add(phase, event, [f = std::move(f)](EventHold) mutable { f(); });
+  return impl_->events.add(phase, std::move(event), [f = std::move(f)](EventHold) mutable { f(); });
 }
 
 TriggerId Reactor::addSystemEventTrigger(Phase phase, std::string event,
                                          UniqueFunction<void(EventHold)> f) {
-  return impl_->events.add(phase, event, std::move(f));
+  return impl_->events.add(phase, std::move(event), std::move(f));
 }
 
 void Reactor::removeSystemEventTrigger(TriggerId id) {

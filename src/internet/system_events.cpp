@@ -33,10 +33,10 @@ void SystemEvents::detachHolds() {
   }
 }
 
-TriggerId SystemEvents::add(Phase phase, const std::string& event, Trigger trigger) {
+TriggerId SystemEvents::add(Phase phase, std::string event, Trigger trigger) {
   TriggerId id = nextId_++;
   events_[event].phases[static_cast<int>(phase)].push_back(Entry{id, std::move(trigger)});
-  index_.emplace(id, std::make_pair(event, phase));
+  index_.emplace(id, std::make_pair(std::move(event), phase));
   return id;
 }
 

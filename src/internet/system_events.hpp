@@ -40,7 +40,7 @@ class SystemEvents {
   /// a released hold would post to is gone.
   void detachHolds();
 
-  TriggerId add(Phase phase, const std::string& event, Trigger trigger);
+  TriggerId add(Phase phase, std::string event, Trigger trigger);
   void remove(TriggerId id);
   /// Runs "before"; then, once no hold is left, "during" and "after".
   void fire(const std::string& event);

@@ -103,8 +103,12 @@ void TimerQueue::runDue(double now, bool batch, ErrorHandler onError) {
       dropTopGarbage();
       if (heap_.empty() || heap_.front().time > now) return;
       Entry e = pop();
-      DelayedCall keep(e.node);  // keeps the node alive while it runs
-      Node::unref(e.node);
+      // The popped entry's reference keeps the node alive while it runs,
+      // and is dropped afterwards even if the call throws.
+      struct Release {
+        Node* node;
+        ~Release() { Node::unref(node); }
+      } release{e.node};
       run(*e.node, onError);
     }
   }

@@ -23,7 +23,7 @@ class Error : public std::runtime_error {
   struct Message {
     std::string text;
   };
-  explicit Error(Message m) : std::runtime_error(m.text) {}
+  explicit Error(const Message& m) : std::runtime_error(m.text) {}
   static Message compose(const char* text, const std::string& detail) {
     return Message{detail.empty() ? std::string(text) : std::string(text) + ": " + detail};
   }
@@ -38,7 +38,7 @@ class Error : public std::runtime_error {
     explicit Name(const std::string& detail) : Base(compose(defaultText, detail)) {} \
                                                                                      \
    protected:                                                                        \
-    explicit Name(Message m) : Base(std::move(m)) {}                                 \
+    explicit Name(const Message& m) : Base(m) {}                                     \
   }
 
 // --- reactor state -------------------------------------------------------

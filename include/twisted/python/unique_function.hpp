@@ -66,7 +66,7 @@ class UniqueFunction<R(Args...)> {
 
  public:
   UniqueFunction() noexcept = default;
-  UniqueFunction(std::nullptr_t) noexcept {}
+  UniqueFunction(std::nullptr_t) noexcept {}  // NOLINT(google-explicit-constructor)
 
   template <class F, class D = std::decay_t<F>,
             class = std::enable_if_t<!std::is_same_v<D, UniqueFunction> &&
