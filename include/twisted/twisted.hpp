@@ -1,6 +1,7 @@
 // Everything in one include, for small programs.
 #pragma once
 
+#include "twisted/internet/address.hpp"
 #include "twisted/internet/backend.hpp"
 #include "twisted/internet/defer.hpp"
 #include "twisted/internet/delayed_call.hpp"
