@@ -40,9 +40,14 @@ std::string toString(const Address& address) {
              ", scopeID=" + std::to_string(a.scopeID) + ")";
     }
     std::string operator()(const UNIXAddress& a) const {
-      std::string shown = a.name;
-      if (!shown.empty() && shown[0] == '\0') shown = "@" + shown.substr(1);  // abstract
-      return "UNIXAddress('" + shown + "')";
+      std::string out = "UNIXAddress('";
+      if (!a.name.empty() && a.name[0] == '\0') {
+        out += '@';  // an abstract name: shown as ss and ip show it
+        out.append(a.name, 1, std::string::npos);
+      } else {
+        out += a.name;
+      }
+      return out + "')";
     }
   };
   return std::visit(Visitor{}, address);
@@ -86,9 +91,9 @@ SocketAddress toSocketAddress(const Address& address) {
     auto* un = reinterpret_cast<sockaddr_un*>(&out.storage);
     un->sun_family = AF_UNIX;
     if (local.name.size() >= sizeof(un->sun_path)) {
-      throw std::invalid_argument("UNIX socket path too long (" + std::to_string(local.name.size()) +
-                                  " bytes, at most " + std::to_string(sizeof(un->sun_path) - 1) +
-                                  ")");
+      throw std::invalid_argument("UNIX socket path too long (" +
+                                  std::to_string(local.name.size()) + " bytes, at most " +
+                                  std::to_string(sizeof(un->sun_path) - 1) + ")");
     }
     std::memcpy(un->sun_path, local.name.data(), local.name.size());
     out.length = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + local.name.size() +
