@@ -2,6 +2,7 @@
 // Covers twisted/internet/test/test_core.py (see docs/conformance.md).
 #include <signal.h>
 
+#include <atomic>
 #include <chrono>
 #include <string>
 #include <thread>
@@ -351,11 +352,19 @@ TEST_P(CoreTest, ThrowingTriggerIsLoggedAndOthersRun) {
 }
 
 TEST_P(CoreTest, ShutdownWithoutRunStopsThreadPool) {
+  // Twisted's test_cleanUpThreadPoolEvenBeforeReactorIsRun: the pool's
+  // threads are gone after "shutdown" fires, even if run() never ran.
+  const int baseline = countThreads();
   ThreadPool& pool = reactor->getThreadPool();
-  (void)pool;
+  pool.start();
+  std::atomic<bool> ran{false};
+  pool.callInThread([&] { ran = true; });
+  for (int i = 0; i < 1000 && !ran; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  ASSERT_TRUE(ran);
+  ASSERT_GT(countThreads(), baseline) << "the pool has a worker thread";
   reactor->fireSystemEvent("shutdown");
-  // A new pool is created on demand afterwards.
-  EXPECT_FALSE(reactor->getThreadPool().started());
+  EXPECT_EQ(waitForThreadCount(baseline), baseline) << "shutdown joined the pool's threads";
+  EXPECT_FALSE(reactor->getThreadPool().started()) << "a new pool is made on demand";
 }
 
 TEST_P(CoreTest, ReactorsInSeveralThreadsRunIndependently) {

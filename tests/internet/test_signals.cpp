@@ -23,7 +23,6 @@ TEST_P(SignalsTest, SigintAndSigtermStopCleanly) {
     EXPECT_EQ(events, (std::vector<std::string>{"before", "after"}));
     reactor->removeSystemEventTrigger(before);
     reactor->removeSystemEventTrigger(after);
-    logs->events();  // the info line "Received SIGINT" is expected
   }
 }
 

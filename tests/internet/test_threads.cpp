@@ -106,6 +106,7 @@ TEST_P(ThreadsTest, CallInThreadRunsOffTheReactorThread) {
 }
 
 TEST_P(ThreadsTest, ThreadPoolStartsWithReactorAndStopsAtShutdown) {
+  const int baseline = countThreads();
   ThreadPool& pool = reactor->getThreadPool();
   EXPECT_EQ(&pool, &reactor->getThreadPool()) << "one pool per reactor";
   EXPECT_FALSE(pool.started());
@@ -120,6 +121,7 @@ TEST_P(ThreadsTest, ThreadPoolStartsWithReactorAndStopsAtShutdown) {
   runReactor();
   EXPECT_TRUE(startedWhileRunning);
   EXPECT_TRUE(workDone) << "queued work finishes before the pool stops";
+  EXPECT_EQ(waitForThreadCount(baseline), baseline) << "shutdown joined the pool's threads";
   EXPECT_FALSE(reactor->getThreadPool().started()) << "a fresh, unstarted pool";
 }
 

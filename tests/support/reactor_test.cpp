@@ -3,21 +3,44 @@
 #include <dirent.h>
 #include <fcntl.h>
 
+#include <chrono>
 #include <stdexcept>
+#include <thread>
 
 #include "twisted/logger/observers.hpp"
 
 namespace twisted::test {
 
-int countOpenFds() {
+namespace {
+int countEntries(const char* dirPath) {
   int n = 0;
-  DIR* dir = ::opendir("/proc/self/fd");
+  DIR* dir = ::opendir(dirPath);
   if (!dir) return -1;
   while (dirent* e = ::readdir(dir)) {
     if (e->d_name[0] != '.') ++n;
   }
   ::closedir(dir);
-  return n - 1;  // the directory's own fd
+  return n;
+}
+}  // namespace
+
+int countOpenFds() {
+  return countEntries("/proc/self/fd") - 1;  // the directory's own fd
+}
+
+int countThreads() {
+  return countEntries("/proc/self/task");
+}
+
+int waitForThreadCount(int n, double seconds) {
+  // A joined thread leaves /proc/self/task a moment after join() returns.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  int now = countThreads();
+  while (now != n && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    now = countThreads();
+  }
+  return now;
 }
 
 std::pair<Fd, Fd> socketPair() {

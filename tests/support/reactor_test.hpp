@@ -23,6 +23,10 @@ namespace twisted::test {
 
 /// Number of open file descriptors of this process.
 int countOpenFds();
+/// Number of threads of this process (/proc/self/task).
+int countThreads();
+/// Waits up to `seconds` for countThreads() to drop to `n`; returns the count.
+int waitForThreadCount(int n, double seconds = 5);
 
 /// An owned file descriptor.
 class Fd {
