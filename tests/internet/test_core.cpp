@@ -354,7 +354,7 @@ TEST_P(CoreTest, ThrowingTriggerIsLoggedAndOthersRun) {
 TEST_P(CoreTest, ShutdownWithoutRunStopsThreadPool) {
   // Twisted's test_cleanUpThreadPoolEvenBeforeReactorIsRun: the pool's
   // threads are gone after "shutdown" fires, even if run() never ran.
-  const int baseline = countThreads();
+  const int baseline = threadBaseline();
   ThreadPool& pool = reactor->getThreadPool();
   pool.start();
   std::atomic<bool> ran{false};

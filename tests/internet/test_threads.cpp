@@ -106,7 +106,7 @@ TEST_P(ThreadsTest, CallInThreadRunsOffTheReactorThread) {
 }
 
 TEST_P(ThreadsTest, ThreadPoolStartsWithReactorAndStopsAtShutdown) {
-  const int baseline = countThreads();
+  const int baseline = threadBaseline();
   ThreadPool& pool = reactor->getThreadPool();
   EXPECT_EQ(&pool, &reactor->getThreadPool()) << "one pool per reactor";
   EXPECT_FALSE(pool.started());

@@ -32,6 +32,13 @@ int countThreads() {
   return countEntries("/proc/self/task");
 }
 
+int threadBaseline() {
+  std::thread([] {}).join();
+  // The joined thread leaves /proc/self/task a moment after join returns.
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  return countThreads();
+}
+
 int waitForThreadCount(int n, double seconds) {
   // A joined thread leaves /proc/self/task a moment after join() returns.
   auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);

@@ -25,6 +25,9 @@ namespace twisted::test {
 int countOpenFds();
 /// Number of threads of this process (/proc/self/task).
 int countThreads();
+/// countThreads() once threads have been used at least once: a sanitizer
+/// runtime starts a helper thread of its own on the first thread creation.
+int threadBaseline();
 /// Waits up to `seconds` for countThreads() to drop to `n`; returns the count.
 int waitForThreadCount(int n, double seconds = 5);
 
