@@ -11,6 +11,18 @@
 namespace twisted {
 
 namespace {
+// Counts reactor frames on the stack, so the graveyard is emptied only when
+// no callback can still be running on a removed descriptor.
+struct Frame {
+  explicit Frame(Reactor::Impl& im) : im(im) { ++im.depth; }
+  ~Frame() {
+    if (--im.depth == 0) im.releaseGraveyard();
+  }
+  Frame(const Frame&) = delete;
+  Frame& operator=(const Frame&) = delete;
+  Reactor::Impl& im;
+};
+
 double steadySeconds() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
@@ -46,6 +58,12 @@ std::unique_ptr<Reactor> Reactor::create(Backend backend) {
 
 Reactor::~Reactor() {
   Impl& im = *impl_;
+  // Open connections first, while everything still works: their protocols
+  // get connectionLost and the transport/protocol cycles are broken.
+  {
+    Frame frame(im);
+    im.loseTracked();
+  }
   im.events.detachHolds();
   if (im.ownsSignals) detail::SignalHandlers::uninstall(im.waker->fileno());
   if (im.threadPool) im.threadPool->stop();
@@ -171,18 +189,6 @@ std::vector<DelayedCall> Reactor::getDelayedCalls() const {
 // ---- one turn of the loop -------------------------------------------------
 
 namespace {
-// Counts reactor frames on the stack, so the graveyard is emptied only when
-// no callback can still be running on a removed descriptor.
-struct Frame {
-  explicit Frame(Reactor::Impl& im) : im(im) { ++im.depth; }
-  ~Frame() {
-    if (--im.depth == 0) im.releaseGraveyard();
-  }
-  Frame(const Frame&) = delete;
-  Frame& operator=(const Frame&) = delete;
-  Reactor::Impl& im;
-};
-
 void logTimerError(const Failure& failure) {
   static const logger::Logger log("twisted.internet.reactor");
   log.failure("Unhandled error in a delayed call", failure, {}, logger::LogLevel::error);

@@ -225,16 +225,50 @@ void Reactor::Impl::disconnectSelectable(IFileDescriptor& d, const Failure& why,
   }
 }
 
+namespace {
+void loseAtShutdown(IFileDescriptor& d, const Failure& lost) {
+  static const logger::Logger log("twisted.internet.reactor");
+  try {
+    d.connectionLost(lost);
+  } catch (...) {
+    log.failure("Unhandled error in {descriptor}.connectionLost at shutdown", Failure::current(),
+                {{"descriptor", d.logPrefix()}}, logger::LogLevel::error);
+  }
+}
+}  // namespace
+
 void Reactor::Impl::disconnectAll() {
   Failure lost = Failure::of(error::ConnectionLost());
-  for (auto& d : self.removeAll()) {
-    try {
-      d->connectionLost(lost);
-    } catch (...) {
-      log.failure("Unhandled error in {descriptor}.connectionLost at shutdown", Failure::current(),
-                  {{"descriptor", d->logPrefix()}}, logger::LogLevel::error);
-    }
+  for (auto& d : self.removeAll()) loseAtShutdown(*d, lost);
+  loseTracked();
+}
+
+void Reactor::Impl::loseTracked() {
+  // Paused transports are registered nowhere: removeAll misses them.
+  Failure lost = Failure::of(error::ConnectionLost());
+  std::vector<std::shared_ptr<IFileDescriptor>> open;
+  open.reserve(tracked.size());
+  for (auto& [key, d] : tracked) open.push_back(d);
+  for (auto& d : open) {
+    if (tracked.count(d.get())) loseAtShutdown(*d, lost);
   }
+}
+
+void Reactor::track(std::shared_ptr<IFileDescriptor> d) {
+  const IFileDescriptor* key = d.get();
+  impl_->tracked.emplace(key, std::move(d));
+}
+
+void Reactor::untrack(const IFileDescriptor& d) {
+  Impl& im = *impl_;
+  auto it = im.tracked.find(&d);
+  if (it == im.tracked.end()) return;
+  im.graveyard.push_back(std::move(it->second));
+  im.tracked.erase(it);
+}
+
+std::size_t Reactor::trackedCount() const {
+  return impl_->tracked.size();
 }
 
 }  // namespace twisted

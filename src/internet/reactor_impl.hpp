@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "poller/poller.hpp"
@@ -105,6 +106,11 @@ struct Reactor::Impl {
   std::vector<UniqueFunction<void()>> threadCalls;
   std::vector<UniqueFunction<void()>> runningCalls;
   std::atomic<bool> callsPending{false};
+
+  // Open transports and ports (Reactor::track), and the name resolver.
+  std::unordered_map<const IFileDescriptor*, std::shared_ptr<IFileDescriptor>> tracked;
+  std::shared_ptr<IHostnameResolver> resolver;
+  void loseTracked();
 
   std::unique_ptr<ThreadPool> threadPool;
   TriggerId poolShutdownTrigger = 0;

@@ -104,6 +104,7 @@ void ReactorTest::TearDown() {
   EXPECT_TRUE(reactor->getReaders().empty()) << "test left readers registered";
   EXPECT_TRUE(reactor->getWriters().empty()) << "test left writers registered";
   EXPECT_TRUE(reactor->getDelayedCalls().empty()) << "test left delayed calls pending";
+  EXPECT_EQ(reactor->trackedCount(), 0u) << "test left connections or ports open";
   for (auto& d : reactor->removeAll()) (void)d;
   reactor.reset();
   EXPECT_EQ(countOpenFds(), fdsBefore_) << "test leaked file descriptors";

@@ -83,6 +83,21 @@ class LogCapture {
     }
     return n;
   }
+  /// Removes and returns the error-level events whose format contains
+  /// `text` (for errors logged without a failure).
+  std::size_t flushMessages(const std::string& text) {
+    std::lock_guard lock(mutex_);
+    std::size_t n = 0;
+    for (auto it = events_.begin(); it != events_.end();) {
+      if (it->format.find(text) != std::string::npos) {
+        it = events_.erase(it);
+        ++n;
+      } else {
+        ++it;
+      }
+    }
+    return n;
+  }
   /// The error-level events not flushed.
   std::vector<std::string> unflushedErrors() const;
 

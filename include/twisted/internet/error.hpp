@@ -67,7 +67,14 @@ TWISTED_DEFINE_ERROR(ConnectionRefusedError, ConnectError,
                      "Connection was refused by the other side");
 TWISTED_DEFINE_ERROR(TCPTimedOutError, ConnectError, "TCP connection timed out");
 TWISTED_DEFINE_ERROR(UserError, ConnectError, "The user aborted the connection");
-TWISTED_DEFINE_ERROR(TimeoutError, Error, "The operation timed out");
+/// A user-set timeout expired (a connection attempt, addTimeout). As in
+/// Twisted, a kind of UserError.
+TWISTED_DEFINE_ERROR(TimeoutError, UserError, "The operation timed out");
+/// The connection was made but the factory's buildProtocol returned nothing.
+TWISTED_DEFINE_ERROR(NoProtocol, ConnectError, "The factory built no protocol");
+/// IConnector::stopConnecting when not connecting.
+TWISTED_DEFINE_ERROR(NotConnectingError, Error, "The connector is not trying to connect");
+TWISTED_DEFINE_ERROR(NotListeningError, Error, "The port is not listening");
 
 // --- Deferreds and tasks (twisted.internet.defer, twisted.internet.task) -----
 TWISTED_DEFINE_ERROR(AlreadyCalledError, Error, "The Deferred has already been fired");

@@ -22,14 +22,19 @@
 #include "twisted/internet/deferred.hpp"
 #include "twisted/internet/delayed_call.hpp"
 #include "twisted/internet/interfaces.hpp"
+#include "twisted/internet/resolver.hpp"
 #include "twisted/internet/system_event.hpp"
+#include "twisted/internet/transport.hpp"
 #include "twisted/python/unique_function.hpp"
 
 namespace twisted {
 
 class ThreadPool;
 
-class Reactor final : public IReactorTime, public IReactorFDSet, public IReactorThreads {
+class Reactor final : public IReactorTime,
+                      public IReactorFDSet,
+                      public IReactorThreads,
+                      public IReactorTCP {
  public:
   /// Builds a reactor on `backend` (Default: $TWISTED_REACTOR, else epoll).
   /// @throws error::UnknownBackend for a bad $TWISTED_REACTOR value,
@@ -129,6 +134,34 @@ class Reactor final : public IReactorTime, public IReactorFDSet, public IReactor
   void wakeUp();
   /// True on the thread that runs (or last ran, or built) this reactor.
   bool isInIOThread() const;
+
+  // ---- IReactorTCP (src/internet/tcp/reactor_tcp.cpp) ----------------------
+
+  std::shared_ptr<IListeningPort> listenTCP(int port, std::shared_ptr<Factory> factory,
+                                            int backlog = 50,
+                                            std::string_view interface = "") override;
+  std::shared_ptr<IConnector> connectTCP(std::string host, int port,
+                                         std::shared_ptr<ClientFactory> factory,
+                                         double timeout = 30,
+                                         std::optional<BindAddress> bindAddress = {}) override;
+
+  /// The resolver connectTCP and HostnameEndpoint use (a ThreadedResolver
+  /// until another is installed).
+  IHostnameResolver& nameResolver();
+  void installNameResolver(std::shared_ptr<IHostnameResolver> resolver);
+
+  // ---- for transport implementers ----------------------------------------------
+
+  /// Keeps `d` alive and known to the reactor while it is open, whether or
+  /// not it is reading or writing (a paused connection is registered
+  /// nowhere). At shutdown and in the destructor, every descriptor still
+  /// tracked gets connectionLost(ConnectionLost); it must untrack itself
+  /// there. docs/architecture.md gives the rules.
+  void track(std::shared_ptr<IFileDescriptor> d);
+  /// Stops tracking `d`; it is released only after the current dispatch.
+  void untrack(const IFileDescriptor& d);
+  /// How many descriptors are tracked (open connections and ports).
+  std::size_t trackedCount() const;
 
   // ---- about this reactor --------------------------------------------------
 

@@ -1,0 +1,195 @@
+// Protocols and factories, as Twisted's twisted.internet.protocol.
+//
+// A Factory makes one Protocol per connection; the Protocol handles that
+// connection's events (connectionMade, dataReceived, connectionLost) and
+// answers through its `transport`. Who owns what is in docs/architecture.md:
+// the transport owns its protocol while connected, the protocol owns a
+// reference to its transport, and `factory` stays valid until connectionLost
+// has returned.
+//
+//   class Echo : public twisted::Protocol {
+//     void dataReceived(std::string_view data) override { transport->write(data); }
+//   };
+//   reactor.listenTCP(8000, twisted::Factory::forProtocol<Echo>());
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "twisted/internet/address.hpp"
+#include "twisted/internet/delayed_call.hpp"
+#include "twisted/internet/interfaces.hpp"
+#include "twisted/internet/transport.hpp"
+#include "twisted/python/failure.hpp"
+
+namespace twisted {
+
+class Factory;
+
+/// Twisted's BaseProtocol + Protocol: the handler of one connection.
+class Protocol {
+ public:
+  virtual ~Protocol() = default;
+
+  /// The connection, set by makeConnection. Kept (closed) after
+  /// connectionLost so that late calls are harmless.
+  std::shared_ptr<ITransport> transport;
+  /// The factory that built this protocol (set by Factory::buildProtocol);
+  /// valid until connectionLost has returned.
+  Factory* factory = nullptr;
+  /// True from makeConnection until connectionLost.
+  bool connected = false;
+
+  /// Called by the transport once: records it and calls connectionMade.
+  virtual void makeConnection(std::shared_ptr<ITransport> t);
+  /// The connection is up (transport is set). Start talking here.
+  virtual void connectionMade() {}
+  /// Some bytes arrived; `data` is valid only during the call and may hold
+  /// any part of what the peer sent (no message boundaries).
+  virtual void dataReceived(std::string_view data) { (void)data; }
+  /// The connection is closed: ConnectionDone when closed cleanly,
+  /// ConnectionLost (or ConnectionAborted) otherwise. Called exactly once.
+  virtual void connectionLost(const Failure& reason) { (void)reason; }
+  /// A name for log lines about this connection (Twisted's logPrefix).
+  virtual std::string logPrefix() const;
+
+  /// `factory` as the caller's own factory type.
+  template <class F>
+  F& factoryAs() const {
+    return dynamic_cast<F&>(*factory);
+  }
+};
+
+/// Twisted's IHalfCloseableProtocol: a protocol that also implements this
+/// is told when each direction closes, instead of losing the connection
+/// when the peer half-closes.
+class IHalfCloseableProtocol {
+ public:
+  virtual ~IHalfCloseableProtocol() = default;
+  /// The peer will send no more (it half-closed or closed).
+  virtual void readConnectionLost() = 0;
+  /// Our loseWriteConnection has taken effect.
+  virtual void writeConnectionLost() = 0;
+};
+
+/// Twisted's Factory (ServerFactory): builds protocols, and is started
+/// before its first port or connector uses it and stopped after its last.
+class Factory {
+ public:
+  using ProtocolMaker = std::function<std::shared_ptr<Protocol>()>;
+
+  Factory() = default;
+  explicit Factory(ProtocolMaker maker) : protocol(std::move(maker)) {}
+  virtual ~Factory() = default;
+  Factory(const Factory&) = delete;
+  Factory& operator=(const Factory&) = delete;
+
+  /// Makes the protocol for a new connection from `addr`, with `factory` set.
+  /// Returning nullptr refuses the connection, which is closed at once.
+  virtual std::shared_ptr<Protocol> buildProtocol(const Address& addr);
+
+  /// Called by each port/connector that starts using the factory; the first
+  /// call runs startFactory.
+  void doStart();
+  /// Called by each that stops; the last call runs stopFactory.
+  void doStop();
+  /// Set-up and tear-down hooks, once per period of use.
+  virtual void startFactory() {}
+  virtual void stopFactory() {}
+  /// How many ports/connectors are using the factory now.
+  int numPorts() const { return numPorts_; }
+  virtual std::string logPrefix() const { return "Factory"; }
+
+  /// A factory whose buildProtocol makes `P(args...)`.
+  template <class P, class... Args>
+  static std::shared_ptr<Factory> forProtocol(Args... args) {
+    return std::make_shared<Factory>([args...] { return std::make_shared<P>(args...); });
+  }
+
+  /// Makes the protocol; buildProtocol's default calls it.
+  ProtocolMaker protocol;
+
+ private:
+  int numPorts_ = 0;
+};
+
+using ServerFactory = Factory;
+
+/// Twisted's ClientFactory: a factory told of connection attempts.
+class ClientFactory : public Factory {
+ public:
+  using Factory::Factory;
+  /// A connection attempt has begun.
+  virtual void startedConnecting(IConnector& connector) { (void)connector; }
+  /// The attempt failed (refused, timed out, DNS lookup failed, stopped).
+  virtual void clientConnectionFailed(IConnector& connector, const Failure& reason) {
+    (void)connector;
+    (void)reason;
+  }
+  /// An established connection was closed.
+  virtual void clientConnectionLost(IConnector& connector, const Failure& reason) {
+    (void)connector;
+    (void)reason;
+  }
+
+  template <class P, class... Args>
+  static std::shared_ptr<ClientFactory> forProtocol(Args... args) {
+    return std::make_shared<ClientFactory>([args...] { return std::make_shared<P>(args...); });
+  }
+};
+
+/// Twisted's ReconnectingClientFactory: reconnects after a failed or lost
+/// connection, waiting longer each time (exponential back-off with jitter,
+/// capped at maxDelay) until a connection is made (resetDelay) or
+/// maxRetries is reached or stopTrying is called.
+class ReconnectingClientFactory : public ClientFactory {
+ public:
+  /// `clock` schedules the retries (the reactor, or a testing::Clock).
+  explicit ReconnectingClientFactory(IReactorTime& clock, ProtocolMaker maker = {});
+  ~ReconnectingClientFactory() override;
+
+  double maxDelay = 3600;
+  double initialDelay = 1.0;
+  /// Each retry waits `factor` times longer than the last (e, as Twisted).
+  double factor = 2.7182818284590451;
+  /// The delay is drawn from a normal distribution of this relative spread.
+  double jitter = 0.11962656472;
+  /// Give up after this many attempts (none: never).
+  std::optional<int> maxRetries;
+
+  /// Schedules another connect() on `connector` after the current delay.
+  void retry(IConnector& connector);
+  /// Stops reconnecting (cancels a pending retry).
+  void stopTrying();
+  /// Call after a successful connection: back to initialDelay.
+  void resetDelay();
+
+  double delay() const { return delay_; }
+  int retries() const { return retries_; }
+  bool continueTrying() const { return continueTrying_; }
+  /// The pending retry, if any.
+  const std::optional<DelayedCall>& callID() const { return callID_; }
+  /// Seeds the jitter for reproducible tests.
+  void seed(unsigned value) { random_.seed(value); }
+
+  void clientConnectionFailed(IConnector& connector, const Failure& reason) override;
+  void clientConnectionLost(IConnector& connector, const Failure& reason) override;
+
+ private:
+  IReactorTime& clock_;
+  double delay_;
+  int retries_ = 0;
+  bool continueTrying_ = true;
+  // The pending retry; its callable holds the connector (shared), so a
+  // connector whose handle the user dropped still reconnects.
+  std::optional<DelayedCall> callID_;
+  std::weak_ptr<IConnector> connector_;  // the last one retried, for stopTrying
+  std::mt19937 random_{std::random_device{}()};
+};
+
+}  // namespace twisted

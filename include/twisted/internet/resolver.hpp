@@ -1,0 +1,45 @@
+// Host name resolution without blocking the loop (Twisted's
+// IHostnameResolver, reduced to one call).
+//
+// The reactor's resolver (Reactor::nameResolver) is a ThreadedResolver
+// unless the user installs another with Reactor::installNameResolver, for
+// instance a fixed table in tests or a DNS client later.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "twisted/internet/address.hpp"
+#include "twisted/internet/deferred.hpp"
+
+namespace twisted {
+
+class Reactor;
+
+/// Which address families a lookup may return.
+enum class AddressFamily { Any, IPv4, IPv6 };
+
+class IHostnameResolver {
+ public:
+  virtual ~IHostnameResolver() = default;
+  /// The addresses of `host` (a name or a literal) with `port`, in the order
+  /// the system prefers them. Fails with error::DNSLookupError (naming the
+  /// host and the reason) when there are none. Cancelling the Deferred
+  /// abandons the lookup (its result is dropped).
+  virtual Deferred<std::vector<Address>> resolveHostName(
+      const std::string& host, int port, AddressFamily family = AddressFamily::Any) = 0;
+};
+
+/// getaddrinfo(3) in the reactor's thread pool.
+class ThreadedResolver final : public IHostnameResolver {
+ public:
+  explicit ThreadedResolver(Reactor& reactor) : reactor_(reactor) {}
+  Deferred<std::vector<Address>> resolveHostName(
+      const std::string& host, int port, AddressFamily family = AddressFamily::Any) override;
+
+ private:
+  Reactor& reactor_;
+};
+
+}  // namespace twisted

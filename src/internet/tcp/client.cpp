@@ -1,0 +1,168 @@
+// tcp::Client: resolve, connect without blocking, then a Connection.
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "socket.hpp"
+#include "twisted/internet/error.hpp"
+#include "twisted/internet/reactor.hpp"
+#include "twisted/internet/tcp.hpp"
+
+namespace twisted::tcp {
+
+Client::Client(Reactor& reactor, std::shared_ptr<Connector> connector)
+    : Connection(reactor), connector_(std::move(connector)) {}
+
+void Client::begin() {
+  std::shared_ptr<Client> self = std::static_pointer_cast<Client>(shared_from_this());
+  reactor_.track(self);
+  const std::string& host = connector_->host();
+  int port = connector_->port();
+  std::weak_ptr<Client> weak = self;
+  if (std::optional<Address> literal = detail::literalAddress(host, port)) {
+    // Even with nothing to resolve, the attempt starts on the next turn, so
+    // connectTCP never reports anything before it returns.
+    reactor_.callLater(0, [weak, address = std::move(*literal)] {
+      if (auto client = weak.lock()) client->resolved(address);
+    });
+    return;
+  }
+  // connectTCP resolves names to IPv4, as Twisted's does; HostnameEndpoint
+  // is the way to reach IPv6 by name.
+  resolvingActive_ = true;
+  resolving_ = reactor_.nameResolver().resolveHostName(host, port, AddressFamily::IPv4);
+  resolving_.addCallbacks(
+      [weak](std::vector<Address> addresses) {
+        auto client = weak.lock();
+        if (!client || !client->resolvingActive_) return;
+        client->resolvingActive_ = false;
+        if (addresses.empty()) {
+          client->failIfNotConnected(
+              Failure::of(error::DNSLookupError("no address for " + client->connector_->host())));
+        } else {
+          client->resolved(addresses.front());
+        }
+      },
+      [weak](const Failure& why) {
+        auto client = weak.lock();
+        if (!client || !client->resolvingActive_) return;
+        client->resolvingActive_ = false;
+        client->failIfNotConnected(why);
+      });
+}
+
+void Client::resolved(const Address& address) {
+  if (failed_ || disconnected_ || connected_) return;
+  realAddress_ = address;
+  peer_ = address;
+  SocketAddress sa = toSocketAddress(address);
+  const std::string where = detail::describe(connector_->host(), connector_->port());
+  try {
+    fd_ = detail::makeSocket(sa.storage.ss_family);
+  } catch (const std::system_error& e) {
+    failIfNotConnected(
+        Failure::of(error::ConnectError(where + ": " + detail::errnoText(e.code().value()))));
+    return;
+  }
+  if (const std::optional<BindAddress>& bind = connector_->bindAddress()) {
+    std::optional<Address> local = detail::literalAddress(
+        bind->host.empty() ? (sa.storage.ss_family == AF_INET6 ? "::" : "0.0.0.0") : bind->host,
+        bind->port);
+    std::string bindWhere = detail::describe(bind->host, bind->port);
+    if (!local) {
+      failIfNotConnected(Failure::of(error::ConnectBindError(bindWhere + ": not an IP address")));
+      return;
+    }
+    SocketAddress lsa = toSocketAddress(*local);
+    int one = 1;
+    ::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (::bind(fd_, reinterpret_cast<const sockaddr*>(&lsa.storage), lsa.length) != 0) {
+      int err = errno;
+      failIfNotConnected(
+          Failure::of(error::ConnectBindError(bindWhere + ": " + detail::errnoText(err))));
+      return;
+    }
+  }
+  int rc;
+  do {
+    rc = ::connect(fd_, reinterpret_cast<const sockaddr*>(&sa.storage), sa.length);
+  } while (rc != 0 && errno == EINTR);
+  if (rc == 0) {
+    connectDone();
+    return;
+  }
+  int err = errno;
+  if (err == EINPROGRESS || err == EALREADY) {
+    startWriting();  // writable once the handshake ends, either way
+    return;
+  }
+  failIfNotConnected(detail::connectError(err, where));
+}
+
+IOResult Client::doConnect() {
+  int err = 0;
+  socklen_t len = sizeof err;
+  if (::getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+  if (err == EINPROGRESS || err == EALREADY) return {};
+  if (err != 0)
+    return detail::connectError(err, detail::describe(connector_->host(), connector_->port()));
+  connectDone();
+  return {};
+}
+
+void Client::connectDone() {
+  stopWriting();
+  std::shared_ptr<Connector> connector = connector_;
+  std::shared_ptr<Protocol> protocol = connector->buildProtocol(*realAddress_);
+  if (!protocol) {
+    failIfNotConnected(Failure::of(error::NoProtocol()));
+    return;
+  }
+  prefix_ = protocol->logPrefix() + ",client";
+  startConnection(fd_, std::move(protocol));
+}
+
+IOResult Client::doRead() {
+  if (!connected_) return failed_ ? IOResult{} : doConnect();
+  return Connection::doRead();
+}
+
+IOResult Client::doWrite() {
+  if (!connected_) return failed_ ? IOResult{} : doConnect();
+  return Connection::doWrite();
+}
+
+void Client::failIfNotConnected(const Failure& reason) {
+  if (connected_ || disconnected_ || failed_) return;
+  std::shared_ptr<Connection> self = shared_from_this();
+  failed_ = true;
+  disconnected_ = true;
+  if (resolvingActive_) {
+    resolvingActive_ = false;
+    resolving_.cancel();
+  }
+  stopReading();
+  stopWriting();
+  closeSocket(true);
+  if (std::shared_ptr<Connector> connector = std::move(connector_)) {
+    connector->connectionFailed(reason);
+  }
+  reactor_.untrack(*this);
+}
+
+void Client::connectionLost(const Failure& reason) {
+  if (!connected_) {
+    failIfNotConnected(reason);
+    return;
+  }
+  Connection::connectionLost(reason);
+}
+
+void Client::afterConnectionLost(const Failure& reason) {
+  if (std::shared_ptr<Connector> connector = std::move(connector_)) {
+    connector->connectionLost(reason);
+  }
+}
+
+}  // namespace twisted::tcp

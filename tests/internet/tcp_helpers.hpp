@@ -1,0 +1,93 @@
+// Shared pieces of the TCP tests: recording protocols and factories.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "reactor_test.hpp"
+#include "twisted/internet/protocol.hpp"
+#include "twisted/internet/tcp.hpp"
+#include "twisted/testing/accumulating_protocol.hpp"
+
+namespace twisted::test {
+
+/// The port number of a listening port.
+inline int portOf(const IListeningPort& port) {
+  Address a = port.getHost();
+  if (auto* v4 = std::get_if<IPv4Address>(&a)) return v4->port;
+  if (auto* v6 = std::get_if<IPv6Address>(&a)) return v6->port;
+  return -1;
+}
+
+inline int portOf(const Address& a) {
+  if (auto* v4 = std::get_if<IPv4Address>(&a)) return v4->port;
+  if (auto* v6 = std::get_if<IPv6Address>(&a)) return v6->port;
+  return -1;
+}
+
+/// A protocol whose callbacks each test sets with lambdas, recording
+/// everything.
+class ScriptedProtocol : public testing::AccumulatingProtocol {
+ public:
+  std::function<void(ScriptedProtocol&)> onMade;
+  std::function<void(ScriptedProtocol&, std::string_view)> onData;
+  std::function<void(ScriptedProtocol&, const Failure&)> onLost;
+  int lostCalls = 0;
+
+  void connectionMade() override {
+    testing::AccumulatingProtocol::connectionMade();
+    if (onMade) onMade(*this);
+  }
+  void dataReceived(std::string_view bytes) override {
+    testing::AccumulatingProtocol::dataReceived(bytes);
+    if (onData) onData(*this, bytes);
+  }
+  void connectionLost(const Failure& reason) override {
+    ++lostCalls;
+    testing::AccumulatingProtocol::connectionLost(reason);
+    if (onLost) onLost(*this, reason);
+  }
+};
+
+/// A server factory that keeps every protocol it built and counts starts
+/// and stops.
+class RecordingFactory : public ClientFactory {
+ public:
+  std::function<void(ScriptedProtocol&)> setup;  // applied to each new protocol
+  std::vector<std::shared_ptr<ScriptedProtocol>> protocols;
+  std::vector<Address> addresses;
+  int started = 0;
+  int stopped = 0;
+  bool refuse = false;
+  // Client side.
+  int startedConnectingCalls = 0;
+  std::vector<Failure> failed;
+  std::vector<Failure> lost;
+  std::function<void(IConnector&, const Failure&)> onFailed;
+  std::function<void(IConnector&, const Failure&)> onLost;
+
+  std::shared_ptr<Protocol> buildProtocol(const Address& addr) override {
+    addresses.push_back(addr);
+    if (refuse) return nullptr;
+    auto p = std::make_shared<ScriptedProtocol>();
+    p->factory = this;
+    if (setup) setup(*p);
+    protocols.push_back(p);
+    return p;
+  }
+  void startFactory() override { ++started; }
+  void stopFactory() override { ++stopped; }
+  void startedConnecting(IConnector&) override { ++startedConnectingCalls; }
+  void clientConnectionFailed(IConnector& c, const Failure& reason) override {
+    failed.push_back(reason);
+    if (onFailed) onFailed(c, reason);
+  }
+  void clientConnectionLost(IConnector& c, const Failure& reason) override {
+    lost.push_back(reason);
+    if (onLost) onLost(c, reason);
+  }
+};
+
+}  // namespace twisted::test

@@ -1,0 +1,419 @@
+// TCP end to end over real loopback sockets, on every backend: listening,
+// connecting, reading and writing, closing every way, errors.
+// Covers twisted/internet/test/test_tcp.py and twisted/test/test_tcp.py
+// (see docs/conformance.md).
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include "tcp_helpers.hpp"
+
+namespace twisted::test {
+namespace {
+
+using testing::AccumulatingProtocol;
+
+class TCPTest : public ReactorTest {
+ protected:
+  std::shared_ptr<RecordingFactory> server = std::make_shared<RecordingFactory>();
+  std::shared_ptr<RecordingFactory> client = std::make_shared<RecordingFactory>();
+  std::shared_ptr<IListeningPort> port;
+
+  void listen(const std::string& interface = "127.0.0.1") {
+    port = reactor->listenTCP(0, server, 50, interface);
+  }
+  std::shared_ptr<IConnector> connect(double timeout = 30) {
+    std::string host = std::holds_alternative<IPv6Address>(port->getHost()) ? "::1" : "127.0.0.1";
+    return reactor->connectTCP(host, portOf(*port), client, timeout);
+  }
+  // Stops the port, then the reactor once both sides of every connection
+  // are closed.
+  void stopWhenClosed(std::size_t connections = 1) {
+    auto check = [this, connections] {
+      std::size_t closed = 0;
+      for (auto& p : server->protocols) closed += p->closed;
+      for (auto& p : client->protocols) closed += p->closed;
+      return closed == 2 * connections;
+    };
+    auto maybeStop = [this, check](ScriptedProtocol&, const Failure&) {
+      if (check() && reactor->running()) {
+        port->stopListening().addCallback([this] { reactor->stop(); });
+      }
+    };
+    for (auto* factory : {server.get(), client.get()}) {
+      factory->setup = [maybeStop, prev = factory->setup](ScriptedProtocol& p) {
+        if (prev) prev(p);
+        p.onLost = [maybeStop, mine = p.onLost](ScriptedProtocol& self, const Failure& why) {
+          if (mine) mine(self, why);
+          maybeStop(self, why);
+        };
+      };
+    }
+  }
+};
+
+TEST_P(TCPTest, ListenOnPortZeroPicksAFreePortAndReportsIt) {
+  listen();
+  Address host = port->getHost();
+  ASSERT_TRUE(std::holds_alternative<IPv4Address>(host));
+  EXPECT_EQ(std::get<IPv4Address>(host).host, "127.0.0.1");
+  EXPECT_GT(portOf(host), 0);
+  EXPECT_EQ(server->started, 1);
+  EXPECT_EQ(server->numPorts(), 1);
+  // The bound port is logged, so that tcp:0 can be discovered.
+  bool logged = false;
+  for (auto& e : logs->events()) {
+    logged =
+        logged || (e.format.find("starting on") != std::string::npos &&
+                   logger::formatEvent(e).find(std::to_string(portOf(host))) != std::string::npos);
+  }
+  EXPECT_TRUE(logged);
+  bool stopped = false;
+  port->stopListening().addCallback([&] { stopped = true; });
+  EXPECT_FALSE(stopped) << "stopListening completes on the next turn, as Twisted";
+  reactor->iterate(0);
+  EXPECT_TRUE(stopped);
+  EXPECT_EQ(server->stopped, 1);
+  EXPECT_EQ(server->numPorts(), 0);
+  // A second stopListening is harmless.
+  bool again = false;
+  port->stopListening().addCallback([&] { again = true; });
+  EXPECT_TRUE(again);
+}
+
+TEST_P(TCPTest, FactoryIsStartedOnceForSeveralPorts) {
+  auto a = reactor->listenTCP(0, server, 50, "127.0.0.1");
+  auto b = reactor->listenTCP(0, server, 50, "127.0.0.1");
+  EXPECT_EQ(server->started, 1);
+  EXPECT_EQ(server->numPorts(), 2);
+  a->stopListening();
+  reactor->iterate(0);
+  EXPECT_EQ(server->stopped, 0);
+  b->stopListening();
+  reactor->iterate(0);
+  EXPECT_EQ(server->stopped, 1);
+}
+
+TEST_P(TCPTest, PortNumberIsFreeRightAfterStopListening) {
+  listen();
+  int number = portOf(*port);
+  port->stopListening();
+  auto again = reactor->listenTCP(number, server, 50, "127.0.0.1");
+  EXPECT_EQ(portOf(*again), number);
+  again->stopListening();
+  reactor->iterate(0);
+}
+
+TEST_P(TCPTest, CannotListenOnAPortInUseNamesAddressAndReason) {
+  listen();
+  int number = portOf(*port);
+  try {
+    reactor->listenTCP(number, server, 50, "127.0.0.1");
+    FAIL() << "listening twice on one port succeeded";
+  } catch (const error::CannotListenError& e) {
+    std::string what = e.what();
+    EXPECT_NE(what.find("127.0.0.1:" + std::to_string(number)), std::string::npos) << what;
+    EXPECT_NE(what.find("in use"), std::string::npos) << what;
+  }
+  EXPECT_EQ(server->numPorts(), 1) << "a failed listen does not start the factory again";
+  EXPECT_THROW(reactor->listenTCP(0, server, 50, "not-an-address"), error::CannotListenError);
+  EXPECT_THROW(reactor->listenTCP(70000, server), error::CannotListenError);
+  port->stopListening();
+  reactor->iterate(0);
+}
+
+TEST_P(TCPTest, EchoOverLoopback) {
+  server->setup = [](ScriptedProtocol& p) {
+    p.onData = [](ScriptedProtocol& self, std::string_view data) { self.transport->write(data); };
+  };
+  client->setup = [](ScriptedProtocol& p) {
+    p.onMade = [](ScriptedProtocol& self) { self.transport->write("hello, world"); };
+    p.onData = [](ScriptedProtocol& self, std::string_view) {
+      if (self.data == "hello, world") self.transport->loseConnection();
+    };
+  };
+  stopWhenClosed();
+  listen();
+  auto connector = connect();
+  EXPECT_EQ(client->startedConnectingCalls, 1);
+  EXPECT_TRUE(client->protocols.empty()) << "connectTCP reports nothing before it returns";
+  runReactor();
+  ASSERT_EQ(server->protocols.size(), 1u);
+  ASSERT_EQ(client->protocols.size(), 1u);
+  EXPECT_EQ(server->protocols[0]->data, "hello, world");
+  EXPECT_EQ(client->protocols[0]->data, "hello, world");
+  EXPECT_TRUE(client->protocols[0]->closedReason->check<error::ConnectionDone>());
+  EXPECT_TRUE(server->protocols[0]->closedReason->check<error::ConnectionDone>());
+  EXPECT_EQ(server->protocols[0]->lostCalls, 1);
+  EXPECT_EQ(client->protocols[0]->lostCalls, 1);
+  ASSERT_EQ(client->lost.size(), 1u);
+  EXPECT_TRUE(client->lost[0].check<error::ConnectionDone>());
+  EXPECT_EQ(client->started, 1);
+  EXPECT_EQ(client->stopped, 1) << "the connector stops its factory after the connection is lost";
+  EXPECT_EQ(std::static_pointer_cast<tcp::Connector>(connector)->state(),
+            tcp::Connector::State::Disconnected);
+}
+
+TEST_P(TCPTest, AddressesAgreeOnBothSidesAndSurviveTheClose) {
+  Address serverHost, serverPeer, clientHost, clientPeer;
+  server->setup = [&](ScriptedProtocol& p) {
+    p.onMade = [&](ScriptedProtocol& self) {
+      serverHost = self.transport->getHost();
+      serverPeer = self.transport->getPeer();
+      self.transport->loseConnection();
+    };
+  };
+  client->setup = [&](ScriptedProtocol& p) {
+    p.onMade = [&](ScriptedProtocol& self) {
+      clientHost = self.transport->getHost();
+      clientPeer = self.transport->getPeer();
+    };
+  };
+  stopWhenClosed();
+  listen();
+  connect();
+  runReactor();
+  EXPECT_EQ(serverHost, port->getHost());
+  EXPECT_EQ(clientPeer, serverHost);
+  EXPECT_EQ(serverPeer, clientHost);
+  EXPECT_EQ(server->addresses.at(0), serverPeer) << "buildProtocol gets the peer's address";
+  // Still answered by the closed transports.
+  EXPECT_EQ(server->protocols[0]->transport->getPeer(), serverPeer);
+  EXPECT_EQ(client->protocols[0]->transport->getHost(), clientHost);
+}
+
+TEST_P(TCPTest, IPv6ListenAndConnect) {
+  server->setup = [](ScriptedProtocol& p) {
+    p.onMade = [](ScriptedProtocol& self) {
+      self.transport->write("v6");
+      self.transport->loseConnection();
+    };
+  };
+  stopWhenClosed();
+  try {
+    listen("::1");
+  } catch (const error::CannotListenError& e) {
+    GTEST_SKIP() << "no IPv6 loopback here: " << e.what();
+  }
+  auto host = port->getHost();
+  ASSERT_TRUE(std::holds_alternative<IPv6Address>(host));
+  EXPECT_EQ(std::get<IPv6Address>(host).host, "::1");
+  reactor->connectTCP("::1", portOf(host), client);
+  runReactor();
+  ASSERT_EQ(client->protocols.size(), 1u);
+  EXPECT_EQ(client->protocols[0]->data, "v6");
+  EXPECT_TRUE(std::holds_alternative<IPv6Address>(client->protocols[0]->transport->getPeer()));
+}
+
+TEST_P(TCPTest, RefusedByBuildProtocolClosesTheConnection) {
+  server->refuse = true;
+  client->setup = [&](ScriptedProtocol& p) {
+    p.onLost = [&](ScriptedProtocol&, const Failure&) {
+      port->stopListening().addCallback([this] { reactor->stop(); });
+    };
+  };
+  listen();
+  connect();
+  runReactor();
+  EXPECT_EQ(server->addresses.size(), 1u);
+  EXPECT_TRUE(server->protocols.empty());
+  ASSERT_EQ(client->protocols.size(), 1u) << "the TCP handshake completed, then the server closed";
+  EXPECT_TRUE(client->protocols[0]->closedReason->check<error::ConnectionClosed>());
+}
+
+TEST_P(TCPTest, LoseConnectionSendsEverythingQueuedFirst) {
+  const std::string big(4 << 20, 'z');
+  server->setup = [&](ScriptedProtocol& p) {
+    p.onMade = [&](ScriptedProtocol& self) {
+      self.transport->write(big);
+      self.transport->write("end");  // queued behind
+      self.transport->loseConnection();
+      self.transport->write("!");  // after loseConnection: still sent
+    };
+  };
+  stopWhenClosed();
+  listen();
+  connect();
+  runReactor(30);
+  ASSERT_EQ(client->protocols.size(), 1u);
+  EXPECT_EQ(client->protocols[0]->data.size(), big.size() + 4);
+  EXPECT_EQ(client->protocols[0]->data.substr(big.size()), "end!");
+  EXPECT_TRUE(client->protocols[0]->closedReason->check<error::ConnectionDone>());
+  EXPECT_TRUE(server->protocols[0]->closedReason->check<error::ConnectionDone>());
+}
+
+TEST_P(TCPTest, AbortConnectionResetsAndReportsConnectionAborted) {
+  server->setup = [&](ScriptedProtocol& p) {
+    p.onMade = [&](ScriptedProtocol& self) {
+      self.transport->write(std::string(1 << 20, 'q'));  // discarded
+      self.transport->abortConnection();
+      EXPECT_FALSE(self.closed) << "connectionLost comes on the next turn";
+      self.transport->abortConnection();  // harmless
+      self.transport->loseConnection();   // harmless
+    };
+  };
+  stopWhenClosed();
+  listen();
+  connect();
+  runReactor();
+  EXPECT_TRUE(server->protocols[0]->closedReason->check<error::ConnectionAborted>());
+  EXPECT_EQ(server->protocols[0]->lostCalls, 1);
+  // The client sees a reset (or, if it read first, part of the data then a reset).
+  EXPECT_TRUE(client->protocols[0]->closedReason->check<error::ConnectionLost>())
+      << client->protocols[0]->closedReason->getErrorMessage();
+  EXPECT_LT(client->protocols[0]->data.size(), std::size_t{1} << 20);
+}
+
+TEST_P(TCPTest, ClosingFromInsideDataReceivedIsSafe) {
+  // Each server connection closes itself differently from inside
+  // dataReceived, and the last one also stops the port; ASan checks that
+  // nothing is touched after it is freed.
+  int n = 0;
+  server->setup = [&](ScriptedProtocol& p) {
+    int which = n++;
+    p.onData = [this, which](ScriptedProtocol& self, std::string_view) {
+      self.transport->write("bye");
+      if (which == 0) self.transport->loseConnection();
+      if (which == 1) self.transport->abortConnection();
+      if (which == 2) {
+        self.transport->loseConnection();
+        port->stopListening();
+      }
+      // Drop every reference the test holds, too.
+      server->protocols.back().reset();
+    };
+  };
+  int closed = 0;
+  client->setup = [&](ScriptedProtocol& p) {
+    p.onMade = [](ScriptedProtocol& self) { self.transport->write("hi"); };
+    p.onLost = [&](ScriptedProtocol&, const Failure&) {
+      if (++closed == 3) reactor->stop();
+    };
+  };
+  listen();
+  int number = portOf(*port);
+  for (int i = 0; i < 3; ++i) {
+    reactor->connectTCP("127.0.0.1", number, client);
+    // One at a time, so the connections are numbered in order.
+    while (static_cast<int>(server->protocols.size()) <= i) reactor->iterate(0.01);
+  }
+  runReactor();
+  EXPECT_EQ(closed, 3);
+  EXPECT_FALSE(std::static_pointer_cast<tcp::Port>(port)->listening());
+}
+
+TEST_P(TCPTest, ExceptionInDataReceivedLosesTheConnectionAndIsLogged) {
+  server->setup = [](ScriptedProtocol& p) {
+    p.onData = [](ScriptedProtocol&, std::string_view) { throw std::runtime_error("bad input"); };
+  };
+  client->setup = [](ScriptedProtocol& p) {
+    p.onMade = [](ScriptedProtocol& self) { self.transport->write("x"); };
+  };
+  stopWhenClosed();
+  listen();
+  connect();
+  runReactor();
+  ASSERT_TRUE(server->protocols[0]->closedReason);
+  EXPECT_TRUE(server->protocols[0]->closedReason->check<std::runtime_error>());
+  EXPECT_EQ(logs->flushErrors<std::runtime_error>(), 1u);
+}
+
+TEST_P(TCPTest, WritesAfterCloseAreIgnored) {
+  std::shared_ptr<ITransport> kept;
+  server->setup = [&](ScriptedProtocol& p) {
+    p.onMade = [](ScriptedProtocol& self) { self.transport->loseConnection(); };
+    p.onLost = [&](ScriptedProtocol& self, const Failure&) {
+      kept = self.transport;
+      self.transport->write("too late");  // must not crash or send
+    };
+  };
+  stopWhenClosed();
+  listen();
+  connect();
+  runReactor();
+  ASSERT_TRUE(kept);
+  kept->write("later still");
+  kept->loseConnection();
+  kept->abortConnection();
+  EXPECT_EQ(client->protocols[0]->data, "");
+}
+
+TEST_P(TCPTest, SocketOptions) {
+  server->setup = [](ScriptedProtocol& p) {
+    p.onMade = [](ScriptedProtocol& self) {
+      auto& tcp = dynamic_cast<ITCPTransport&>(*self.transport);
+      EXPECT_FALSE(tcp.getTcpNoDelay());
+      tcp.setTcpNoDelay(true);
+      EXPECT_TRUE(tcp.getTcpNoDelay());
+      EXPECT_FALSE(tcp.getTcpKeepAlive());
+      tcp.setTcpKeepAlive(true);
+      EXPECT_TRUE(tcp.getTcpKeepAlive());
+      self.transport->loseConnection();
+    };
+  };
+  stopWhenClosed();
+  listen();
+  connect();
+  runReactor();
+  EXPECT_TRUE(server->protocols[0]->made);
+}
+
+TEST_P(TCPTest, ManyConnectionsAtOnceAdaptTheAcceptBatch) {
+  constexpr int kClients = 150;
+  server->setup = [](ScriptedProtocol& p) {
+    p.onData = [](ScriptedProtocol& self, std::string_view d) { self.transport->write(d); };
+  };
+  int done = 0;
+  client->setup = [&](ScriptedProtocol& p) {
+    p.onMade = [](ScriptedProtocol& self) { self.transport->write("ping"); };
+    p.onData = [&](ScriptedProtocol& self, std::string_view) {
+      if (self.data == "ping") self.transport->loseConnection();
+    };
+    p.onLost = [&](ScriptedProtocol&, const Failure&) {
+      if (++done == kClients) port->stopListening().addCallback([this] { reactor->stop(); });
+    };
+  };
+  listen();
+  for (int i = 0; i < kClients; ++i) connect();
+  runReactor(60);
+  EXPECT_EQ(done, kClients);
+  EXPECT_EQ(server->protocols.size(), static_cast<std::size_t>(kClients));
+  for (auto& p : client->protocols) EXPECT_EQ(p->data, "ping");
+}
+
+TEST_P(TCPTest, ShutdownLosesEveryConnectionIncludingPausedOnes) {
+  server->setup = [&](ScriptedProtocol& p) {
+    p.onMade = [&](ScriptedProtocol& self) {
+      if (server->protocols.size() == 1) self.transport->pauseProducing();  // registered nowhere
+      if (server->protocols.size() == 2) reactor->stop();
+    };
+  };
+  listen();
+  connect();
+  connect();
+  runReactor();
+  ASSERT_EQ(server->protocols.size(), 2u);
+  for (auto& p : server->protocols) {
+    ASSERT_TRUE(p->closed);
+    EXPECT_TRUE(p->closedReason->check<error::ConnectionLost>());
+  }
+  for (auto& p : client->protocols) EXPECT_TRUE(p->closed);
+  EXPECT_EQ(server->stopped, 1) << "the port was closed at shutdown";
+}
+
+TEST_P(TCPTest, DestroyingTheReactorClosesOpenConnections) {
+  server->setup = [](ScriptedProtocol& p) {
+    p.onMade = [](ScriptedProtocol& self) { self.transport->pauseProducing(); };
+  };
+  listen();
+  connect();
+  while (server->protocols.empty() || client->protocols.empty()) reactor->iterate(0.01);
+  reactor.reset();  // must break the transport/protocol cycles: LSan checks
+  EXPECT_TRUE(server->protocols[0]->closed);
+  EXPECT_TRUE(client->protocols[0]->closed);
+  reactor = Reactor::create(GetParam());  // for the janitor
+}
+
+TWISTED_ALL_BACKENDS(TCPTest);
+
+}  // namespace
+}  // namespace twisted::test
