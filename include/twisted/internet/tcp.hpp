@@ -43,6 +43,9 @@ class Connection : public IReadWriteDescriptor,
                    public ITCPTransport,
                    public std::enable_shared_from_this<Connection> {
  public:
+  static constexpr std::size_t kDefaultHighWater = 64 * 1024;
+  static constexpr std::size_t kDefaultLowWater = 16 * 1024;
+
   ~Connection() override;
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -131,8 +134,8 @@ class Connection : public IReadWriteDescriptor,
   bool streamingProducer_ = false;
   bool producerPaused_ = false;
 
-  std::size_t highWater_ = 64 * 1024;
-  std::size_t lowWater_ = 16 * 1024;
+  std::size_t highWater_ = kDefaultHighWater;
+  std::size_t lowWater_ = kDefaultLowWater;
   bool pauseReadingWhenFull_ = true;
   bool readPausedByBuffer_ = false;
   bool readPausedByUser_ = false;
@@ -227,6 +230,7 @@ class Client final : public Connection {
   void afterConnectionLost(const Failure& reason) override;
 
  private:
+  void resolve();
   void resolved(const Address& address);
   IOResult doConnect();
   void connectDone();

@@ -97,7 +97,9 @@ class ITransport : public IConsumer, public IPushProducer {
   /// `pauseReading`, the transport also stops reading from its peer; both
   /// resume once the buffer is down to `low`. So a request/response
   /// protocol stays bounded against a peer that does not read, with no code
-  /// of its own. Defaults: 64 KiB, 16 KiB, true.
+  /// of its own. Defaults: 64 KiB and 16 KiB; `pauseReading` is on for
+  /// accepted (server) connections and off for clients, because two ends
+  /// that both stopped reading while full would wait on each other forever.
   virtual void setWriteBufferLimits(std::size_t high, std::size_t low,
                                     bool pauseReading = true) = 0;
   /// Bytes written and not yet sent.

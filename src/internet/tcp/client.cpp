@@ -12,24 +12,35 @@
 namespace twisted::tcp {
 
 Client::Client(Reactor& reactor, std::shared_ptr<Connector> connector)
-    : Connection(reactor), connector_(std::move(connector)) {}
+    : Connection(reactor), connector_(std::move(connector)) {
+  // A client keeps reading while its buffer is full: if both ends of a
+  // connection stopped reading, two writers would wait on each other forever.
+  setWriteBufferLimits(kDefaultHighWater, kDefaultLowWater, /*pauseReading=*/false);
+}
 
 void Client::begin() {
   std::shared_ptr<Client> self = std::static_pointer_cast<Client>(shared_from_this());
   reactor_.track(self);
+  // The attempt starts on the next turn (as Twisted's), so connectTCP never
+  // reports anything before it returns, even for a literal address or a
+  // resolver that answers at once.
+  std::weak_ptr<Client> weak = self;
+  reactor_.callLater(0, [weak] {
+    if (auto client = weak.lock()) client->resolve();
+  });
+}
+
+void Client::resolve() {
+  if (failed_ || disconnected_ || connected_) return;
   const std::string& host = connector_->host();
   int port = connector_->port();
-  std::weak_ptr<Client> weak = self;
   if (std::optional<Address> literal = detail::literalAddress(host, port)) {
-    // Even with nothing to resolve, the attempt starts on the next turn, so
-    // connectTCP never reports anything before it returns.
-    reactor_.callLater(0, [weak, address = std::move(*literal)] {
-      if (auto client = weak.lock()) client->resolved(address);
-    });
+    resolved(*literal);
     return;
   }
   // connectTCP resolves names to IPv4, as Twisted's does; HostnameEndpoint
   // is the way to reach IPv6 by name.
+  std::weak_ptr<Client> weak = std::static_pointer_cast<Client>(shared_from_this());
   resolvingActive_ = true;
   resolving_ = reactor_.nameResolver().resolveHostName(host, port, AddressFamily::IPv4);
   resolving_.addCallbacks(
@@ -153,6 +164,15 @@ void Client::failIfNotConnected(const Failure& reason) {
 
 void Client::connectionLost(const Failure& reason) {
   if (!connected_) {
+    // A backend may report a failed handshake as a hang-up without calling
+    // doWrite; the socket still holds the real reason.
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (fd_ >= 0 && ::getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err != 0) {
+      failIfNotConnected(
+          detail::connectError(err, detail::describe(connector_->host(), connector_->port())));
+      return;
+    }
     failIfNotConnected(reason);
     return;
   }

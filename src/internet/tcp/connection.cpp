@@ -280,8 +280,10 @@ IOResult Connection::doWrite() {
     // A pull producer (or a paused push producer) supplies more now.
     producerPaused_ = false;
     std::shared_ptr<IProducer> keep = producer_;
-    if (auto* pull = dynamic_cast<IPullProducer*>(keep.get())) {
+    if (auto* pull = dynamic_cast<IPullProducer*>(keep.get()); pull && !streamingProducer_) {
       pull->resumeProducing();
+      // Its write may have gone straight out: ask again when writable.
+      if (producer_ == keep && connected_) startWriting();
     } else if (auto* push = dynamic_cast<IPushProducer*>(keep.get())) {
       push->resumeProducing();
     }

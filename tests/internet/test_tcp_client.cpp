@@ -1,0 +1,414 @@
+// TCP clients: Connector states, failures reaching clientConnectionFailed
+// (refused, timeout, DNS, bind), name resolution, ReconnectingClientFactory.
+// Covers the client parts of twisted/internet/test/test_tcp.py,
+// twisted/test/test_tcp.py and twisted/test/test_factories.py.
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <map>
+#include <set>
+
+#include "tcp_helpers.hpp"
+#include "twisted/internet/defer.hpp"
+#include "twisted/testing/clock.hpp"
+#include "twisted/testing/deferred.hpp"
+#include "twisted/testing/memory_reactor.hpp"
+
+namespace twisted::test {
+namespace {
+
+// A port nobody listens on: bound (so nobody else takes it) but not listening.
+class ClosedPort {
+ public:
+  ClosedPort() : fd_(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd_.get(), reinterpret_cast<sockaddr*>(&a), sizeof a);
+    socklen_t len = sizeof a;
+    ::getsockname(fd_.get(), reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+  }
+  int port() const { return port_; }
+
+ private:
+  Fd fd_;
+  int port_ = 0;
+};
+
+// A resolver that answers from a table, or fails, without threads.
+class TableResolver : public IHostnameResolver {
+ public:
+  std::map<std::string, std::vector<Address>> table;
+  std::vector<std::string> asked;
+  Deferred<std::vector<Address>> resolveHostName(const std::string& host, int port,
+                                                 AddressFamily) override {
+    asked.push_back(host);
+    auto it = table.find(host);
+    if (it == table.end())
+      return fail<std::vector<Address>>(Failure::of(error::DNSLookupError(host)));
+    std::vector<Address> out = it->second;
+    for (auto& a : out) {
+      if (auto* v4 = std::get_if<IPv4Address>(&a)) v4->port = static_cast<std::uint16_t>(port);
+    }
+    return succeed(std::move(out));
+  }
+};
+
+class TCPClientTest : public ReactorTest {
+ protected:
+  std::shared_ptr<RecordingFactory> client = std::make_shared<RecordingFactory>();
+
+  void stopOnFailure() {
+    client->onFailed = [this](IConnector&, const Failure&) { reactor->stop(); };
+  }
+};
+
+TEST_P(TCPClientTest, RefusedConnectionReachesClientConnectionFailed) {
+  ClosedPort closed;
+  stopOnFailure();
+  auto connector = reactor->connectTCP("127.0.0.1", closed.port(), client);
+  runReactor();
+  ASSERT_EQ(client->failed.size(), 1u);
+  EXPECT_TRUE(client->failed[0].check<error::ConnectionRefusedError>())
+      << client->failed[0].getErrorMessage();
+  EXPECT_NE(client->failed[0].getErrorMessage().find(std::to_string(closed.port())),
+            std::string::npos);
+  EXPECT_EQ(client->started, 1);
+  EXPECT_EQ(client->stopped, 1) << "stopFactory after a failure the factory did not retry";
+  EXPECT_TRUE(client->protocols.empty());
+  auto& c = static_cast<tcp::Connector&>(*connector);
+  EXPECT_EQ(c.state(), tcp::Connector::State::Disconnected);
+  EXPECT_FALSE(c.transport()) << "the connector lets go of the failed transport";
+}
+
+TEST_P(TCPClientTest, ConnectTimesOutWithTimeoutError) {
+  // A listener whose accept queue is full: further SYNs are dropped, so the
+  // attempt hangs until our timeout.
+  Fd listener(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(listener.get(), reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ASSERT_EQ(::listen(listener.get(), 0), 0);
+  socklen_t len = sizeof a;
+  ::getsockname(listener.get(), reinterpret_cast<sockaddr*>(&a), &len);
+  std::vector<Fd> fillers;
+  for (int i = 0; i < 4; ++i) {
+    Fd f(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    ::connect(f.get(), reinterpret_cast<sockaddr*>(&a), sizeof a);
+    fillers.push_back(std::move(f));
+  }
+  stopOnFailure();
+  double started = reactor->seconds();
+  reactor->connectTCP("127.0.0.1", ntohs(a.sin_port), client, 0.3);
+  runReactor();
+  ASSERT_EQ(client->failed.size(), 1u);
+  EXPECT_TRUE(client->failed[0].check<error::TimeoutError>())
+      << client->failed[0].getErrorMessage();
+  EXPECT_TRUE(client->failed[0].check<error::UserError>())
+      << "a TimeoutError is a UserError, as Twisted";
+  EXPECT_GE(reactor->seconds() - started, 0.29);
+}
+
+TEST_P(TCPClientTest, DNSLookupErrorFromTheInstalledResolver) {
+  auto resolver = std::make_shared<TableResolver>();
+  reactor->installNameResolver(resolver);
+  stopOnFailure();
+  reactor->connectTCP("no.such.host.invalid", 80, client);
+  runReactor();
+  ASSERT_EQ(client->failed.size(), 1u);
+  EXPECT_TRUE(client->failed[0].check<error::DNSLookupError>());
+  EXPECT_EQ(resolver->asked, std::vector<std::string>{"no.such.host.invalid"});
+}
+
+TEST_P(TCPClientTest, HostNameIsResolvedBeforeConnecting) {
+  auto resolver = std::make_shared<TableResolver>();
+  resolver->table["server.test"] = {IPv4Address{Transport::TCP, "127.0.0.1", 0}};
+  reactor->installNameResolver(resolver);
+  auto server = std::make_shared<RecordingFactory>();
+  auto port = reactor->listenTCP(0, server, 50, "127.0.0.1");
+  client->setup = [&](ScriptedProtocol& p) {
+    p.onMade = [&](ScriptedProtocol& self) { self.transport->loseConnection(); };
+    p.onLost = [&](ScriptedProtocol&, const Failure&) {
+      port->stopListening().addCallback([this] { reactor->stop(); });
+    };
+  };
+  auto connector = reactor->connectTCP("server.test", portOf(*port), client);
+  EXPECT_EQ(std::get<IPv4Address>(connector->getDestination()).host, "server.test");
+  runReactor();
+  ASSERT_EQ(client->protocols.size(), 1u);
+  EXPECT_EQ(client->addresses.at(0), port->getHost()) << "buildProtocol gets the resolved address";
+}
+
+TEST_P(TCPClientTest, ThreadedResolverResolvesLocalhost) {
+  std::vector<Address> found;
+  reactor->nameResolver()
+      .resolveHostName("localhost", 1234, AddressFamily::IPv4)
+      .addCallbacks([&](std::vector<Address> a) { found = std::move(a); },
+                    [&](const Failure& f) { ADD_FAILURE() << f.getErrorMessage(); })
+      .addBoth([this](Outcome<void>) { reactor->stop(); });
+  runReactor();
+  ASSERT_FALSE(found.empty());
+  EXPECT_EQ(found[0], (Address{IPv4Address{Transport::TCP, "127.0.0.1", 1234}}));
+}
+
+TEST_P(TCPClientTest, ThreadedResolverFailsWithDNSLookupError) {
+  std::optional<Failure> failure;
+  // A name that cannot exist (RFC 6761 ".invalid"); with no network the
+  // lookup fails at once either way.
+  reactor->nameResolver()
+      .resolveHostName("no-such-host.invalid", 80)
+      .addCallbacks([&](std::vector<Address>) { ADD_FAILURE() << "resolved"; },
+                    [&](const Failure& f) { failure = f; })
+      .addBoth([this](Outcome<void>) { reactor->stop(); });
+  runReactor(30);
+  ASSERT_TRUE(failure);
+  EXPECT_TRUE(failure->check<error::DNSLookupError>());
+  EXPECT_NE(failure->getErrorMessage().find("no-such-host.invalid"), std::string::npos);
+}
+
+TEST_P(TCPClientTest, BindAddressInUseGivesConnectBindError) {
+  auto server = std::make_shared<RecordingFactory>();
+  auto port = reactor->listenTCP(0, server, 50, "127.0.0.1");
+  stopOnFailure();
+  // The listening port's own address cannot be bound by a client socket.
+  reactor->connectTCP("127.0.0.1", portOf(*port), client, 30,
+                      BindAddress{"127.0.0.1", portOf(*port)});
+  runReactor();
+  ASSERT_EQ(client->failed.size(), 1u);
+  EXPECT_TRUE(client->failed[0].check<error::ConnectBindError>())
+      << client->failed[0].getErrorMessage();
+  port->stopListening();
+  reactor->iterate(0);
+}
+
+TEST_P(TCPClientTest, BindAddressSetsTheLocalAddress) {
+  auto server = std::make_shared<RecordingFactory>();
+  auto port = reactor->listenTCP(0, server, 50, "127.0.0.1");
+  ClosedPort spare;  // a free port number to bind to
+  int local = spare.port();
+  { ClosedPort gone = std::move(spare); }
+  client->setup = [&](ScriptedProtocol& p) {
+    p.onMade = [&](ScriptedProtocol& self) { self.transport->loseConnection(); };
+    p.onLost = [&](ScriptedProtocol&, const Failure&) {
+      port->stopListening().addCallback([this] { reactor->stop(); });
+    };
+  };
+  reactor->connectTCP("127.0.0.1", portOf(*port), client, 30, BindAddress{"127.0.0.1", local});
+  runReactor();
+  ASSERT_EQ(server->addresses.size(), 1u);
+  EXPECT_EQ(portOf(server->addresses[0]), local);
+}
+
+TEST_P(TCPClientTest, ConnectorStates) {
+  auto server = std::make_shared<RecordingFactory>();
+  auto port = reactor->listenTCP(0, server, 50, "127.0.0.1");
+  auto connector = reactor->connectTCP("127.0.0.1", portOf(*port), client);
+  auto& c = static_cast<tcp::Connector&>(*connector);
+  EXPECT_EQ(c.state(), tcp::Connector::State::Connecting);
+  EXPECT_THROW(connector->connect(), std::logic_error) << "connect() only when disconnected";
+  EXPECT_EQ(std::get<IPv4Address>(connector->getDestination()).port, portOf(*port));
+  while (client->protocols.empty()) reactor->iterate(0.01);
+  EXPECT_EQ(c.state(), tcp::Connector::State::Connected);
+  EXPECT_THROW(connector->stopConnecting(), error::NotConnectingError);
+  EXPECT_THROW(connector->connect(), std::logic_error);
+  connector->disconnect();  // loses the connection
+  while (client->lost.empty()) reactor->iterate(0.01);
+  EXPECT_EQ(c.state(), tcp::Connector::State::Disconnected);
+  EXPECT_TRUE(client->lost[0].check<error::ConnectionDone>());
+  // The same connector connects again.
+  connector->connect();
+  EXPECT_EQ(client->startedConnectingCalls, 2);
+  while (client->protocols.size() < 2) reactor->iterate(0.01);
+  connector->disconnect();
+  while (client->lost.size() < 2) reactor->iterate(0.01);
+  EXPECT_EQ(client->started, 2);
+  EXPECT_EQ(client->stopped, 2);
+  port->stopListening();
+  while (server->stopped == 0 || server->protocols.size() < 2 || !server->protocols[1]->closed) {
+    reactor->iterate(0.01);
+  }
+}
+
+TEST_P(TCPClientTest, StopConnectingGivesUserError) {
+  ClosedPort closed;
+  auto connector = reactor->connectTCP("127.0.0.1", closed.port(), client);
+  connector->stopConnecting();
+  ASSERT_EQ(client->failed.size(), 1u);
+  EXPECT_TRUE(client->failed[0].check<error::UserError>());
+  EXPECT_EQ(client->stopped, 1);
+  EXPECT_THROW(connector->stopConnecting(), error::NotConnectingError);
+  reactor->iterate(0);  // the cancelled attempt's next-turn start does nothing
+  EXPECT_EQ(client->failed.size(), 1u);
+  connector->disconnect();  // disconnected: nothing to do
+}
+
+TEST_P(TCPClientTest, StopConnectingWhileResolving) {
+  // A resolver that never answers: the attempt is stopped while waiting.
+  class Never : public IHostnameResolver {
+   public:
+    Deferred<std::vector<Address>> resolveHostName(const std::string&, int,
+                                                   AddressFamily) override {
+      return pending;
+    }
+    Deferred<std::vector<Address>> pending;
+  };
+  auto never = std::make_shared<Never>();
+  reactor->installNameResolver(never);
+  auto connector = reactor->connectTCP("slow.test", 80, client);
+  reactor->iterate(0);  // the lookup starts on the next turn
+  connector->stopConnecting();
+  ASSERT_EQ(client->failed.size(), 1u);
+  EXPECT_TRUE(client->failed[0].check<error::UserError>());
+  EXPECT_FALSE(testing::hasNoResult(never->pending)) << "the lookup was cancelled";
+}
+
+TEST_P(TCPClientTest, ClientConnectionFailedMayReconnect) {
+  ClosedPort closed;
+  int attempts = 0;
+  client->onFailed = [&](IConnector& c, const Failure&) {
+    if (++attempts < 3) {
+      c.connect();
+    } else {
+      reactor->stop();
+    }
+  };
+  reactor->connectTCP("127.0.0.1", closed.port(), client);
+  runReactor();
+  EXPECT_EQ(attempts, 3);
+  EXPECT_EQ(client->started, 1) << "the factory stays started while the connector retries";
+  EXPECT_EQ(client->stopped, 1);
+}
+
+TWISTED_ALL_BACKENDS(TCPClientTest);
+
+// ---- ReconnectingClientFactory, on a fake clock and connector ---------------
+
+TEST(ReconnectingClientFactory, DelaysGrowByFactorUpToMaxDelay) {
+  testing::MemoryReactor reactor;
+  auto factory = std::make_shared<ReconnectingClientFactory>(reactor.clock());
+  factory->jitter = 0;
+  factory->maxDelay = 10;
+  reactor.connectTCP("127.0.0.1", 1, factory);
+  auto& connector = *reactor.connectors.at(0);
+  std::vector<double> delays;
+  for (int i = 0; i < 5; ++i) {
+    connector.failConnection(Failure::of(error::ConnectionRefusedError()));
+    ASSERT_TRUE(factory->callID());
+    delays.push_back(factory->delay());
+    reactor.clock().advance(factory->delay());
+  }
+  EXPECT_NEAR(delays[0], 2.718281828, 1e-6);
+  EXPECT_NEAR(delays[1], 7.389056099, 1e-6);
+  EXPECT_DOUBLE_EQ(delays[2], 10);
+  EXPECT_DOUBLE_EQ(delays[4], 10);
+  EXPECT_EQ(connector.connectCalls, 6) << "connectTCP's own call plus one per retry";
+  EXPECT_EQ(factory->retries(), 5);
+}
+
+TEST(ReconnectingClientFactory, JitterSpreadsTheDelay) {
+  testing::MemoryReactor reactor;
+  auto factory = std::make_shared<ReconnectingClientFactory>(reactor.clock());
+  factory->seed(42);
+  factory->maxDelay = 1e9;
+  reactor.connectTCP("127.0.0.1", 1, factory);
+  auto& connector = *reactor.connectors.at(0);
+  std::set<double> seen;
+  for (int i = 0; i < 5; ++i) {
+    double before = factory->delay();
+    connector.failConnection(Failure::of(error::ConnectionRefusedError()));
+    double ratio = factory->delay() / (before * factory->factor);
+    EXPECT_GT(ratio, 0.4);
+    EXPECT_LT(ratio, 1.6);
+    seen.insert(ratio);
+    reactor.clock().advance(factory->delay());
+  }
+  EXPECT_GT(seen.size(), 1u) << "jitter varies the delay";
+}
+
+TEST(ReconnectingClientFactory, MaxRetriesStopsRetrying) {
+  testing::MemoryReactor reactor;
+  auto factory = std::make_shared<ReconnectingClientFactory>(reactor.clock());
+  factory->maxRetries = 2;
+  reactor.connectTCP("127.0.0.1", 1, factory);
+  auto& connector = *reactor.connectors.at(0);
+  for (int i = 0; i < 3; ++i) {
+    connector.failConnection(Failure::of(error::ConnectionRefusedError()));
+    reactor.clock().advance(1e6);
+  }
+  EXPECT_EQ(connector.connectCalls, 3) << "two retries after the first attempt";
+  EXPECT_TRUE(reactor.getDelayedCalls().empty());
+}
+
+TEST(ReconnectingClientFactory, StopTryingCancelsThePendingRetryAndStopsConnecting) {
+  testing::MemoryReactor reactor;
+  auto factory = std::make_shared<ReconnectingClientFactory>(reactor.clock());
+  reactor.connectTCP("127.0.0.1", 1, factory);
+  auto& connector = *reactor.connectors.at(0);
+  connector.failConnection(Failure::of(error::ConnectionRefusedError()));
+  EXPECT_EQ(reactor.getDelayedCalls().size(), 1u);
+  factory->stopTrying();
+  EXPECT_TRUE(reactor.getDelayedCalls().empty());
+  EXPECT_TRUE(connector.stoppedConnecting);
+  EXPECT_FALSE(factory->continueTrying());
+  connector.loseConnection(Failure::of(error::ConnectionLost()));
+  EXPECT_TRUE(reactor.getDelayedCalls().empty()) << "no retry after stopTrying";
+}
+
+TEST(ReconnectingClientFactory, ResetDelayAfterAConnection) {
+  testing::MemoryReactor reactor;
+  auto factory = std::make_shared<ReconnectingClientFactory>(reactor.clock());
+  factory->jitter = 0;
+  reactor.connectTCP("127.0.0.1", 1, factory);
+  auto& connector = *reactor.connectors.at(0);
+  connector.failConnection(Failure::of(error::ConnectionRefusedError()));
+  connector.failConnection(Failure::of(error::ConnectionRefusedError()));
+  EXPECT_GT(factory->delay(), 7);
+  factory->resetDelay();
+  EXPECT_DOUBLE_EQ(factory->delay(), factory->initialDelay);
+  EXPECT_EQ(factory->retries(), 0);
+  reactor.clock().advance(1e6);
+}
+
+TEST(ReconnectingClientFactory, ReconnectsOverRealSocketsUntilAServerAppears) {
+  auto reactor = Reactor::create();
+  ClosedPort closed;
+  int number = closed.port();
+  auto factory = std::make_shared<ReconnectingClientFactory>(*reactor);
+  factory->initialDelay = 0.01;
+  factory->maxDelay = 0.05;
+  std::shared_ptr<IListeningPort> port;
+  auto server = std::make_shared<RecordingFactory>();
+  class Hello : public Protocol {
+   public:
+    std::function<void()> made;
+    void connectionMade() override { made(); }
+  };
+  factory->protocol = [&] {
+    auto p = std::make_shared<Hello>();
+    p->made = [&reactor, &factory] {
+      factory->resetDelay();
+      factory->stopTrying();
+      reactor->stop();
+    };
+    return p;
+  };
+  // After a few refusals, a server appears on the port.
+  reactor->callLater(0.03, [&] {
+    { ClosedPort gone = std::move(closed); }
+    port = reactor->listenTCP(number, server, 50, "127.0.0.1");
+  });
+  reactor->connectTCP("127.0.0.1", number, factory);  // the handle is dropped: it must live on
+  DelayedCall guard = reactor->callLater(10, [&] { reactor->crash(); });
+  reactor->run(false);
+  ASSERT_TRUE(guard.active()) << "no connection within 10 s";
+  guard.cancel();
+  ASSERT_TRUE(port);
+  EXPECT_EQ(server->addresses.size(), 1u);
+  port->stopListening();
+  reactor.reset();
+}
+
+}  // namespace
+}  // namespace twisted::test

@@ -1,0 +1,391 @@
+// TCP transports: half-close, producers and consumers, flow control,
+// pausing, gathered writes, and running out of descriptors.
+// Covers twisted/internet/test/test_tcp.py (half-close, producer, abort and
+// EMFILE tests) and twisted/test/test_tcp.py (see docs/conformance.md).
+#include <netinet/in.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+
+#include "tcp_helpers.hpp"
+
+namespace twisted::test {
+namespace {
+
+class TCPTransportTest : public ReactorTest {
+ protected:
+  std::shared_ptr<RecordingFactory> server = std::make_shared<RecordingFactory>();
+  std::shared_ptr<IListeningPort> port;
+
+  void listen() { port = reactor->listenTCP(0, server, 50, "127.0.0.1"); }
+  void stopPortThenReactor() {
+    port->stopListening().addCallback([this] { reactor->stop(); });
+  }
+};
+
+// ---- half-close ----------------------------------------------------------------
+
+class HalfCloseProtocol : public ScriptedProtocol, public IHalfCloseableProtocol {
+ public:
+  bool readLost = false;
+  bool writeLost = false;
+  std::function<void(HalfCloseProtocol&)> onReadLost;
+  void readConnectionLost() override {
+    readLost = true;
+    if (onReadLost) onReadLost(*this);
+  }
+  void writeConnectionLost() override { writeLost = true; }
+};
+
+TEST_P(TCPTransportTest, HalfCloseBothWays) {
+  // The client sends a request and half-closes; the server reads to the end,
+  // answers, and closes. The client still reads the answer.
+  std::shared_ptr<HalfCloseProtocol> serverSide;
+  auto halfServer = std::make_shared<Factory>([&] {
+    serverSide = std::make_shared<HalfCloseProtocol>();
+    serverSide->onReadLost = [](HalfCloseProtocol& self) {
+      self.transport->write("got " + self.data);
+      self.transport->loseConnection();
+    };
+    return serverSide;
+  });
+  port = reactor->listenTCP(0, halfServer, 50, "127.0.0.1");
+  std::shared_ptr<HalfCloseProtocol> clientSide;
+  auto client = std::make_shared<ClientFactory>([&] {
+    clientSide = std::make_shared<HalfCloseProtocol>();
+    clientSide->onMade = [](ScriptedProtocol& self) {
+      self.transport->write("request");
+      dynamic_cast<ITCPTransport&>(*self.transport).loseWriteConnection();
+    };
+    clientSide->onReadLost = [](HalfCloseProtocol& self) {
+      // Both directions are closed now; as in Twisted, the protocol ends it.
+      self.transport->write("ignored: the write side is shut");
+      self.transport->loseConnection();
+    };
+    clientSide->onLost = [this](ScriptedProtocol&, const Failure&) { stopPortThenReactor(); };
+    return clientSide;
+  });
+  reactor->connectTCP("127.0.0.1", portOf(*port), client);
+  runReactor();
+  ASSERT_TRUE(serverSide && clientSide);
+  EXPECT_EQ(serverSide->data, "request");
+  EXPECT_TRUE(serverSide->readLost);
+  EXPECT_TRUE(clientSide->writeLost);
+  EXPECT_EQ(clientSide->data, "got request");
+  EXPECT_TRUE(clientSide->readLost) << "the server's close is the end of the client's read side";
+}
+
+TEST_P(TCPTransportTest, PeerHalfCloseLosesANonHalfCloseableProtocol) {
+  server->setup = [this](ScriptedProtocol& p) {
+    p.onLost = [this](ScriptedProtocol&, const Failure&) { stopPortThenReactor(); };
+  };
+  listen();
+  auto client = std::make_shared<RecordingFactory>();
+  client->setup = [](ScriptedProtocol& p) {
+    p.onMade = [](ScriptedProtocol& self) {
+      self.transport->write("x");
+      dynamic_cast<ITCPTransport&>(*self.transport).loseWriteConnection();
+    };
+  };
+  reactor->connectTCP("127.0.0.1", portOf(*port), client);
+  runReactor();
+  ASSERT_EQ(server->protocols.size(), 1u);
+  EXPECT_EQ(server->protocols[0]->data, "x");
+  EXPECT_TRUE(server->protocols[0]->closedReason->check<error::ConnectionDone>());
+  // The client is lost when the server's close arrives.
+  while (!client->protocols[0]->closed) reactor->iterate(0.01);
+}
+
+// ---- producers -------------------------------------------------------------------
+
+class PushProducer : public IPushProducer {
+ public:
+  int paused = 0, resumed = 0, stopped = 0;
+  bool running = true;
+  void pauseProducing() override {
+    ++paused;
+    running = false;
+  }
+  void resumeProducing() override {
+    ++resumed;
+    running = true;
+  }
+  void stopProducing() override { ++stopped; }
+};
+
+TEST_P(TCPTransportTest, StreamingProducerIsPausedAboveHighWaterAndResumedWhenDrained) {
+  // The client reads nothing at first; the server writes until its
+  // producer is paused, then the client reads and the producer resumes.
+  auto producer = std::make_shared<PushProducer>();
+  std::size_t written = 0;
+  std::shared_ptr<ScriptedProtocol> serverProto;
+  server->setup = [&](ScriptedProtocol& p) {
+    p.onMade = [&](ScriptedProtocol& self) {
+      self.transport->setWriteBufferLimits(64 * 1024, 16 * 1024);
+      self.transport->registerProducer(producer, true);
+      // Produce in 16 KiB chunks until paused (bounded).
+      while (producer->running && written < (64u << 20)) {
+        self.transport->write(std::string(16 * 1024, 'p'));
+        written += 16 * 1024;
+      }
+      EXPECT_EQ(producer->paused, 1);
+      EXPECT_LT(written, 64u << 20) << "the producer was never paused";
+      EXPECT_GT(self.transport->writeBufferSize(), 64u * 1024);
+    };
+  };
+  listen();
+  auto client = std::make_shared<RecordingFactory>();
+  client->setup = [&](ScriptedProtocol& p) {
+    p.onMade = [](ScriptedProtocol& self) { self.transport->pauseProducing(); };
+  };
+  reactor->connectTCP("127.0.0.1", portOf(*port), client);
+  while (producer->paused == 0) reactor->iterate(0.01);
+  // Still paused after a while: the client is not reading.
+  for (int i = 0; i < 5; ++i) reactor->iterate(0.01);
+  EXPECT_EQ(producer->resumed, 0);
+  client->protocols[0]->transport->resumeProducing();
+  while (producer->resumed == 0) reactor->iterate(0.01);
+  EXPECT_LE(server->protocols[0]->transport->writeBufferSize(), 16u * 1024);
+  server->protocols[0]->transport->unregisterProducer();
+  server->protocols[0]->transport->loseConnection();
+  while (client->protocols[0]->data.size() < written || !client->protocols[0]->closed) {
+    reactor->iterate(0.01);
+  }
+  EXPECT_TRUE(client->protocols[0]->data == std::string(written, 'p'));
+  EXPECT_EQ(producer->stopped, 0) << "unregistered before the close";
+  port->stopListening();
+  reactor->iterate(0);
+}
+
+class PullProducer : public IPullProducer {
+ public:
+  std::function<void()> onResume;
+  int stopped = 0;
+  void resumeProducing() override { onResume(); }
+  void stopProducing() override { ++stopped; }
+};
+
+TEST_P(TCPTransportTest, PullProducerIsAskedUntilItUnregistersAndTheCloseWaitsForIt) {
+  auto producer = std::make_shared<PullProducer>();
+  int chunks = 0;
+  ITransport* serverTransport = nullptr;
+  producer->onResume = [&] {
+    if (++chunks <= 10) {
+      serverTransport->write(std::string(1000, static_cast<char>('a' + chunks - 1)));
+    } else {
+      serverTransport->unregisterProducer();  // the pending loseConnection goes ahead
+    }
+  };
+  server->setup = [&](ScriptedProtocol& p) {
+    p.onMade = [&](ScriptedProtocol& self) {
+      serverTransport = self.transport.get();
+      self.transport->registerProducer(producer, false);
+      self.transport->loseConnection();  // must wait for the producer
+    };
+  };
+  listen();
+  auto client = std::make_shared<RecordingFactory>();
+  client->setup = [this](ScriptedProtocol& p) {
+    p.onLost = [this](ScriptedProtocol&, const Failure&) { stopPortThenReactor(); };
+  };
+  reactor->connectTCP("127.0.0.1", portOf(*port), client);
+  runReactor();
+  EXPECT_EQ(chunks, 11);
+  std::string expected;
+  for (char c = 'a'; c < 'a' + 10; ++c) expected += std::string(1000, c);
+  EXPECT_TRUE(client->protocols[0]->data == expected)
+      << "received " << client->protocols[0]->data.size();
+  EXPECT_TRUE(client->protocols[0]->closedReason->check<error::ConnectionDone>());
+}
+
+TEST_P(TCPTransportTest, RegisteredProducerIsStoppedWhenTheConnectionIsLost) {
+  auto producer = std::make_shared<PushProducer>();
+  server->setup = [&](ScriptedProtocol& p) {
+    p.onMade = [&](ScriptedProtocol& self) {
+      self.transport->registerProducer(producer, true);
+      EXPECT_THROW(self.transport->registerProducer(std::make_shared<PushProducer>(), true),
+                   std::logic_error);
+      EXPECT_THROW(self.transport->registerProducer(std::make_shared<PushProducer>(), false),
+                   std::logic_error);
+    };
+    p.onLost = [this](ScriptedProtocol&, const Failure&) { stopPortThenReactor(); };
+  };
+  listen();
+  auto client = std::make_shared<RecordingFactory>();
+  client->setup = [](ScriptedProtocol& p) {
+    p.onMade = [](ScriptedProtocol& self) { self.transport->abortConnection(); };
+  };
+  reactor->connectTCP("127.0.0.1", portOf(*port), client);
+  runReactor();
+  EXPECT_EQ(producer->stopped, 1);
+  // Registering on a closed transport stops the producer at once.
+  auto late = std::make_shared<PushProducer>();
+  server->protocols[0]->transport->registerProducer(late, true);
+  EXPECT_EQ(late->stopped, 1);
+}
+
+// ---- flow control ------------------------------------------------------------------
+
+TEST_P(TCPTransportTest, EchoStaysBoundedAgainstAPeerThatDoesNotRead) {
+  // Beyond Twisted: an echo server (no producer code at all) stops reading
+  // while its write buffer is above the high-water mark, so a client that
+  // sends 16 MiB without reading cannot make the server's memory grow.
+  constexpr std::size_t kTotal = 16u << 20;
+  std::size_t maxBuffered = 0;
+  server->setup = [&](ScriptedProtocol& p) {
+    p.onData = [&](ScriptedProtocol& self, std::string_view d) {
+      self.transport->write(d);
+      maxBuffered = std::max(maxBuffered, self.transport->writeBufferSize());
+      self.data.clear();  // the accumulating base would hold it all
+    };
+  };
+  listen();
+  auto client = std::make_shared<RecordingFactory>();
+  std::size_t sent = 0;
+  client->setup = [&](ScriptedProtocol& p) {
+    p.onMade = [](ScriptedProtocol& self) { self.transport->pauseProducing(); };
+  };
+  reactor->connectTCP("127.0.0.1", portOf(*port), client);
+  while (client->protocols.empty()) reactor->iterate(0.01);
+  auto& clientTransport = *client->protocols[0]->transport;
+  // Send while the client's own buffer drains; stop when the whole path is full.
+  int idle = 0;
+  while (sent < kTotal && idle < 20) {
+    if (clientTransport.writeBufferSize() < 256 * 1024) {
+      clientTransport.write(std::string(64 * 1024, 'e'));
+      sent += 64 * 1024;
+      idle = 0;
+    } else {
+      ++idle;
+    }
+    reactor->iterate(0.005);
+  }
+  EXPECT_LT(sent, kTotal) << "the path never filled: the server read without bound";
+  EXPECT_LE(maxBuffered, 64u * 1024 + 64 * 1024) << "server buffer beyond high water + one read";
+  // Now read everything back; it arrives intact.
+  clientTransport.resumeProducing();
+  for (int i = 0; i < 3000 && client->protocols[0]->data.size() < sent; ++i) reactor->iterate(0.01);
+  EXPECT_TRUE(client->protocols[0]->data == std::string(sent, 'e'));
+  clientTransport.loseConnection();
+  while (!server->protocols[0]->closed) reactor->iterate(0.01);
+  port->stopListening();
+  reactor->iterate(0);
+}
+
+TEST_P(TCPTransportTest, PauseProducingStopsDataReceivedUntilResumed) {
+  server->setup = [](ScriptedProtocol& p) {
+    p.onMade = [](ScriptedProtocol& self) { self.transport->pauseProducing(); };
+  };
+  listen();
+  auto client = std::make_shared<RecordingFactory>();
+  client->setup = [](ScriptedProtocol& p) {
+    p.onMade = [](ScriptedProtocol& self) { self.transport->write("queued"); };
+  };
+  reactor->connectTCP("127.0.0.1", portOf(*port), client);
+  while (server->protocols.empty() || client->protocols.empty()) reactor->iterate(0.01);
+  for (int i = 0; i < 10; ++i) reactor->iterate(0.01);
+  EXPECT_EQ(server->protocols[0]->data, "");
+  server->protocols[0]->transport->resumeProducing();
+  while (server->protocols[0]->data != "queued") reactor->iterate(0.01);
+  client->protocols[0]->transport->loseConnection();
+  while (!server->protocols[0]->closed) reactor->iterate(0.01);
+  port->stopListening();
+  reactor->iterate(0);
+}
+
+TEST_P(TCPTransportTest, WriteSequenceKeepsOrder) {
+  server->setup = [](ScriptedProtocol& p) {
+    p.onMade = [](ScriptedProtocol& self) {
+      std::vector<std::string> parts;
+      for (int i = 0; i < 100; ++i) parts.push_back(std::to_string(i) + ",");
+      std::vector<std::string_view> views(parts.begin(), parts.end());
+      self.transport->writeSequence(views);  // more pieces than one sendmsg takes
+      self.transport->writeSequence({"", "x", "", "y"});
+      self.transport->loseConnection();
+    };
+  };
+  listen();
+  auto client = std::make_shared<RecordingFactory>();
+  client->setup = [this](ScriptedProtocol& p) {
+    p.onLost = [this](ScriptedProtocol&, const Failure&) { stopPortThenReactor(); };
+  };
+  reactor->connectTCP("127.0.0.1", portOf(*port), client);
+  runReactor();
+  std::string expected;
+  for (int i = 0; i < 100; ++i) expected += std::to_string(i) + ",";
+  EXPECT_EQ(client->protocols[0]->data, expected + "xy");
+}
+
+TEST_P(TCPTransportTest, PeerVanishingMidWriteIsConnectionLost) {
+  // The server writes far more than the socket buffers hold; the client
+  // resets the connection. The server's write fails and reaches
+  // connectionLost as ConnectionLost, nothing more.
+  server->setup = [this](ScriptedProtocol& p) {
+    p.onMade = [](ScriptedProtocol& self) { self.transport->write(std::string(8 << 20, 'w')); };
+    p.onLost = [this](ScriptedProtocol&, const Failure&) { stopPortThenReactor(); };
+  };
+  listen();
+  auto client = std::make_shared<RecordingFactory>();
+  client->setup = [](ScriptedProtocol& p) {
+    p.onData = [](ScriptedProtocol& self, std::string_view) { self.transport->abortConnection(); };
+  };
+  reactor->connectTCP("127.0.0.1", portOf(*port), client);
+  runReactor();
+  ASSERT_TRUE(server->protocols[0]->closed);
+  EXPECT_TRUE(server->protocols[0]->closedReason->check<error::ConnectionLost>())
+      << server->protocols[0]->closedReason->getErrorMessage();
+}
+
+// ---- running out of descriptors -------------------------------------------------------
+
+TEST_P(TCPTransportTest, AcceptSurvivesRunningOutOfDescriptors) {
+  if (GetParam() == Backend::Select) GTEST_SKIP() << "the same code path; select adds nothing";
+  listen();
+  int number = portOf(*port);
+  // Three clients complete the handshake into the backlog.
+  std::vector<Fd> clients;
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<std::uint16_t>(number));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  for (int i = 0; i < 3; ++i) {
+    Fd c(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    ASSERT_EQ(::connect(c.get(), reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    clients.push_back(std::move(c));
+  }
+  rlimit saved{};
+  ::getrlimit(RLIMIT_NOFILE, &saved);
+  // Find the lowest free descriptor number and forbid it and everything above.
+  int lowest = ::dup(0);
+  ::close(lowest);
+  rlimit tight = saved;
+  tight.rlim_cur = static_cast<rlim_t>(lowest);
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &tight), 0);
+  for (int i = 0; i < 5; ++i) reactor->iterate(0.01);  // would spin here without the reserve
+  ::setrlimit(RLIMIT_NOFILE, &saved);
+  EXPECT_TRUE(server->protocols.empty()) << "no descriptor for a connection: none was made";
+  // The backlog was drained: each waiting client sees its connection closed.
+  for (auto& c : clients) {
+    char b;
+    timeval tv{2, 0};
+    ::setsockopt(c.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    ssize_t n = ::read(c.get(), &b, 1);
+    EXPECT_TRUE(n == 0 || (n < 0 && errno == ECONNRESET)) << "client still waiting";
+  }
+  EXPECT_EQ(logs->flushMessages("out of file descriptors"), 1u) << "logged once";
+  // The port still works.
+  auto client = std::make_shared<RecordingFactory>();
+  server->setup = [](ScriptedProtocol& p) {
+    p.onMade = [](ScriptedProtocol& self) { self.transport->loseConnection(); };
+  };
+  reactor->connectTCP("127.0.0.1", number, client);
+  while (client->protocols.empty() || !client->protocols[0]->closed) reactor->iterate(0.01);
+  EXPECT_EQ(server->protocols.size(), 1u);
+  while (!server->protocols[0]->closed) reactor->iterate(0.01);
+  port->stopListening();
+  reactor->iterate(0);
+}
+
+TWISTED_ALL_BACKENDS(TCPTransportTest);
+
+}  // namespace
+}  // namespace twisted::test
