@@ -159,6 +159,11 @@ class Server final : public Connection {
   void start(int fd, std::shared_ptr<Protocol> protocol);
   long sessionno() const { return sessionno_; }
 
+ protected:
+  /// Lets go of the factory: a protocol kept after its connection (which
+  /// keeps its transport) must not keep the factory, which may keep it.
+  void afterConnectionLost(const Failure& reason) override;
+
  private:
   std::shared_ptr<Factory> factory_;  // pinned: protocol->factory stays valid
   long sessionno_;

@@ -20,4 +20,8 @@ void Server::start(int fd, std::shared_ptr<Protocol> protocol) {
   startConnection(fd, std::move(protocol));
 }
 
+void Server::afterConnectionLost(const Failure&) {
+  factory_.reset();
+}
+
 }  // namespace twisted::tcp
