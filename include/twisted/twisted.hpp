@@ -3,8 +3,10 @@
 
 #include "twisted/internet/address.hpp"
 #include "twisted/internet/backend.hpp"
+#include "twisted/internet/client_creator.hpp"
 #include "twisted/internet/defer.hpp"
 #include "twisted/internet/delayed_call.hpp"
+#include "twisted/internet/endpoints.hpp"
 #include "twisted/internet/error.hpp"
 #include "twisted/internet/interfaces.hpp"
 #include "twisted/internet/protocol.hpp"

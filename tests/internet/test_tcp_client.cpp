@@ -8,6 +8,7 @@
 #include <map>
 #include <set>
 
+#include "endpoint_helpers.hpp"
 #include "tcp_helpers.hpp"
 #include "twisted/internet/defer.hpp"
 #include "twisted/testing/clock.hpp"
@@ -16,44 +17,6 @@
 
 namespace twisted::test {
 namespace {
-
-// A port nobody listens on: bound (so nobody else takes it) but not listening.
-class ClosedPort {
- public:
-  ClosedPort() : fd_(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd_.get(), reinterpret_cast<sockaddr*>(&a), sizeof a);
-    socklen_t len = sizeof a;
-    ::getsockname(fd_.get(), reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
-  }
-  int port() const { return port_; }
-
- private:
-  Fd fd_;
-  int port_ = 0;
-};
-
-// A resolver that answers from a table, or fails, without threads.
-class TableResolver : public IHostnameResolver {
- public:
-  std::map<std::string, std::vector<Address>> table;
-  std::vector<std::string> asked;
-  Deferred<std::vector<Address>> resolveHostName(const std::string& host, int port,
-                                                 AddressFamily) override {
-    asked.push_back(host);
-    auto it = table.find(host);
-    if (it == table.end())
-      return fail<std::vector<Address>>(Failure::of(error::DNSLookupError(host)));
-    std::vector<Address> out = it->second;
-    for (auto& a : out) {
-      if (auto* v4 = std::get_if<IPv4Address>(&a)) v4->port = static_cast<std::uint16_t>(port);
-    }
-    return succeed(std::move(out));
-  }
-};
 
 class TCPClientTest : public ReactorTest {
  protected:

@@ -75,10 +75,17 @@ TWISTED_DEFINE_ERROR(NoProtocol, ConnectError, "The factory built no protocol");
 /// IConnector::stopConnecting when not connecting.
 TWISTED_DEFINE_ERROR(NotConnectingError, Error, "The connector is not trying to connect");
 TWISTED_DEFINE_ERROR(NotListeningError, Error, "The port is not listening");
+/// A string given to serverFromString/clientFromString is not a valid
+/// endpoint description (Twisted raises ValueError).
+TWISTED_DEFINE_ERROR(InvalidEndpointDescription, Error, "Invalid endpoint description");
 
 // --- Deferreds and tasks (twisted.internet.defer, twisted.internet.task) -----
 TWISTED_DEFINE_ERROR(AlreadyCalledError, Error, "The Deferred has already been fired");
 TWISTED_DEFINE_ERROR(CancelledError, Error, "The Deferred was cancelled");
+/// A client endpoint's connect() was cancelled before it connected (in
+/// Twisted a separate class; here a CancelledError, so one catch serves).
+TWISTED_DEFINE_ERROR(ConnectingCancelledError, CancelledError,
+                     "The connection attempt was cancelled");
 TWISTED_DEFINE_ERROR(QueueOverflow, Error, "The DeferredQueue is full");
 TWISTED_DEFINE_ERROR(QueueUnderflow, Error, "Too many waiters on the DeferredQueue");
 TWISTED_DEFINE_ERROR(SchedulerError, Error, "Cooperative task scheduling error");

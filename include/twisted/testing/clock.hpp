@@ -48,7 +48,7 @@ class Clock final : public IReactorTime {
 
  private:
   double now_ = 0;
-  std::unique_ptr<detail::TimerQueue> calls_;
+  std::unique_ptr<twisted::detail::TimerQueue> calls_;
 };
 
 }  // namespace twisted::testing

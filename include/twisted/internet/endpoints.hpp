@@ -1,0 +1,218 @@
+// Endpoints, as Twisted's twisted.internet.endpoints: where to listen or
+// connect, as a value, so that code that serves or connects does not care
+// whether the address came from its caller, a configuration file or a
+// command line (serverFromString / clientFromString).
+//
+//   auto ep = twisted::serverFromString(reactor, "tcp:8000:interface=127.0.0.1");
+//   ep->listen(twisted::Factory::forProtocol<Echo>())
+//       .addCallback([](std::shared_ptr<twisted::IListeningPort> port) { ... });
+//
+//   twisted::HostnameEndpoint ep(reactor, "example.com", 80, /*timeout=*/5);
+//   twisted::connectProtocol(ep, std::make_shared<Http>())
+//       .addCallback([](std::shared_ptr<Http> http) { http->get("/"); });
+//
+// A client endpoint's connect() returns a Deferred that fires with the
+// protocol once its connectionMade has run, or fails with the reason the
+// connection could not be made (ConnectionRefusedError, TimeoutError,
+// DNSLookupError, ...). Cancelling it abandons the attempt: it fails with
+// ConnectingCancelledError (a CancelledError).
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "twisted/internet/deferred.hpp"
+#include "twisted/internet/interfaces.hpp"
+#include "twisted/internet/protocol.hpp"
+#include "twisted/internet/resolver.hpp"
+#include "twisted/internet/transport.hpp"
+
+namespace twisted {
+
+class Reactor;
+
+/// Twisted's IStreamServerEndpoint.
+class IStreamServerEndpoint {
+ public:
+  virtual ~IStreamServerEndpoint() = default;
+  /// Starts listening with `factory`; fires with the listening port, or
+  /// fails (CannotListenError).
+  virtual Deferred<std::shared_ptr<IListeningPort>> listen(std::shared_ptr<Factory> factory) = 0;
+  /// A description in serverFromString's grammar.
+  virtual std::string describe() const = 0;
+};
+
+/// Twisted's IStreamClientEndpoint.
+class IStreamClientEndpoint {
+ public:
+  virtual ~IStreamClientEndpoint() = default;
+  /// Connects one protocol built by `factory`; fires with it after its
+  /// connectionMade. Cancellable (ConnectingCancelledError).
+  virtual Deferred<std::shared_ptr<Protocol>> connect(std::shared_ptr<Factory> factory) = 0;
+  /// A description in clientFromString's grammar.
+  virtual std::string describe() const = 0;
+};
+
+/// Listens on an IPv4 interface ("" is all of them).
+class TCP4ServerEndpoint : public IStreamServerEndpoint {
+ public:
+  TCP4ServerEndpoint(IReactorTCP& reactor, int port, int backlog = 50, std::string interface = "");
+  Deferred<std::shared_ptr<IListeningPort>> listen(std::shared_ptr<Factory> factory) override;
+  std::string describe() const override;
+
+  int port() const { return port_; }
+  int backlog() const { return backlog_; }
+  const std::string& interface() const { return interface_; }
+
+ protected:
+  IReactorTCP& reactor_;
+  int port_;
+  int backlog_;
+  std::string interface_;
+  const char* type_ = "tcp";
+};
+
+/// Listens on an IPv6 interface ("::", the default, is all of them).
+class TCP6ServerEndpoint final : public TCP4ServerEndpoint {
+ public:
+  TCP6ServerEndpoint(IReactorTCP& reactor, int port, int backlog = 50,
+                     std::string interface = "::");
+};
+
+/// Connects to `host` (an IPv4 literal or a name resolved to IPv4) and
+/// `port`, as connectTCP.
+class TCP4ClientEndpoint final : public IStreamClientEndpoint {
+ public:
+  TCP4ClientEndpoint(IReactorTCP& reactor, std::string host, int port, double timeout = 30,
+                     std::optional<BindAddress> bindAddress = {});
+  Deferred<std::shared_ptr<Protocol>> connect(std::shared_ptr<Factory> factory) override;
+  std::string describe() const override;
+
+  const std::string& host() const { return host_; }
+  int port() const { return port_; }
+  double timeout() const { return timeout_; }
+  const std::optional<BindAddress>& bindAddress() const { return bindAddress_; }
+
+ private:
+  IReactorTCP& reactor_;
+  std::string host_;
+  int port_;
+  double timeout_;
+  std::optional<BindAddress> bindAddress_;
+};
+
+/// Connects over IPv6: `host` is an IPv6 literal, or a name whose first
+/// IPv6 address is used (looked up with `resolver`, without blocking).
+class TCP6ClientEndpoint final : public IStreamClientEndpoint {
+ public:
+  /// Uses the reactor's resolver.
+  TCP6ClientEndpoint(Reactor& reactor, std::string host, int port, double timeout = 30,
+                     std::optional<BindAddress> bindAddress = {});
+  TCP6ClientEndpoint(IReactorTCP& reactor, IHostnameResolver& resolver, std::string host, int port,
+                     double timeout = 30, std::optional<BindAddress> bindAddress = {});
+  Deferred<std::shared_ptr<Protocol>> connect(std::shared_ptr<Factory> factory) override;
+  std::string describe() const override;
+
+  const std::string& host() const { return host_; }
+  int port() const { return port_; }
+  double timeout() const { return timeout_; }
+
+ private:
+  IReactorTCP& reactor_;
+  IHostnameResolver& resolver_;
+  std::string host_;
+  int port_;
+  double timeout_;
+  std::optional<BindAddress> bindAddress_;
+};
+
+/// Connects to a host name the way a browser does (happy eyeballs, RFC
+/// 8305): every address of `host` is looked up (IPv6 and IPv4), the
+/// families are interleaved starting with the one the system prefers, and
+/// attempts start one after another, each `attemptDelay` seconds after the
+/// previous one or at once when the previous one fails. The first to
+/// connect wins and the others are abandoned. Unlike Twisted's, `timeout`
+/// covers the name lookup too: the whole connect() fails with TimeoutError
+/// `timeout` seconds after it was called (<= 0: no limit). When every
+/// attempt fails, the Deferred fails with the last attempt's reason.
+class HostnameEndpoint final : public IStreamClientEndpoint {
+ public:
+  static constexpr double kDefaultAttemptDelay = 0.3;  // Twisted's; RFC 8305 suggests 0.25
+
+  /// Uses the reactor's clock and resolver.
+  HostnameEndpoint(Reactor& reactor, std::string host, int port, double timeout = 30,
+                   std::optional<BindAddress> bindAddress = {},
+                   double attemptDelay = kDefaultAttemptDelay);
+  HostnameEndpoint(IReactorTCP& tcp, IReactorTime& clock, IHostnameResolver& resolver,
+                   std::string host, int port, double timeout = 30,
+                   std::optional<BindAddress> bindAddress = {},
+                   double attemptDelay = kDefaultAttemptDelay);
+  Deferred<std::shared_ptr<Protocol>> connect(std::shared_ptr<Factory> factory) override;
+  std::string describe() const override;
+
+  const std::string& host() const { return host_; }
+  int port() const { return port_; }
+  double timeout() const { return timeout_; }
+  double attemptDelay() const { return attemptDelay_; }
+
+  /// The order attempts are made in: families alternate, starting with the
+  /// family of the first address (RFC 8305 section 4).
+  static std::vector<Address> interleave(const std::vector<Address>& addresses);
+
+ private:
+  IReactorTCP& tcp_;
+  IReactorTime& clock_;
+  IHostnameResolver& resolver_;
+  std::string host_;
+  int port_;
+  double timeout_;
+  std::optional<BindAddress> bindAddress_;
+  double attemptDelay_;
+};
+
+/// Connects `protocol` (an instance, not a factory) through `endpoint`;
+/// fires with it once connected (Twisted's connectProtocol).
+template <class P>
+Deferred<std::shared_ptr<P>> connectProtocol(IStreamClientEndpoint& endpoint,
+                                             std::shared_ptr<P> protocol) {
+  auto factory =
+      std::make_shared<Factory>([protocol]() -> std::shared_ptr<Protocol> { return protocol; });
+  return endpoint.connect(std::move(factory)).addCallback([](std::shared_ptr<Protocol> p) {
+    return std::static_pointer_cast<P>(std::move(p));
+  });
+}
+
+/// A server endpoint from Twisted's string grammar: TYPE:ARG:KEY=VALUE...,
+/// with '\' escaping ':' and '=' in values.
+///   tcp:PORT[:interface=ADDR][:backlog=N]  (positional: PORT, interface, backlog)
+///   tcp6:PORT[:interface=ADDR][:backlog=N] (interface defaults to "::")
+/// e.g. "tcp:8080:interface=127.0.0.1", "tcp6:8080:interface=\:\:1".
+/// @throws error::InvalidEndpointDescription naming the part that is wrong.
+std::shared_ptr<IStreamServerEndpoint> serverFromString(IReactorTCP& reactor,
+                                                        std::string_view description);
+
+/// A client endpoint from Twisted's string grammar:
+///   tcp:HOST:PORT or tcp:host=HOST:port=PORT[:timeout=S][:bindAddress=ADDR]
+///   tcp6:... (the same keys; TCP6ClientEndpoint)
+///   hostname:... (the same keys; HostnameEndpoint, happy eyeballs)
+/// e.g. "tcp:host=example.com:port=80:timeout=5", "tcp:example.com:80".
+/// @throws error::InvalidEndpointDescription naming the part that is wrong.
+std::shared_ptr<IStreamClientEndpoint> clientFromString(Reactor& reactor,
+                                                        std::string_view description);
+
+/// The parsed form of a description (Twisted's endpoints._parse): the
+/// positional arguments (the type first) and the key=value pairs, in order.
+struct EndpointDescription {
+  std::vector<std::string> args;
+  std::vector<std::pair<std::string, std::string>> kwargs;
+};
+/// @throws error::InvalidEndpointDescription for an empty description.
+EndpointDescription parseEndpointDescription(std::string_view description);
+
+/// Escapes ':', '=' and '\' for use in a description ("::1" -> "\:\:1").
+std::string quoteEndpointValue(std::string_view value);
+
+}  // namespace twisted

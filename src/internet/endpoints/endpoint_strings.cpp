@@ -1,0 +1,211 @@
+// serverFromString / clientFromString: Twisted's endpoint description
+// grammar ("tcp:8080:interface=127.0.0.1").
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cmath>
+#include <set>
+
+#include "twisted/internet/endpoints.hpp"
+#include "twisted/internet/error.hpp"
+#include "twisted/internet/reactor.hpp"
+
+namespace twisted {
+
+namespace {
+
+[[noreturn]] void invalid(std::string_view description, const std::string& why) {
+  throw error::InvalidEndpointDescription("'" + std::string(description) + "': " + why);
+}
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+// The named values of one description, positional ones already given
+// their names, each at most once.
+class Params {
+ public:
+  Params(std::string_view description, std::string kind)
+      : description_(description), kind_(std::move(kind)) {}
+
+  void set(const std::string& key, std::string value) {
+    for (const auto& [k, v] : values_) {
+      if (k == key) invalid(description_, key + " is given twice");
+    }
+    values_.emplace_back(key, std::move(value));
+  }
+  // Keyword arguments, checked against the keys this kind accepts.
+  void setAll(const std::vector<std::pair<std::string, std::string>>& kwargs,
+              const std::vector<std::string>& known) {
+    for (const auto& [key, value] : kwargs) {
+      if (std::find(known.begin(), known.end(), key) == known.end()) {
+        std::string list;
+        for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
+        invalid(description_,
+                "unknown parameter '" + key + "' for a " + kind_ + " (known: " + list + ")");
+      }
+      set(key, value);
+    }
+  }
+  const std::string* get(const std::string& key) const {
+    for (const auto& [k, v] : values_) {
+      if (k == key) return &v;
+    }
+    return nullptr;
+  }
+  const std::string& require(const std::string& key) const {
+    const std::string* v = get(key);
+    if (!v) invalid(description_, "a " + kind_ + " needs a " + key);
+    return *v;
+  }
+  int integer(const std::string& key, long min, long max, int fallback) const {
+    const std::string* v = get(key);
+    if (!v) return fallback;
+    long n = 0;
+    auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
+    if (v->empty() || ec != std::errc() || end != v->data() + v->size() || n < min || n > max) {
+      invalid(description_, key + " '" + *v + "' is not a number from " + std::to_string(min) +
+                                " to " + std::to_string(max));
+    }
+    return static_cast<int>(n);
+  }
+  double seconds(const std::string& key, double fallback) const {
+    const std::string* v = get(key);
+    if (!v) return fallback;
+    double d = 0;
+    auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), d);
+    if (v->empty() || ec != std::errc() || end != v->data() + v->size() || !std::isfinite(d) ||
+        d < 0) {
+      invalid(description_, key + " '" + *v + "' is not a number of seconds");
+    }
+    return d;
+  }
+  void tooMany(std::size_t given, std::size_t allowed, const std::string& names) const {
+    if (given > allowed) {
+      invalid(description_,
+              "too many positional arguments for a " + kind_ + " (it takes " + names + ")");
+    }
+  }
+
+ private:
+  std::string_view description_;
+  std::string kind_;
+  std::vector<std::pair<std::string, std::string>> values_;
+};
+
+}  // namespace
+
+EndpointDescription parseEndpointDescription(std::string_view description) {
+  // Tokens are split on ':' and on the first '=' of each part (a later '='
+  // belongs to the value); '\' takes the next character literally.
+  EndpointDescription out;
+  std::vector<std::string> part;  // the current part: [value] or [key, value]
+  std::string current;
+  auto endPart = [&] {
+    part.push_back(std::move(current));
+    current.clear();
+    if (part.size() == 1) {
+      out.args.push_back(std::move(part[0]));
+    } else {
+      out.kwargs.emplace_back(std::move(part[0]), std::move(part[1]));
+    }
+    part.clear();
+  };
+  for (std::size_t i = 0; i < description.size(); ++i) {
+    char c = description[i];
+    if (c == '\\') {
+      if (i + 1 == description.size()) invalid(description, "it ends with a lone '\\'");
+      current += description[++i];
+    } else if (c == ':') {
+      endPart();
+    } else if (c == '=' && part.empty()) {
+      part.push_back(std::move(current));
+      current.clear();
+    } else {
+      current += c;
+    }
+  }
+  endPart();
+  if (out.args.empty() || out.args.front().empty()) {
+    invalid(description, "it does not start with an endpoint type (such as tcp)");
+  }
+  return out;
+}
+
+std::string quoteEndpointValue(std::string_view value) {
+  std::string out;
+  for (char c : value) {
+    if (c == ':' || c == '=' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out;
+}
+
+std::shared_ptr<IStreamServerEndpoint> serverFromString(IReactorTCP& reactor,
+                                                        std::string_view description) {
+  EndpointDescription parsed = parseEndpointDescription(description);
+  std::string type = lower(parsed.args.front());
+  if (type != "tcp" && type != "tcp6") {
+    invalid(description,
+            "unknown server endpoint type '" + parsed.args.front() + "' (known: tcp, tcp6)");
+  }
+  Params p(description, type + " server endpoint");
+  static const std::vector<std::string> names{"port", "interface", "backlog"};
+  p.tooMany(parsed.args.size() - 1, names.size(), "port, interface, backlog");
+  for (std::size_t i = 1; i < parsed.args.size(); ++i) p.set(names[i - 1], parsed.args[i]);
+  p.setAll(parsed.kwargs, names);
+  p.require("port");
+  int port = p.integer("port", 0, 65535, 0);
+  int backlog = p.integer("backlog", 1, 1 << 20, 50);
+  const std::string* interface = p.get("interface");
+  if (type == "tcp6") {
+    std::string iface = interface ? *interface : "::";
+    if (!isIPv6Address(iface))
+      invalid(description, "interface '" + iface + "' is not an IPv6 address");
+    return std::make_shared<TCP6ServerEndpoint>(reactor, port, backlog, iface);
+  }
+  std::string iface = interface ? *interface : "";
+  if (!iface.empty() && !isIPAddress(iface)) {
+    invalid(description, "interface '" + iface + "' is not an IPv4 address (use tcp6 for IPv6)");
+  }
+  return std::make_shared<TCP4ServerEndpoint>(reactor, port, backlog, iface);
+}
+
+std::shared_ptr<IStreamClientEndpoint> clientFromString(Reactor& reactor,
+                                                        std::string_view description) {
+  EndpointDescription parsed = parseEndpointDescription(description);
+  std::string type = lower(parsed.args.front());
+  if (type != "tcp" && type != "tcp6" && type != "hostname") {
+    invalid(description, "unknown client endpoint type '" + parsed.args.front() +
+                             "' (known: tcp, tcp6, hostname)");
+  }
+  Params p(description, type + " client endpoint");
+  static const std::vector<std::string> names{"host", "port", "timeout", "bindAddress"};
+  std::size_t positional = parsed.args.size() - 1;
+  p.tooMany(positional, 2, "host, port");
+  p.setAll(parsed.kwargs, names);
+  if (positional == 2) {
+    p.set("host", parsed.args[1]);
+    p.set("port", parsed.args[2]);
+  } else if (positional == 1) {
+    // As Twisted: a lone positional is the port if host= was given.
+    p.set(p.get("host") ? "port" : "host", parsed.args[1]);
+  }
+  std::string host = p.require("host");
+  if (host.empty()) invalid(description, "host is empty");
+  p.require("port");
+  int port = p.integer("port", 1, 65535, 0);
+  double timeout = p.seconds("timeout", 30);
+  std::optional<BindAddress> bind;
+  if (const std::string* b = p.get("bindAddress")) bind = BindAddress{*b, 0};
+  if (type == "tcp")
+    return std::make_shared<TCP4ClientEndpoint>(reactor, host, port, timeout, bind);
+  if (type == "tcp6")
+    return std::make_shared<TCP6ClientEndpoint>(reactor, host, port, timeout, bind);
+  return std::make_shared<HostnameEndpoint>(reactor, host, port, timeout, bind);
+}
+
+}  // namespace twisted

@@ -1,0 +1,127 @@
+// WrappingFactory and the protocol wrapper it builds.
+#include "wrapping_factory.hpp"
+
+#include <utility>
+
+#include "twisted/internet/error.hpp"
+
+namespace twisted::detail {
+
+namespace {
+
+// Forwards every event to the user's protocol. The user's protocol gets
+// the real transport, so its own calls do not go through the wrapper.
+class WrappingProtocol : public Protocol {
+ public:
+  WrappingProtocol(std::shared_ptr<WrappingFactory> factory, std::shared_ptr<Protocol> wrapped)
+      : owner_(std::move(factory)), wrapped_(std::move(wrapped)) {}
+
+  void connectionMade() override {
+    owner_->attach(transport);
+    wrapped_->makeConnection(transport);
+    // The factory is needed only to fire; let it go (it may be the last
+    // reference to the user's factory, which lives on in wrapped_->factory
+    // only as a raw pointer pinned by the connector).
+    std::shared_ptr<WrappingFactory> owner = std::move(owner_);
+    owner->connected(wrapped_);
+  }
+  void dataReceived(std::string_view data) override { wrapped_->dataReceived(data); }
+  void connectionLost(const Failure& reason) override { wrapped_->connectionLost(reason); }
+  std::string logPrefix() const override { return wrapped_->logPrefix(); }
+
+ protected:
+  std::shared_ptr<WrappingFactory> owner_;
+  std::shared_ptr<Protocol> wrapped_;
+};
+
+// The same, for a protocol that handles half-close: the transport looks
+// for IHalfCloseableProtocol on the protocol it holds, which is the wrapper.
+class HalfCloseableWrappingProtocol final : public WrappingProtocol, public IHalfCloseableProtocol {
+ public:
+  using WrappingProtocol::WrappingProtocol;
+  void readConnectionLost() override { halfCloseable().readConnectionLost(); }
+  void writeConnectionLost() override { halfCloseable().writeConnectionLost(); }
+
+ private:
+  IHalfCloseableProtocol& halfCloseable() {
+    return dynamic_cast<IHalfCloseableProtocol&>(*wrapped_);
+  }
+};
+
+}  // namespace
+
+std::shared_ptr<WrappingFactory> WrappingFactory::make(std::shared_ptr<Factory> wrapped) {
+  auto factory = std::make_shared<WrappingFactory>(std::move(wrapped));
+  std::weak_ptr<WrappingFactory> weak = factory;
+  // The canceller holds the factory weakly: the factory holds the Deferred.
+  factory->onConnection_ =
+      Deferred<std::shared_ptr<Protocol>>([weak](Deferred<std::shared_ptr<Protocol>>& d) {
+        if (auto self = weak.lock()) self->cancel(d);
+      });
+  return factory;
+}
+
+void WrappingFactory::startedConnecting(IConnector& connector) {
+  connector_ = connector.weak_from_this();
+}
+
+void WrappingFactory::cancel(Deferred<std::shared_ptr<Protocol>>& d) {
+  fired_ = true;
+  std::shared_ptr<IConnector> connector = connector_.lock();
+  if (!built_) {
+    // Still connecting: fail first, so the UserError that stopConnecting
+    // reports to clientConnectionFailed finds the Deferred already fired.
+    d.errback(Failure::of(error::ConnectingCancelledError(
+        connector ? toString(connector->getDestination()) : std::string())));
+    if (connector) {
+      try {
+        connector->stopConnecting();
+      } catch (const error::NotConnectingError&) {
+        // It had already stopped; nothing left to abandon.
+      }
+    }
+    return;
+  }
+  // Connected in the race (the cancel came from inside connectionMade):
+  // drop the connection at once; the Deferred still fails.
+  d.errback(Failure::of(error::CancelledError()));
+  if (auto transport = transport_.lock()) transport->loseConnection();
+}
+
+std::shared_ptr<Protocol> WrappingFactory::buildProtocol(const Address& addr) {
+  if (fired_) return nullptr;  // cancelled: refuse, which closes the socket
+  std::shared_ptr<Protocol> proto;
+  try {
+    proto = wrapped_->buildProtocol(addr);
+    if (!proto) throw error::NoProtocol();
+  } catch (...) {
+    fired_ = true;
+    Deferred<std::shared_ptr<Protocol>> d = std::move(onConnection_);
+    d.errback(Failure::current());
+    return nullptr;
+  }
+  if (fired_) return nullptr;  // cancelled from inside the user's buildProtocol
+  built_ = true;
+  auto self = shared_from_this();
+  if (dynamic_cast<IHalfCloseableProtocol*>(proto.get())) {
+    return std::make_shared<HalfCloseableWrappingProtocol>(self, std::move(proto));
+  }
+  return std::make_shared<WrappingProtocol>(self, std::move(proto));
+}
+
+void WrappingFactory::connected(const std::shared_ptr<Protocol>& wrapped) {
+  if (fired_) return;  // cancelled while connectionMade ran: already closing
+  fired_ = true;
+  Deferred<std::shared_ptr<Protocol>> d = std::move(onConnection_);
+  d.callback(wrapped);
+}
+
+void WrappingFactory::clientConnectionFailed(IConnector& connector, const Failure& reason) {
+  (void)connector;
+  if (fired_) return;
+  fired_ = true;
+  Deferred<std::shared_ptr<Protocol>> d = std::move(onConnection_);
+  d.errback(reason);
+}
+
+}  // namespace twisted::detail

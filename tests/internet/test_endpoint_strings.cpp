@@ -1,0 +1,188 @@
+// serverFromString / clientFromString: Twisted's grammar and its errors
+// (the TCP parts of twisted/internet/test/test_endpoints.py and
+// twisted/test/test_strports.py).
+#include <gtest/gtest.h>
+
+#include "twisted/internet/endpoints.hpp"
+#include "twisted/internet/error.hpp"
+#include "twisted/internet/reactor.hpp"
+#include "twisted/testing/memory_reactor.hpp"
+
+namespace twisted::test {
+namespace {
+
+using KV = std::vector<std::pair<std::string, std::string>>;
+
+TEST(EndpointDescriptionTest, SplitsOnColonsAndTheFirstEquals) {
+  EndpointDescription d = parseEndpointDescription("a:b:d=1:c");
+  EXPECT_EQ(d.args, (std::vector<std::string>{"a", "b", "c"}));
+  EXPECT_EQ(d.kwargs, (KV{{"d", "1"}}));
+  d = parseEndpointDescription("tcp:k=v=w");
+  EXPECT_EQ(d.kwargs, (KV{{"k", "v=w"}})) << "a later '=' belongs to the value";
+}
+
+TEST(EndpointDescriptionTest, BackslashEscapesColonsAndEquals) {
+  EndpointDescription d = parseEndpointDescription(R"(tcp6:8080:interface=\:\:1:x\=y=z)");
+  EXPECT_EQ(d.args, (std::vector<std::string>{"tcp6", "8080"}));
+  EXPECT_EQ(d.kwargs, (KV{{"interface", "::1"}, {"x=y", "z"}}));
+  EXPECT_EQ(quoteEndpointValue("::1"), R"(\:\:1)");
+  EXPECT_EQ(parseEndpointDescription("t:" + quoteEndpointValue(R"(a:b=c\d)")).args[1],
+            R"(a:b=c\d)");
+}
+
+TEST(EndpointDescriptionTest, RejectsEmptyAndDanglingBackslash) {
+  EXPECT_THROW(parseEndpointDescription(""), error::InvalidEndpointDescription);
+  EXPECT_THROW(parseEndpointDescription(":80"), error::InvalidEndpointDescription);
+  EXPECT_THROW(parseEndpointDescription(R"(tcp:80\)"), error::InvalidEndpointDescription);
+}
+
+// ---- servers ---------------------------------------------------------------------
+
+class ServerFromStringTest : public ::testing::Test {
+ protected:
+  testing::MemoryReactor reactor;
+  std::shared_ptr<TCP4ServerEndpoint> server(std::string_view description) {
+    auto ep = std::dynamic_pointer_cast<TCP4ServerEndpoint>(serverFromString(reactor, description));
+    EXPECT_TRUE(ep) << description;
+    return ep;
+  }
+  std::string errorOf(std::string_view description) {
+    try {
+      serverFromString(reactor, description);
+    } catch (const error::InvalidEndpointDescription& e) {
+      return e.what();
+    }
+    ADD_FAILURE() << "no error for " << description;
+    return {};
+  }
+};
+
+TEST_F(ServerFromStringTest, TCPWithKeywords) {
+  auto ep = server("tcp:8080:interface=127.0.0.1:backlog=10");
+  EXPECT_EQ(ep->port(), 8080);
+  EXPECT_EQ(ep->interface(), "127.0.0.1");
+  EXPECT_EQ(ep->backlog(), 10);
+  EXPECT_FALSE(std::dynamic_pointer_cast<TCP6ServerEndpoint>(ep));
+}
+
+TEST_F(ServerFromStringTest, TCPDefaultsAndPositionalArguments) {
+  auto ep = server("tcp:8080");
+  EXPECT_EQ(ep->port(), 8080);
+  EXPECT_EQ(ep->interface(), "");
+  EXPECT_EQ(ep->backlog(), 50);
+  ep = server("tcp:80:127.0.0.1:7");  // Twisted's order: port, interface, backlog
+  EXPECT_EQ(ep->interface(), "127.0.0.1");
+  EXPECT_EQ(ep->backlog(), 7);
+  ep = server("TCP:port=81");
+  EXPECT_EQ(ep->port(), 81);
+}
+
+TEST_F(ServerFromStringTest, TCP6WithAnEscapedInterface) {
+  auto ep = server(R"(tcp6:8080:interface=\:\:1)");
+  EXPECT_TRUE(std::dynamic_pointer_cast<TCP6ServerEndpoint>(ep));
+  EXPECT_EQ(ep->interface(), "::1");
+  EXPECT_EQ(server("tcp6:8080")->interface(), "::");
+}
+
+TEST_F(ServerFromStringTest, ListenGoesToTheReactorAsDescribed) {
+  auto ep = serverFromString(reactor, "tcp:8080:interface=127.0.0.1:backlog=5");
+  auto port = ep->listen(std::make_shared<Factory>());
+  ASSERT_EQ(reactor.tcpServers.size(), 1u);
+  EXPECT_EQ(reactor.tcpServers[0].port, 8080);
+  EXPECT_EQ(reactor.tcpServers[0].interface, "127.0.0.1");
+  EXPECT_EQ(reactor.tcpServers[0].backlog, 5);
+  EXPECT_TRUE(port.called());
+}
+
+TEST_F(ServerFromStringTest, DescribeRoundTrips) {
+  for (std::string text : {"tcp:8080", "tcp:8080:interface=127.0.0.1", R"(tcp6:99:interface=\:\:1)",
+                           "tcp:1:backlog=3"}) {
+    EXPECT_EQ(serverFromString(reactor, text)->describe(),
+              text);
+  }
+}
+
+TEST_F(ServerFromStringTest, ErrorsNameThePartThatIsWrong) {
+  EXPECT_NE(errorOf("foo:80").find("unknown server endpoint type 'foo'"), std::string::npos);
+  EXPECT_NE(errorOf("tcp").find("needs a port"), std::string::npos);
+  EXPECT_NE(errorOf("tcp:80x").find("port '80x' is not a number"), std::string::npos);
+  EXPECT_NE(errorOf("tcp:70000").find("port '70000'"), std::string::npos);
+  EXPECT_NE(errorOf("tcp:80:bogus=1").find("unknown parameter 'bogus'"), std::string::npos);
+  EXPECT_NE(errorOf("tcp:80:port=81").find("port is given twice"), std::string::npos);
+  EXPECT_NE(errorOf("tcp:80:backlog=-1").find("backlog '-1'"), std::string::npos);
+  EXPECT_NE(errorOf("tcp:80:interface=example.com").find("not an IPv4 address"), std::string::npos);
+  EXPECT_NE(errorOf("tcp6:80:interface=127.0.0.1").find("not an IPv6 address"), std::string::npos);
+  EXPECT_NE(errorOf("tcp:80:a:b:c").find("too many positional"), std::string::npos);
+  // The whole description is quoted, so the user can find it.
+  EXPECT_NE(errorOf("tcp:80x").find("'tcp:80x'"), std::string::npos);
+}
+
+// ---- clients ---------------------------------------------------------------------
+
+class ClientFromStringTest : public ::testing::Test {
+ protected:
+  Reactor reactor;
+  template <class E>
+  std::shared_ptr<E> client(std::string_view description) {
+    auto ep = std::dynamic_pointer_cast<E>(clientFromString(reactor, description));
+    EXPECT_TRUE(ep) << description;
+    return ep;
+  }
+  std::string errorOf(std::string_view description) {
+    try {
+      clientFromString(reactor, description);
+    } catch (const error::InvalidEndpointDescription& e) {
+      return e.what();
+    }
+    ADD_FAILURE() << "no error for " << description;
+    return {};
+  }
+};
+
+TEST_F(ClientFromStringTest, TCPWithKeywords) {
+  auto ep = client<TCP4ClientEndpoint>("tcp:host=example.com:port=80:timeout=5");
+  ASSERT_TRUE(ep);
+  EXPECT_EQ(ep->host(), "example.com");
+  EXPECT_EQ(ep->port(), 80);
+  EXPECT_EQ(ep->timeout(), 5);
+  EXPECT_FALSE(ep->bindAddress());
+}
+
+TEST_F(ClientFromStringTest, TCPPositionalAndMixed) {
+  auto ep = client<TCP4ClientEndpoint>("tcp:example.com:80");
+  EXPECT_EQ(ep->host(), "example.com");
+  EXPECT_EQ(ep->port(), 80);
+  EXPECT_EQ(ep->timeout(), 30);
+  ep = client<TCP4ClientEndpoint>("tcp:host=example.com:443");  // a lone positional is the port
+  EXPECT_EQ(ep->port(), 443);
+  ep = client<TCP4ClientEndpoint>("tcp:example.com:port=22:bindAddress=127.0.0.1:timeout=0.5");
+  EXPECT_EQ(ep->host(), "example.com");
+  EXPECT_EQ(ep->port(), 22);
+  EXPECT_EQ(ep->timeout(), 0.5);
+  ASSERT_TRUE(ep->bindAddress());
+  EXPECT_EQ(ep->bindAddress()->host, "127.0.0.1");
+}
+
+TEST_F(ClientFromStringTest, TCP6AndHostname) {
+  auto six = client<TCP6ClientEndpoint>(R"(tcp6:host=\:\:1:port=80)");
+  EXPECT_EQ(six->host(), "::1");
+  auto named = client<HostnameEndpoint>("hostname:example.com:80:timeout=3");
+  EXPECT_EQ(named->host(), "example.com");
+  EXPECT_EQ(named->timeout(), 3);
+  EXPECT_EQ(clientFromString(reactor, named->describe())->describe(), named->describe());
+}
+
+TEST_F(ClientFromStringTest, ErrorsNameThePartThatIsWrong) {
+  EXPECT_NE(errorOf("udp:h:1").find("unknown client endpoint type 'udp'"), std::string::npos);
+  EXPECT_NE(errorOf("tcp:example.com").find("needs a port"), std::string::npos);
+  EXPECT_NE(errorOf("tcp:port=80").find("needs a host"), std::string::npos);
+  EXPECT_NE(errorOf("tcp:h:0").find("port '0'"), std::string::npos);
+  EXPECT_NE(errorOf("tcp:h:80:timeout=soon").find("timeout 'soon' is not a number of seconds"),
+            std::string::npos);
+  EXPECT_NE(errorOf("tcp:h:80:colour=blue").find("unknown parameter 'colour'"), std::string::npos);
+  EXPECT_NE(errorOf("tcp:h:80:extra").find("too many positional"), std::string::npos);
+  EXPECT_NE(errorOf("tcp:h:port=80:host=g").find("is given twice"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace twisted::test
