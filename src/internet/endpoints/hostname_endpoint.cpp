@@ -23,9 +23,9 @@ std::string formatSeconds(double s) {
   return text;
 }
 
-// One connect() call: the lookup, the attempts, the timers. It keeps itself
-// alive through the callbacks it is waiting on, and lets go of all of them
-// once it has fired its Deferred.
+// One connect() call: the lookup, the attempts, the timers. It is owned by
+// what will call it back (the lookup's and the attempts' callbacks, its
+// timers), never by its own result, so an abandoned reactor frees it.
 class HappyEyeballs final : public std::enable_shared_from_this<HappyEyeballs> {
  public:
   struct Options {
@@ -44,8 +44,14 @@ class HappyEyeballs final : public std::enable_shared_from_this<HappyEyeballs> {
 
   Deferred<std::shared_ptr<Protocol>> start() {
     auto self = shared_from_this();
-    result_ = Deferred<std::shared_ptr<Protocol>>([self](Deferred<std::shared_ptr<Protocol>>&) {
-      self->finish(Failure::of(error::ConnectingCancelledError(self->destination())));
+    // Weak: the result must not own what fires it (that would be a cycle).
+    std::weak_ptr<HappyEyeballs> weak = self;
+    result_ = Deferred<std::shared_ptr<Protocol>>([weak](Deferred<std::shared_ptr<Protocol>>& d) {
+      if (auto me = weak.lock()) {
+        me->finish(Failure::of(error::ConnectingCancelledError(me->destination())));
+      } else {
+        d.errback(Failure::of(error::ConnectingCancelledError()));
+      }
     });
     Deferred<std::shared_ptr<Protocol>> result = result_;
     if (o_.timeout > 0) {
@@ -93,7 +99,7 @@ class HappyEyeballs final : public std::enable_shared_from_this<HappyEyeballs> {
     auto wrapping = detail::WrappingFactory::make(factory_);
     Deferred<std::shared_ptr<Protocol>> attempt = wrapping->onConnection();
     ++pending_;
-    attempts_.push_back(attempt);
+    attempts_.push_back(wrapping);
     auto self = shared_from_this();
     // The overall timer bounds every attempt; none of its own.
     try {
@@ -146,8 +152,10 @@ class HappyEyeballs final : public std::enable_shared_from_this<HappyEyeballs> {
     std::optional<Deferred<std::vector<Address>>> lookup = std::move(lookup_);
     lookup_.reset();
     if (lookup && !lookup->called()) lookup->cancel();
-    std::vector<Deferred<std::shared_ptr<Protocol>>> attempts = std::move(attempts_);
-    for (auto& attempt : attempts) attempt.cancel();  // no-op for the fired ones
+    std::vector<std::weak_ptr<detail::WrappingFactory>> attempts = std::move(attempts_);
+    for (auto& weak : attempts) {
+      if (auto attempt = weak.lock()) attempt->abandon();  // no-op for the fired ones
+    }
   }
 
   Options o_;
@@ -157,7 +165,9 @@ class HappyEyeballs final : public std::enable_shared_from_this<HappyEyeballs> {
   std::vector<Address> queue_;
   std::size_t next_ = 0;
   int pending_ = 0;
-  std::vector<Deferred<std::shared_ptr<Protocol>>> attempts_;
+  // Weakly: each attempt's Deferred owns this object through its callback,
+  // and the connector owns the attempt; holding them would close a cycle.
+  std::vector<std::weak_ptr<detail::WrappingFactory>> attempts_;
   std::optional<DelayedCall> timer_;
   std::optional<DelayedCall> nextAttempt_;
   std::optional<Failure> lastFailure_;

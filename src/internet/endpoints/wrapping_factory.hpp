@@ -21,6 +21,14 @@ class WrappingFactory final : public ClientFactory,
   /// make(): the factory keeps it only until it fires.
   Deferred<std::shared_ptr<Protocol>> onConnection() { return onConnection_; }
 
+  /// Cancels the Deferred if it has not fired (as its cancel() would), for
+  /// owners that keep only a weak reference to this factory.
+  void abandon() {
+    if (fired_) return;
+    Deferred<std::shared_ptr<Protocol>> d = onConnection_;
+    d.cancel();
+  }
+
   void startedConnecting(IConnector& connector) override;
   void clientConnectionFailed(IConnector& connector, const Failure& reason) override;
   std::shared_ptr<Protocol> buildProtocol(const Address& addr) override;
