@@ -72,6 +72,14 @@ TEST_P(TCPTransportTest, HalfCloseBothWays) {
   EXPECT_TRUE(clientSide->writeLost);
   EXPECT_EQ(clientSide->data, "got request");
   EXPECT_TRUE(clientSide->readLost) << "the server's close is the end of the client's read side";
+  // Closing a connection whose two halves are both shut is a clean end, on
+  // every backend (poll and epoll report only a hang-up there, which alone
+  // would mean "lost"; found by the interop tests against Twisted).
+  ASSERT_TRUE(clientSide->closedReason && serverSide->closedReason);
+  EXPECT_TRUE(clientSide->closedReason->check<error::ConnectionDone>())
+      << clientSide->closedReason->brief();
+  EXPECT_TRUE(serverSide->closedReason->check<error::ConnectionDone>())
+      << serverSide->closedReason->brief();
 }
 
 TEST_P(TCPTransportTest, PeerHalfCloseLosesANonHalfCloseableProtocol) {

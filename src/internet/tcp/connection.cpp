@@ -392,6 +392,17 @@ void Connection::stopProducing() {
 void Connection::loseConnection() {
   if (!connected_ || disconnecting_ || aborting_) return;
   disconnecting_ = true;
+  if (writeDisconnected_) {
+    // Our half is already closed, so nothing is left to flush and no write
+    // event will come (a writer on a socket shut both ways sees only a
+    // hang-up, which means "lost"): end cleanly, on the next turn as an
+    // abort does, never inside the caller.
+    stopReading();
+    stopWriting();
+    std::shared_ptr<Connection> self = shared_from_this();
+    reactor_.callLater(0, [self] { self->connectionLost(Failure::of(error::ConnectionDone())); });
+    return;
+  }
   updateReading();
   // doWrite sends what is queued, then reports ConnectionDone.
   startWriting();

@@ -1,0 +1,281 @@
+// Interop with the real Twisted (Debian's python3-twisted, run by
+// /usr/bin/python3 from twisted_peer.py): a Twisted client against our
+// server and our client against Twisted servers, with half-close and
+// 64 MiB checked byte for byte in both directions, on every backend.
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <string>
+#include <vector>
+
+#include "reactor_test.hpp"
+#include "twisted/internet/protocol.hpp"
+
+namespace twisted::test {
+namespace {
+
+constexpr std::size_t kBig = 64u << 20;  // 64 MiB
+constexpr std::size_t kChunk = 256u << 10;
+
+// The stream both sides agree on (twisted_peer.py's BLOCK, repeated).
+const std::string& block() {
+  static const std::string b = [] {
+    std::string s(65521, '\0');
+    for (std::size_t i = 0; i < s.size(); ++i) s[i] = static_cast<char>((i * 7919 + 13) % 256);
+    return s;
+  }();
+  return b;
+}
+
+std::string pattern(std::size_t offset, std::size_t length) {
+  std::string out;
+  out.reserve(length);
+  while (length > 0) {
+    std::size_t start = offset % block().size();
+    std::size_t n = std::min(length, block().size() - start);
+    out.append(block(), start, n);
+    offset += n;
+    length -= n;
+  }
+  return out;
+}
+
+// Checks a received stream against the pattern as it arrives.
+struct Checker {
+  std::size_t count = 0;
+  std::optional<std::size_t> badAt;
+  void feed(std::string_view data) {
+    while (!data.empty()) {
+      std::size_t start = count % block().size();
+      std::size_t n = std::min(data.size(), block().size() - start);
+      if (!badAt && data.substr(0, n) != std::string_view(block()).substr(start, n)) {
+        for (std::size_t i = 0; i < n; ++i) {
+          if (data[i] != block()[start + i]) {
+            badAt = count + i;
+            break;
+          }
+        }
+      }
+      count += n;
+      data.remove_prefix(n);
+    }
+  }
+};
+
+// twisted_peer.py in a child process; its stdout is a pipe.
+class TwistedPeer {
+ public:
+  explicit TwistedPeer(std::vector<std::string> args) {
+    args.insert(args.begin(), {"/usr/bin/python3", TWISTED_PEER_PATH});
+    int out[2];
+    if (::pipe2(out, O_CLOEXEC) != 0) return;
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::dup2(out[1], 1);
+      std::vector<char*> argv;
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      ::execv(argv[0], argv.data());
+      ::_exit(127);
+    }
+    ::close(out[1]);
+    out_ = out[0];
+  }
+  ~TwistedPeer() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+    if (out_ >= 0) ::close(out_);
+  }
+  TwistedPeer(const TwistedPeer&) = delete;
+  TwistedPeer& operator=(const TwistedPeer&) = delete;
+
+  /// The next line it prints ("" after 30 s or at EOF).
+  std::string line() {
+    for (;;) {
+      auto nl = buffered_.find('\n');
+      if (nl != std::string::npos) {
+        std::string l = buffered_.substr(0, nl);
+        buffered_.erase(0, nl + 1);
+        return l;
+      }
+      pollfd p{out_, POLLIN, 0};
+      if (::poll(&p, 1, 30000) != 1) return {};
+      char buf[512];
+      ssize_t n = ::read(out_, buf, sizeof buf);
+      if (n <= 0) return {};
+      buffered_.append(buf, static_cast<std::size_t>(n));
+    }
+  }
+  /// The port a server peer listens on (its "PORT n" line), or -1.
+  int port() {
+    std::string l = line();
+    return l.starts_with("PORT ") ? std::stoi(l.substr(5)) : -1;
+  }
+  /// Waits (up to 30 s) for it to exit; its exit status.
+  int wait() {
+    for (int i = 0; i < 3000; ++i) {
+      int status = 0;
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      }
+      ::usleep(10000);
+    }
+    return -1;
+  }
+
+ private:
+  pid_t pid_ = -1;
+  int out_ = -1;
+  std::string buffered_;
+};
+
+// Writes N pattern bytes as a pull producer, then half-closes.
+class PatternSource : public IPullProducer {
+ public:
+  PatternSource(ITCPTransport& transport, std::size_t total)
+      : transport_(transport), total_(total) {}
+  void resumeProducing() override {
+    if (sent_ >= total_) {
+      transport_.unregisterProducer();
+      transport_.loseWriteConnection();
+      return;
+    }
+    std::size_t n = std::min(kChunk, total_ - sent_);
+    transport_.write(pattern(sent_, n));
+    sent_ += n;
+  }
+  void stopProducing() override { stopped = true; }
+  bool stopped = false;
+
+ private:
+  ITCPTransport& transport_;
+  std::size_t total_;
+  std::size_t sent_ = 0;
+};
+
+// Our side of every case: optionally streams the pattern and half-closes,
+// checks (or keeps) what arrives, records the half-close events.
+class OurPeer : public Protocol, public IHalfCloseableProtocol {
+ public:
+  enum class Mode { Echo, SendAndCheck, SendAndKeep, Check };
+  explicit OurPeer(Mode mode) : mode_(mode) {}
+
+  void connectionMade() override {
+    if (mode_ == Mode::SendAndCheck || mode_ == Mode::SendAndKeep) {
+      auto& tcp = dynamic_cast<ITCPTransport&>(*transport);
+      transport->registerProducer(std::make_shared<PatternSource>(tcp, kBig), false);
+    }
+  }
+  void dataReceived(std::string_view data) override {
+    if (mode_ == Mode::Echo) {
+      transport->write(data);
+    } else if (mode_ == Mode::SendAndKeep) {
+      kept.append(data);
+    } else {
+      checker.feed(data);
+    }
+  }
+  void readConnectionLost() override {
+    readLost = true;
+    transport->loseConnection();  // the peer is done: so are we, after flushing
+  }
+  void writeConnectionLost() override { writeLost = true; }
+  void connectionLost(const Failure& reason) override {
+    lost = reason;
+    if (onLost) onLost();
+  }
+
+  Checker checker;
+  std::string kept;
+  bool readLost = false;
+  bool writeLost = false;
+  std::optional<Failure> lost;
+  std::function<void()> onLost;
+
+ private:
+  Mode mode_;
+};
+
+class TwistedInteropTest : public ReactorTest {
+ protected:
+  std::shared_ptr<OurPeer> peer;
+
+  // Connects an OurPeer to a Twisted server on `port`; runs until it is lost.
+  void connectAndRun(int port, OurPeer::Mode mode) {
+    peer = std::make_shared<OurPeer>(mode);
+    peer->onLost = [this] { reactor->stop(); };
+    auto factory = std::make_shared<ClientFactory>([p = peer] { return p; });
+    reactor->connectTCP("127.0.0.1", port, factory, 10);
+    runReactor(60);
+  }
+};
+
+TEST_P(TwistedInteropTest, TwistedClientEchoes64MiBThroughOurServerWithHalfClose) {
+  peer = std::make_shared<OurPeer>(OurPeer::Mode::Echo);
+  std::shared_ptr<IListeningPort> port =
+      reactor->listenTCP(0, std::make_shared<Factory>([p = peer] { return p; }), 50, "127.0.0.1");
+  peer->onLost = [&] { port->stopListening().addCallback([this] { reactor->stop(); }); };
+  Address host = port->getHost();
+  TwistedPeer twisted(
+      {"client", "echo", std::to_string(std::get<IPv4Address>(host).port), std::to_string(kBig)});
+  runReactor(60);
+  EXPECT_EQ(twisted.line(), "OK " + std::to_string(kBig)) << "Twisted got the echo intact";
+  EXPECT_EQ(twisted.wait(), 0);
+  EXPECT_TRUE(peer->readLost) << "Twisted's loseWriteConnection reached readConnectionLost";
+  ASSERT_TRUE(peer->lost);
+  EXPECT_TRUE(peer->lost->check<error::ConnectionDone>()) << peer->lost->brief();
+}
+
+TEST_P(TwistedInteropTest, OurClientSends64MiBToATwistedServerAndHalfCloses) {
+  TwistedPeer twisted({"server", "sink"});
+  int port = twisted.port();
+  ASSERT_GT(port, 0) << "python3-twisted missing? (tools/install-deps test)";
+  connectAndRun(port, OurPeer::Mode::SendAndKeep);
+  EXPECT_EQ(peer->kept, "OK " + std::to_string(kBig) + "\n")
+      << "Twisted read our 64 MiB intact and answered after our half-close";
+  EXPECT_TRUE(peer->writeLost);
+  EXPECT_TRUE(peer->readLost);
+  ASSERT_TRUE(peer->lost);
+  EXPECT_TRUE(peer->lost->check<error::ConnectionDone>()) << peer->lost->brief();
+  EXPECT_EQ(twisted.line(), "OK " + std::to_string(kBig));
+  EXPECT_EQ(twisted.wait(), 0);
+}
+
+TEST_P(TwistedInteropTest, OurClientReceives64MiBFromATwistedServer) {
+  TwistedPeer twisted({"server", "source", std::to_string(kBig)});
+  int port = twisted.port();
+  ASSERT_GT(port, 0) << "python3-twisted missing? (tools/install-deps test)";
+  connectAndRun(port, OurPeer::Mode::Check);
+  EXPECT_EQ(peer->checker.count, kBig);
+  EXPECT_FALSE(peer->checker.badAt) << "first wrong byte at " << *peer->checker.badAt;
+  ASSERT_TRUE(peer->lost);
+  EXPECT_TRUE(peer->lost->check<error::ConnectionDone>()) << peer->lost->brief();
+  EXPECT_EQ(twisted.line(), "OK " + std::to_string(kBig));
+  EXPECT_EQ(twisted.wait(), 0);
+}
+
+TEST_P(TwistedInteropTest, OurClientEchoes64MiBThroughATwistedServerWithHalfClose) {
+  TwistedPeer twisted({"server", "echo"});
+  int port = twisted.port();
+  ASSERT_GT(port, 0) << "python3-twisted missing? (tools/install-deps test)";
+  connectAndRun(port, OurPeer::Mode::SendAndCheck);
+  EXPECT_EQ(peer->checker.count, kBig);
+  EXPECT_FALSE(peer->checker.badAt) << "first wrong byte at " << *peer->checker.badAt;
+  EXPECT_TRUE(peer->writeLost);
+  ASSERT_TRUE(peer->lost);
+  EXPECT_TRUE(peer->lost->check<error::ConnectionDone>()) << peer->lost->brief();
+  EXPECT_EQ(twisted.line(), "OK echo");
+  EXPECT_EQ(twisted.wait(), 0);
+}
+
+}  // namespace
+
+TWISTED_ALL_BACKENDS(TwistedInteropTest);
+
+}  // namespace twisted::test

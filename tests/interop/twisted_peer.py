@@ -1,0 +1,206 @@
+#!/usr/bin/python3
+"""The real Twisted as a peer for twisted-cpp's interop tests.
+
+  twisted_peer.py server echo            echo; half-close aware (echoes, then closes)
+  twisted_peer.py server sink            reads until the peer half-closes, checks the
+                                         bytes against the pattern, answers
+                                         "OK <n>" or "BAD <n> <offset>", closes
+  twisted_peer.py server source N        sends N pattern bytes, then closes
+  twisted_peer.py client echo PORT N     sends N pattern bytes, half-closes, expects
+                                         them back byte for byte, then EOF
+
+A server prints "PORT <n>" on its first line. Every mode prints one result
+line ("OK ..." or "BAD ...") and exits 0 only on success; all run under a
+60 s deadline.
+"""
+import sys
+
+from twisted.internet import error, protocol, reactor
+from twisted.internet.interfaces import IHalfCloseableProtocol
+from zope.interface import implementer
+
+BLOCK = bytes((i * 7919 + 13) % 256 for i in range(65521))  # a prime length
+
+
+def pattern(offset, length):
+    """Bytes [offset, offset + length) of the endless pattern."""
+    out = bytearray()
+    while length > 0:
+        start = offset % len(BLOCK)
+        piece = BLOCK[start:start + length]
+        out += piece
+        offset += len(piece)
+        length -= len(piece)
+    return bytes(out)
+
+
+class Checker:
+    """Compares a stream with the pattern as it arrives."""
+
+    def __init__(self):
+        self.count = 0
+        self.bad_at = None
+
+    def feed(self, data):
+        if self.bad_at is None and data != pattern(self.count, len(data)):
+            expected = pattern(self.count, len(data))
+            for i, (a, b) in enumerate(zip(data, expected)):
+                if a != b:
+                    self.bad_at = self.count + i
+                    break
+        self.count += len(data)
+
+    def verdict(self, expected=None):
+        if self.bad_at is not None:
+            return "BAD %d %d" % (self.count, self.bad_at)
+        if expected is not None and self.count != expected:
+            return "BAD %d length" % self.count
+        return "OK %d" % self.count
+
+
+def finish(line):
+    print(line, flush=True)
+    result[0] = 0 if line.startswith("OK") else 1
+    if reactor.running:
+        reactor.stop()
+
+
+result = [1]
+
+
+@implementer(IHalfCloseableProtocol)
+class Echo(protocol.Protocol):
+    def dataReceived(self, data):
+        self.transport.write(data)
+
+    def readConnectionLost(self):
+        self.transport.loseConnection()
+
+    def writeConnectionLost(self):
+        pass
+
+    def connectionLost(self, reason):
+        finish("OK echo")
+
+
+@implementer(IHalfCloseableProtocol)
+class Sink(protocol.Protocol):
+    def connectionMade(self):
+        self.checker = Checker()
+
+    def dataReceived(self, data):
+        self.checker.feed(data)
+
+    def readConnectionLost(self):
+        self.verdict = self.checker.verdict()
+        self.transport.write(self.verdict.encode() + b"\n")
+        self.transport.loseConnection()
+
+    def writeConnectionLost(self):
+        pass
+
+    def connectionLost(self, reason):
+        finish(getattr(self, "verdict", "BAD no half-close"))
+
+
+class Source(protocol.Protocol):
+    """Streams N pattern bytes as a pull producer, then closes."""
+
+    def __init__(self, total):
+        self.total = total
+        self.sent = 0
+
+    def connectionMade(self):
+        self.transport.registerProducer(self, False)
+
+    def resumeProducing(self):
+        if self.sent >= self.total:
+            self.transport.unregisterProducer()
+            self.transport.loseConnection()
+            return
+        n = min(256 * 1024, self.total - self.sent)
+        self.transport.write(pattern(self.sent, n))
+        self.sent += n
+
+    def stopProducing(self):
+        pass
+
+    def connectionLost(self, reason):
+        ok = self.sent == self.total and reason.check(error.ConnectionDone)
+        finish("OK %d" % self.sent if ok else "BAD %d %s" % (self.sent, reason.value))
+
+
+@implementer(IHalfCloseableProtocol)
+class EchoClient(protocol.Protocol):
+    """Sends N pattern bytes, half-closes, checks the echo."""
+
+    def __init__(self, total):
+        self.total = total
+        self.sent = 0
+        self.checker = Checker()
+
+    def connectionMade(self):
+        self.transport.registerProducer(self, False)
+
+    def resumeProducing(self):
+        if self.sent >= self.total:
+            self.transport.unregisterProducer()
+            self.transport.loseWriteConnection()
+            return
+        n = min(256 * 1024, self.total - self.sent)
+        self.transport.write(pattern(self.sent, n))
+        self.sent += n
+
+    def stopProducing(self):
+        pass
+
+    def dataReceived(self, data):
+        self.checker.feed(data)
+
+    def readConnectionLost(self):
+        self.transport.loseConnection()
+
+    def writeConnectionLost(self):
+        pass
+
+    def connectionLost(self, reason):
+        finish(self.checker.verdict(self.total))
+
+
+class OneShotClientFactory(protocol.ClientFactory):
+    def __init__(self, proto):
+        self.proto = proto
+
+    def buildProtocol(self, addr):
+        return self.proto
+
+    def clientConnectionFailed(self, connector, reason):
+        finish("BAD connect %s" % reason.value)
+
+
+def main(argv):
+    role, mode = argv[1], argv[2]
+    if role == "server":
+        if mode == "echo":
+            factory = protocol.Factory.forProtocol(Echo)
+        elif mode == "sink":
+            factory = protocol.Factory.forProtocol(Sink)
+        elif mode == "source":
+            total = int(argv[3])
+            factory = protocol.Factory.forProtocol(lambda: Source(total))
+        else:
+            raise SystemExit("unknown server mode " + mode)
+        port = reactor.listenTCP(0, factory, interface="127.0.0.1")
+        print("PORT %d" % port.getHost().port, flush=True)
+    elif role == "client" and mode == "echo":
+        port, total = int(argv[3]), int(argv[4])
+        reactor.connectTCP("127.0.0.1", port, OneShotClientFactory(EchoClient(total)))
+    else:
+        raise SystemExit("usage: twisted_peer.py server|client MODE ...")
+    reactor.callLater(60, finish, "BAD deadline")
+    reactor.run()
+    return result[0]
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
