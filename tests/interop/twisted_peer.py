@@ -103,8 +103,8 @@ class Sink(protocol.Protocol):
         finish(getattr(self, "verdict", "BAD no half-close"))
 
 
-class Source(protocol.Protocol):
-    """Streams N pattern bytes as a pull producer, then closes."""
+class PatternProducer(protocol.Protocol):
+    """Streams `total` pattern bytes as a pull producer, then calls done()."""
 
     def __init__(self, total):
         self.total = total
@@ -116,7 +116,7 @@ class Source(protocol.Protocol):
     def resumeProducing(self):
         if self.sent >= self.total:
             self.transport.unregisterProducer()
-            self.transport.loseConnection()
+            self.done()
             return
         n = min(256 * 1024, self.total - self.sent)
         self.transport.write(pattern(self.sent, n))
@@ -124,6 +124,13 @@ class Source(protocol.Protocol):
 
     def stopProducing(self):
         pass
+
+
+class Source(PatternProducer):
+    """Sends N pattern bytes, then closes."""
+
+    def done(self):
+        self.transport.loseConnection()
 
     def connectionLost(self, reason):
         ok = self.sent == self.total and reason.check(error.ConnectionDone)
@@ -131,28 +138,15 @@ class Source(protocol.Protocol):
 
 
 @implementer(IHalfCloseableProtocol)
-class EchoClient(protocol.Protocol):
+class EchoClient(PatternProducer):
     """Sends N pattern bytes, half-closes, checks the echo."""
 
     def __init__(self, total):
-        self.total = total
-        self.sent = 0
+        PatternProducer.__init__(self, total)
         self.checker = Checker()
 
-    def connectionMade(self):
-        self.transport.registerProducer(self, False)
-
-    def resumeProducing(self):
-        if self.sent >= self.total:
-            self.transport.unregisterProducer()
-            self.transport.loseWriteConnection()
-            return
-        n = min(256 * 1024, self.total - self.sent)
-        self.transport.write(pattern(self.sent, n))
-        self.sent += n
-
-    def stopProducing(self):
-        pass
+    def done(self):
+        self.transport.loseWriteConnection()
 
     def dataReceived(self, data):
         self.checker.feed(data)
