@@ -16,7 +16,7 @@ namespace {
 struct Frame {
   explicit Frame(Reactor::Impl& im) : im(im) { ++im.depth; }
   ~Frame() {
-    if (--im.depth == 0) im.releaseGraveyard();
+    if (--im.depth == 0 && !im.graveyard.empty()) im.releaseGraveyard();
   }
   Frame(const Frame&) = delete;
   Frame& operator=(const Frame&) = delete;
@@ -196,7 +196,7 @@ void logTimerError(const Failure& failure) {
 }  // namespace
 
 void Reactor::Impl::releaseGraveyard() {
-  if (depth == 0) graveyard.clear();
+  if (depth == 0 && !graveyard.empty()) graveyard.clear();
 }
 
 void Reactor::Impl::runUntilCurrent() {

@@ -54,6 +54,10 @@ void SignalHandlers::uninstall(int wakeFd) {
 }
 
 unsigned SignalHandlers::takePending() {
+  // A plain load first: the loop asks every turn, and the answer is almost
+  // always "none", which needs no locked exchange. A signal that lands
+  // after the load has written to the waker, so the next turn sees it.
+  if (g_pending.load(std::memory_order_relaxed) == 0) return 0;
   return g_pending.exchange(0);
 }
 

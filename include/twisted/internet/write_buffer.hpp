@@ -7,10 +7,11 @@
 // little memory.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstring>
+#include <memory>
 #include <string_view>
-#include <vector>
 
 namespace twisted::detail {
 
@@ -19,44 +20,56 @@ class WriteBuffer {
   /// Capacity kept after draining; more is released.
   static constexpr std::size_t kKeep = 64 * 1024;
 
-  bool empty() const { return head_ == data_.size(); }
-  std::size_t size() const { return data_.size() - head_; }
-  std::string_view pending() const { return {data_.data() + head_, data_.size() - head_}; }
+  WriteBuffer() = default;
+  WriteBuffer(const WriteBuffer&) = delete;
+  WriteBuffer& operator=(const WriteBuffer&) = delete;
+
+  bool empty() const { return head_ == tail_; }
+  std::size_t size() const { return tail_ - head_; }
+  std::string_view pending() const { return {data_.get() + head_, tail_ - head_}; }
 
   void append(std::string_view bytes) {
-    if (bytes.empty()) return;
-    if (head_ == data_.size()) {
-      data_.clear();
-      head_ = 0;
-    } else if (head_ > 0 && head_ >= data_.size() / 2) {
-      // Mostly consumed: move the tail down instead of growing.
-      std::size_t n = data_.size() - head_;
-      std::memmove(data_.data(), data_.data() + head_, n);
-      data_.resize(n);
-      head_ = 0;
-    }
-    data_.insert(data_.end(), bytes.begin(), bytes.end());
+    if (bytes.size() > capacity_ - tail_) makeRoom(bytes.size());
+    std::memcpy(data_.get() + tail_, bytes.data(), bytes.size());
+    tail_ += bytes.size();
   }
 
   /// Drops `n` sent bytes from the front.
   void consume(std::size_t n) {
     head_ += n;
-    if (head_ == data_.size()) {
-      data_.clear();
-      head_ = 0;
-      if (data_.capacity() > kKeep) data_.shrink_to_fit();
+    if (head_ == tail_) {
+      head_ = tail_ = 0;
+      if (capacity_ > kKeep) clear();
     }
   }
 
   void clear() {
-    data_.clear();
-    data_.shrink_to_fit();
-    head_ = 0;
+    data_.reset();
+    capacity_ = head_ = tail_ = 0;
   }
 
  private:
-  std::vector<char> data_;
-  std::size_t head_ = 0;
+  // Room for `n` more bytes at the tail: moves the unsent bytes down when
+  // that suffices (they are at most half the buffer), else grows.
+  void makeRoom(std::size_t n) {
+    std::size_t used = tail_ - head_;
+    if (used + n <= capacity_ && used <= capacity_ / 2) {
+      std::memmove(data_.get(), data_.get() + head_, used);
+    } else {
+      std::size_t cap = std::max<std::size_t>({capacity_ * 2, used + n, 512});
+      auto bigger = std::make_unique_for_overwrite<char[]>(cap);
+      if (used > 0) std::memcpy(bigger.get(), data_.get() + head_, used);
+      data_ = std::move(bigger);
+      capacity_ = cap;
+    }
+    head_ = 0;
+    tail_ = used;
+  }
+
+  std::unique_ptr<char[]> data_;
+  std::size_t capacity_ = 0;
+  std::size_t head_ = 0;  // first unsent byte
+  std::size_t tail_ = 0;  // end of the bytes
 };
 
 }  // namespace twisted::detail

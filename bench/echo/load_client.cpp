@@ -1,0 +1,302 @@
+// The echo benchmark's load client: N connections, each in ping-pong (send
+// SIZE bytes, wait for all of them back, record the round trip, repeat).
+// Two engines: epoll (one read and one write per message) and io_uring
+// (sends and receives batched into one system call per loop turn), because
+// a one-core epoll client saturates before a fast server does.
+//
+//   load_client --port P --conns N --size S [--mode epoll|uring]
+//               [--warmup SECONDS] [--seconds SECONDS] [--messages M]
+//   load_client --port P --idle N      (opens N connections, prints READY,
+//                                       holds them until stdin closes)
+//
+// Prints "START" when the measured window begins, then one JSON line:
+// {"messages":..,"seconds":..,"p50_us":..,"p99_us":..}. The window ends
+// after --seconds or --messages, whichever comes first.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <liburing.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Options {
+  int port = 0;
+  int conns = 1;
+  std::size_t size = 64;
+  std::string mode = "epoll";
+  double warmup = 1;
+  double seconds = 3;
+  long messages = -1;
+  int idle = 0;
+};
+
+[[noreturn]] void die(const char* what) {
+  std::perror(what);
+  std::exit(1);
+}
+
+int connectTo(int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) die("socket");
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) die("connect");
+  int one = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  return fd;
+}
+
+// Round trips of the measured window and the window's bounds.
+class Recorder {
+ public:
+  explicit Recorder(const Options& o) : o_(o), begin_(Clock::now()) { samples_.reserve(1 << 20); }
+  // Called with each completed round trip; false when the run is over.
+  bool record(Clock::time_point sent, Clock::time_point now) {
+    if (!measuring_) {
+      if (now - begin_ >= std::chrono::duration<double>(o_.warmup)) {
+        measuring_ = true;
+        start_ = now;
+        std::printf("START\n");
+        std::fflush(stdout);
+      }
+      return true;
+    }
+    samples_.push_back(static_cast<uint32_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(now - sent).count()));
+    end_ = now;
+    if (o_.messages > 0 && static_cast<long>(samples_.size()) >= o_.messages) return false;
+    return now - start_ < std::chrono::duration<double>(o_.seconds);
+  }
+  void report() {
+    double secs = std::chrono::duration<double>(end_ - start_).count();
+    auto pct = [&](double p) {
+      if (samples_.empty()) return 0.0;
+      std::size_t k = static_cast<std::size_t>(p * static_cast<double>(samples_.size() - 1));
+      std::nth_element(samples_.begin(), samples_.begin() + static_cast<long>(k), samples_.end());
+      return samples_[k] / 1000.0;
+    };
+    double p50 = pct(0.50);
+    double p99 = pct(0.99);
+    std::printf("{\"messages\": %zu, \"seconds\": %.6f, \"p50_us\": %.2f, \"p99_us\": %.2f}\n",
+                samples_.size(), secs, p50, p99);
+    std::fflush(stdout);
+  }
+
+ private:
+  const Options& o_;
+  Clock::time_point begin_, start_, end_;
+  bool measuring_ = false;
+  std::vector<uint32_t> samples_;
+};
+
+struct Conn {
+  int fd = -1;
+  std::size_t sent = 0;  // bytes of the current message written
+  std::size_t got = 0;   // bytes of its echo read
+  Clock::time_point t0;
+  std::vector<char> in;
+};
+
+// ---- epoll engine ------------------------------------------------------------
+
+void runEpoll(const Options& o, std::vector<Conn>& conns, const std::string& msg) {
+  Recorder rec(o);
+  int ep = epoll_create1(EPOLL_CLOEXEC);
+  for (std::size_t i = 0; i < conns.size(); ++i) {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = i;
+    epoll_ctl(ep, EPOLL_CTL_ADD, conns[i].fd, &ev);
+  }
+  auto send = [&](Conn& c) {
+    c.t0 = Clock::now();
+    ssize_t w = ::write(c.fd, msg.data(), msg.size());
+    if (w != static_cast<ssize_t>(msg.size())) die("write (the kernel took part of a message)");
+  };
+  for (auto& c : conns) send(c);
+  std::vector<epoll_event> events(1024);
+  bool running = true;
+  while (running) {
+    int n = epoll_wait(ep, events.data(), static_cast<int>(events.size()), 5000);
+    if (n <= 0) die("epoll_wait (no echo for 5 s)");
+    for (int i = 0; i < n; ++i) {
+      Conn& c = conns[events[i].data.u64];
+      ssize_t r = ::read(c.fd, c.in.data() + c.got, o.size - c.got);
+      if (r <= 0) {
+        if (r < 0 && errno == EAGAIN) continue;
+        die("read (the server closed)");
+      }
+      c.got += static_cast<std::size_t>(r);
+      if (c.got < o.size) continue;
+      c.got = 0;
+      if (!rec.record(c.t0, Clock::now())) running = false;
+      if (running) send(c);
+    }
+  }
+  rec.report();
+}
+
+// ---- io_uring engine ----------------------------------------------------------
+
+void runUring(const Options& o, std::vector<Conn>& conns, const std::string& msg) {
+  Recorder rec(o);
+  io_uring ring;
+  unsigned entries = 1;
+  while (entries < conns.size() * 2) entries <<= 1;
+  if (int err = io_uring_queue_init(std::max(entries, 64u), &ring, 0); err < 0) {
+    errno = -err;
+    die("io_uring_queue_init");
+  }
+  auto sqe = [&] {
+    io_uring_sqe* s = io_uring_get_sqe(&ring);
+    if (!s) {
+      io_uring_submit(&ring);
+      s = io_uring_get_sqe(&ring);
+    }
+    return s;
+  };
+  auto send = [&](std::size_t i) {
+    Conn& c = conns[i];
+    io_uring_sqe* s = sqe();
+    io_uring_prep_send(s, c.fd, msg.data() + c.sent, msg.size() - c.sent, 0);
+    io_uring_sqe_set_data64(s, i << 1);
+  };
+  auto recv = [&](std::size_t i) {
+    Conn& c = conns[i];
+    io_uring_sqe* s = sqe();
+    io_uring_prep_recv(s, c.fd, c.in.data() + c.got, o.size - c.got, 0);
+    io_uring_sqe_set_data64(s, (i << 1) | 1);
+  };
+  for (std::size_t i = 0; i < conns.size(); ++i) {
+    conns[i].t0 = Clock::now();
+    send(i);
+  }
+  bool running = true;
+  std::size_t inFlight = conns.size();
+  while (inFlight > 0) {
+    io_uring_submit_and_wait(&ring, 1);
+    io_uring_cqe* cqe;
+    unsigned head, seen = 0;
+    io_uring_for_each_cqe(&ring, head, cqe) {
+      ++seen;
+      std::size_t i = io_uring_cqe_get_data64(cqe) >> 1;
+      bool isRecv = io_uring_cqe_get_data64(cqe) & 1;
+      Conn& c = conns[i];
+      if (cqe->res <= 0) {
+        errno = -cqe->res;
+        die(isRecv ? "recv (the server closed)" : "send");
+      }
+      if (!isRecv) {
+        c.sent += static_cast<std::size_t>(cqe->res);
+        if (c.sent < msg.size()) {
+          send(i);
+        } else {
+          c.sent = 0;
+          recv(i);
+        }
+        continue;
+      }
+      c.got += static_cast<std::size_t>(cqe->res);
+      if (c.got < o.size) {
+        recv(i);
+        continue;
+      }
+      c.got = 0;
+      if (running && !rec.record(c.t0, Clock::now())) running = false;
+      if (running) {
+        c.t0 = Clock::now();
+        send(i);
+      } else {
+        --inFlight;
+      }
+    }
+    io_uring_cq_advance(&ring, seen);
+  }
+  io_uring_queue_exit(&ring);
+  rec.report();
+}
+
+Options parse(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    std::string k = argv[i], v = argv[i + 1];
+    if (k == "--port")
+      o.port = std::stoi(v);
+    else if (k == "--conns")
+      o.conns = std::stoi(v);
+    else if (k == "--size")
+      o.size = std::stoul(v);
+    else if (k == "--mode")
+      o.mode = v;
+    else if (k == "--warmup")
+      o.warmup = std::stod(v);
+    else if (k == "--seconds")
+      o.seconds = std::stod(v);
+    else if (k == "--messages")
+      o.messages = std::stol(v);
+    else if (k == "--idle")
+      o.idle = std::stoi(v);
+    else {
+      std::fprintf(stderr, "load_client: unknown option %s\n", k.c_str());
+      std::exit(2);
+    }
+  }
+  if (o.port <= 0 || (o.mode != "epoll" && o.mode != "uring")) {
+    std::fprintf(stderr,
+                 "usage: load_client --port P --conns N --size S [--mode epoll|uring] ...\n");
+    std::exit(2);
+  }
+  return o;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o = parse(argc, argv);
+  if (o.idle > 0) {
+    std::vector<int> fds;
+    for (int i = 0; i < o.idle; ++i) fds.push_back(connectTo(o.port));
+    // Make sure the server has accepted all of them: one echo on the last.
+    char b = 'x';
+    if (::write(fds.back(), &b, 1) != 1 || ::read(fds.back(), &b, 1) != 1) die("idle probe");
+    std::printf("READY\n");
+    std::fflush(stdout);
+    char buf[64];
+    while (::read(0, buf, sizeof buf) > 0) {
+    }
+    return 0;
+  }
+  std::vector<Conn> conns(static_cast<std::size_t>(o.conns));
+  for (auto& c : conns) {
+    c.fd = connectTo(o.port);
+    c.in.resize(o.size);
+    ::fcntl(c.fd, F_SETFL, O_NONBLOCK);
+  }
+  std::string msg(o.size, '\0');
+  for (std::size_t i = 0; i < msg.size(); ++i) msg[i] = static_cast<char>('a' + i % 26);
+  if (o.mode == "epoll") {
+    runEpoll(o, conns, msg);
+  } else {
+    for (auto& c : conns) ::fcntl(c.fd, F_SETFL, 0);  // io_uring waits in the kernel
+    runUring(o, conns, msg);
+  }
+  for (auto& c : conns) ::close(c.fd);
+  return 0;
+}

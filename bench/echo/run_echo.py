@@ -1,0 +1,279 @@
+#!/usr/bin/env python3
+"""The echo benchmark: every server against the same load client, in the
+same run, in interleaved rounds; medians and ratios.
+
+  run_echo.py BIN_DIR [--rounds 3] [--seconds 3] [--warmup 1] [--client uring|epoll]
+                      [--cases c1,c100,c1000,c10x16k,idle10k] [--servers ...]
+                      [--syscalls] [--callgrind] [--json OUT]
+
+Servers run pinned to core 1 and the client to core 0 (taskset). A server's
+CPU time is read from /proc/PID/schedstat (user + system, in ns) at the
+start and the end of the client's measured window, so CPU per message is
+exact where wall time is noisy. --syscalls counts system calls per message
+with `strace -c -f`; --callgrind counts user-space instructions per message
+with valgrind (the difference of two runs, so start-up cancels out).
+"""
+import argparse
+import json
+import os
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+CASES = {
+    "c1": dict(conns=1, size=64, label="1 conn x 64 B"),
+    "c100": dict(conns=100, size=64, label="100 conns x 64 B"),
+    "c1000": dict(conns=1000, size=64, label="1000 conns x 64 B"),
+    "c10x16k": dict(conns=10, size=16384, label="10 conns x 16 KiB"),
+    "idle10k": dict(idle=10000, label="10,000 idle conns"),
+}
+SERVERS = ["twisted-cpp", "raw-epoll", "asio", "libuv", "libevent", "twisted"]
+NATIVE = ["twisted-cpp", "raw-epoll", "asio", "libuv", "libevent"]
+
+
+def server_cmd(bin_dir, name, port):
+    if name == "twisted":
+        return ["/usr/bin/python3", os.path.join(HERE, "server_twisted.py"), str(port)]
+    return [os.path.join(bin_dir, "echo_server_" + name.replace("-", "_").replace("twisted_cpp", "twisted")), str(port)]
+
+
+def free_port():
+    import socket
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def cpu_ns(pid):
+    """CPU time of every thread of `pid`, in ns (schedstat's first field)."""
+    total = 0
+    for tid in os.listdir("/proc/%d/task" % pid):
+        with open("/proc/%d/task/%s/schedstat" % (pid, tid)) as f:
+            total += int(f.read().split()[0])
+    return total
+
+
+def rss_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+class Server:
+    def __init__(self, cmd, wrap=()):
+        self.proc = subprocess.Popen(["taskset", "-c", "1", *wrap, *cmd], stdout=subprocess.PIPE,
+                                     stderr=subprocess.DEVNULL, text=True)
+        line = self.proc.stdout.readline()
+        if line.strip() != "READY":
+            raise RuntimeError("server %s did not start" % cmd[0])
+        self.pid = self.proc.pid
+        self.target = self.pid
+        if wrap and wrap[0] == "strace":  # the server is strace's child
+            with open("/proc/%d/task/%d/children" % (self.pid, self.pid)) as f:
+                self.target = int(f.read().split()[0])
+
+    def stop(self):
+        # To the server itself: strace would not pass it on. Under strace or
+        # valgrind, the server exits cleanly and the tool writes its report.
+        os.kill(self.target, signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def client(bin_dir, port, args):
+    return subprocess.Popen(["taskset", "-c", "0", os.path.join(bin_dir, "echo_load_client"),
+                             "--port", str(port), *map(str, args)],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+
+def run_load(bin_dir, name, case, opts):
+    port = free_port()
+    srv = Server(server_cmd(bin_dir, name, port))
+    try:
+        c = CASES[case]
+        if "idle" in c:
+            before = rss_kib(srv.pid)
+            cl = client(bin_dir, port, ["--idle", c["idle"]])
+            if cl.stdout.readline().strip() != "READY":
+                raise RuntimeError("idle client failed")
+            time.sleep(0.2)
+            after = rss_kib(srv.pid)
+            cl.stdin.close()
+            cl.wait(timeout=60)
+            return dict(bytes_per_conn=(after - before) * 1024.0 / c["idle"])
+        cl = client(bin_dir, port, ["--conns", c["conns"], "--size", c["size"], "--mode",
+                                    opts.client, "--warmup", opts.warmup, "--seconds",
+                                    opts.seconds])
+        if cl.stdout.readline().strip() != "START":
+            raise RuntimeError("load client failed against " + name)
+        cpu0 = cpu_ns(srv.pid)
+        result = json.loads(cl.stdout.readline())
+        cpu1 = cpu_ns(srv.pid)
+        cl.wait(timeout=60)
+        n = result["messages"]
+        secs = result["seconds"]
+        cpu = (cpu1 - cpu0) / 1e9
+        return dict(msgs_per_s=n / secs, mib_per_s=n * c["size"] / secs / 2**20,
+                    p50_us=result["p50_us"], p99_us=result["p99_us"],
+                    cpu_us_per_msg=cpu * 1e6 / n, msgs_per_cpu_s=n / cpu if cpu else 0)
+    finally:
+        srv.stop()
+
+
+def count_syscalls(bin_dir, name, case, opts, messages=20000):
+    """System calls per echoed message, by name (strace -c -f)."""
+    c = CASES[case]
+    port = free_port()
+    with tempfile.NamedTemporaryFile(suffix=".strace", delete=False) as f:
+        out = f.name
+    srv = Server(server_cmd(bin_dir, name, port), wrap=("strace", "-c", "-f", "-o", out))
+    try:
+        cl = client(bin_dir, port, ["--conns", c["conns"], "--size", c["size"], "--mode",
+                                    opts.client, "--warmup", 0, "--seconds", 120,
+                                    "--messages", messages])
+        cl.stdout.readline()
+        n = json.loads(cl.stdout.readline())["messages"]
+        cl.wait(timeout=120)
+    finally:
+        srv.stop()
+    calls = {}
+    with open(out) as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) >= 5 and re.match(r"^[\d.]+$", parts[0]) and parts[-1] != "total":
+                calls[parts[-1]] = int(parts[3])
+    os.unlink(out)
+    return {k: v / n for k, v in calls.items() if v / n >= 0.005}
+
+
+def count_instructions(bin_dir, name, case, opts, m1=5000, m2=25000):
+    """User-space instructions per message: two callgrind runs, differenced."""
+    c = CASES[case]
+    totals = []
+    for m in (m1, m2):
+        port = free_port()
+        out = os.path.join(tempfile.mkdtemp(), "callgrind.out")  # callgrind creates it
+        srv = Server(server_cmd(bin_dir, name, port),
+                     wrap=("valgrind", "--tool=callgrind", "--callgrind-out-file=" + out))
+        try:
+            cl = client(bin_dir, port, ["--conns", c["conns"], "--size", c["size"], "--mode",
+                                        opts.client, "--warmup", 0, "--seconds", 600,
+                                        "--messages", m])
+            cl.stdout.readline()
+            json.loads(cl.stdout.readline())
+            cl.wait(timeout=600)
+        finally:
+            srv.stop()
+        with open(out) as f:
+            total = next(int(line.split()[1]) for line in f if line.startswith(("summary:", "totals:")))
+        os.unlink(out)
+        os.rmdir(os.path.dirname(out))
+        totals.append(total)
+    return (totals[1] - totals[0]) / (m2 - m1)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("bin_dir")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--seconds", type=float, default=3)
+    ap.add_argument("--warmup", type=float, default=1)
+    ap.add_argument("--client", default="uring", choices=["uring", "epoll"])
+    ap.add_argument("--cases", default="c1,c100,c1000,c10x16k,idle10k")
+    ap.add_argument("--servers", default=",".join(SERVERS))
+    ap.add_argument("--syscalls", action="store_true")
+    ap.add_argument("--callgrind", action="store_true")
+    ap.add_argument("--json")
+    opts = ap.parse_args()
+    cases = opts.cases.split(",")
+    servers = opts.servers.split(",")
+
+    results = {case: {s: [] for s in servers} for case in cases}
+    for r in range(opts.rounds):
+        for case in cases:
+            order = servers[r % len(servers):] + servers[:r % len(servers)]  # interleave
+            for s in order:
+                results[case][s].append(run_load(opts.bin_dir, s, case, opts))
+                print(".", end="", flush=True, file=sys.stderr)
+    print(file=sys.stderr)
+
+    report = {"client": opts.client, "rounds": opts.rounds, "cases": {}}
+    for case in cases:
+        med = {}
+        for s in servers:
+            runs = results[case][s]
+            med[s] = {k: statistics.median(run[k] for run in runs) for k in runs[0]}
+        report["cases"][case] = med
+        print_case(case, med)
+
+    if opts.syscalls:
+        report["syscalls"] = {}
+        for case in ("c1", "c100"):
+            report["syscalls"][case] = {s: count_syscalls(opts.bin_dir, s, case, opts) for s in servers}
+            print_syscalls(case, report["syscalls"][case])
+    if opts.callgrind:
+        report["instructions"] = {}
+        for case in ("c1", "c100"):
+            report["instructions"][case] = {
+                s: count_instructions(opts.bin_dir, s, case, opts) for s in servers if s in NATIVE}
+            print_instructions(case, report["instructions"][case])
+    if opts.json:
+        with open(opts.json, "w") as f:
+            json.dump(report, f, indent=1)
+
+
+def print_case(case, med):
+    c = CASES[case]
+    ours = med.get("twisted-cpp")
+    print("\n%s (median of rounds)" % c["label"])
+    if "idle" in c:
+        print("| server | bytes per idle conn | ours / peer |")
+        print("| --- | ---: | ---: |")
+        for s, m in med.items():
+            ratio = "" if s == "twisted-cpp" or not ours else "%.2fx" % (
+                ours["bytes_per_conn"] / m["bytes_per_conn"] if m["bytes_per_conn"] else 0)
+            print("| %s | %.0f | %s |" % (s, m["bytes_per_conn"], ratio))
+        return
+    print("| server | msgs/s | MiB/s | p50 us | p99 us | server CPU us/msg | msgs per CPU-s: ours / peer |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for s, m in med.items():
+        ratio = "" if s == "twisted-cpp" or not ours else "%.3fx" % (
+            ours["msgs_per_cpu_s"] / m["msgs_per_cpu_s"])
+        print("| %s | %.0f | %.1f | %.1f | %.1f | %.3f | %s |" % (
+            s, m["msgs_per_s"], m["mib_per_s"], m["p50_us"], m["p99_us"], m["cpu_us_per_msg"], ratio))
+
+
+def print_syscalls(case, table):
+    names = sorted({k for row in table.values() for k in row})
+    print("\nsystem calls per echoed message, %s (strace -c -f)" % CASES[case]["label"])
+    print("| server | total | " + " | ".join(names) + " |")
+    print("| --- | ---: | " + " | ".join("---:" for _ in names) + " |")
+    for s, row in table.items():
+        print("| %s | %.2f | %s |" % (s, sum(row.values()), " | ".join(
+            "%.2f" % row.get(n, 0) for n in names)))
+
+
+def print_instructions(case, table):
+    ours = table.get("twisted-cpp")
+    print("\nuser-space instructions per message, %s (callgrind)" % CASES[case]["label"])
+    print("| server | instructions/msg | peer / ours |")
+    print("| --- | ---: | ---: |")
+    for s, n in table.items():
+        print("| %s | %.0f | %s |" % (s, n, "" if s == "twisted-cpp" else "%.2fx" % (n / ours)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,29 @@
+// twisted-cpp's echo server, written as a user would: a Protocol, a Factory,
+// listenTCP, on the epoll reactor.
+//   server_twisted PORT      (127.0.0.1, backlog 1024; SIGTERM exits 0)
+#include <cstdio>
+#include <string>
+
+#include "twisted/twisted.hpp"
+
+namespace {
+
+class Echo : public twisted::Protocol {
+ public:
+  void connectionMade() override {
+    static_cast<twisted::ITCPTransport&>(*transport).setTcpNoDelay(true);
+  }
+  void dataReceived(std::string_view data) override { transport->write(data); }
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 2) return 2;
+  twisted::Reactor reactor(twisted::Backend::Epoll);
+  reactor.listenTCP(std::stoi(argv[1]), twisted::Factory::forProtocol<Echo>(), 1024, "127.0.0.1");
+  std::printf("READY\n");
+  std::fflush(stdout);
+  reactor.run();  // until SIGTERM
+  return 0;
+}
