@@ -6,6 +6,7 @@
 //
 //   load_client --port P --conns N --size S [--mode epoll|uring]
 //               [--warmup SECONDS] [--seconds SECONDS] [--messages M]
+//               [--rate MSGS_PER_S]   (epoll mode: a fixed offered load)
 //   load_client --port P --idle N      (opens N connections, prints READY,
 //                                       holds them until stdin closes)
 //
@@ -27,6 +28,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <string>
 #include <vector>
 
@@ -43,6 +45,7 @@ struct Options {
   double seconds = 3;
   long messages = -1;
   int idle = 0;
+  double rate = 0;  // total messages per second, paced (0: as fast as possible)
 };
 
 [[noreturn]] void die(const char* what) {
@@ -118,6 +121,12 @@ struct Conn {
 
 void runEpoll(const Options& o, std::vector<Conn>& conns, const std::string& msg) {
   Recorder rec(o);
+  // Paced mode: each connection sends its next message one interval after
+  // its previous one was sent (or at once if that time has passed), so the
+  // offered load is fixed and every server is measured at the same load.
+  const auto interval = std::chrono::duration_cast<Clock::duration>(
+      std::chrono::duration<double>(o.rate > 0 ? conns.size() / o.rate : 0));
+  std::deque<std::pair<Clock::time_point, std::size_t>> due;  // in time order
   int ep = epoll_create1(EPOLL_CLOEXEC);
   for (std::size_t i = 0; i < conns.size(); ++i) {
     epoll_event ev{};
@@ -130,12 +139,32 @@ void runEpoll(const Options& o, std::vector<Conn>& conns, const std::string& msg
     ssize_t w = ::write(c.fd, msg.data(), msg.size());
     if (w != static_cast<ssize_t>(msg.size())) die("write (the kernel took part of a message)");
   };
-  for (auto& c : conns) send(c);
+  // Spread the first sends over one interval.
+  for (std::size_t i = 0; i < conns.size(); ++i) {
+    if (interval.count() == 0) {
+      send(conns[i]);
+    } else {
+      due.emplace_back(Clock::now() + interval * i / conns.size(), i);
+    }
+  }
   std::vector<epoll_event> events(1024);
   bool running = true;
   while (running) {
-    int n = epoll_wait(ep, events.data(), static_cast<int>(events.size()), 5000);
-    if (n <= 0) die("epoll_wait (no echo for 5 s)");
+    int waitMs = 5000;
+    if (!due.empty()) {
+      auto now = Clock::now();
+      while (!due.empty() && due.front().first <= now) {
+        send(conns[due.front().second]);
+        due.pop_front();
+      }
+      if (!due.empty()) {
+        waitMs = static_cast<int>(
+            std::chrono::ceil<std::chrono::milliseconds>(due.front().first - now).count());
+      }
+    }
+    int n = epoll_wait(ep, events.data(), static_cast<int>(events.size()), waitMs);
+    if (n < 0) die("epoll_wait");
+    if (n == 0 && due.empty()) die("epoll_wait (no echo for 5 s)");
     for (int i = 0; i < n; ++i) {
       Conn& c = conns[events[i].data.u64];
       ssize_t r = ::read(c.fd, c.in.data() + c.got, o.size - c.got);
@@ -146,8 +175,14 @@ void runEpoll(const Options& o, std::vector<Conn>& conns, const std::string& msg
       c.got += static_cast<std::size_t>(r);
       if (c.got < o.size) continue;
       c.got = 0;
-      if (!rec.record(c.t0, Clock::now())) running = false;
-      if (running) send(c);
+      auto now = Clock::now();
+      if (!rec.record(c.t0, now)) running = false;
+      if (!running) break;
+      if (interval.count() == 0 || c.t0 + interval <= now) {
+        send(c);
+      } else {
+        due.emplace_back(c.t0 + interval, static_cast<std::size_t>(events[i].data.u64));
+      }
     }
   }
   rec.report();
@@ -253,6 +288,8 @@ Options parse(int argc, char** argv) {
       o.messages = std::stol(v);
     else if (k == "--idle")
       o.idle = std::stoi(v);
+    else if (k == "--rate")
+      o.rate = std::stod(v);
     else {
       std::fprintf(stderr, "load_client: unknown option %s\n", k.c_str());
       std::exit(2);

@@ -32,6 +32,11 @@ CASES = {
     "c1000": dict(conns=1000, size=64, label="1000 conns x 64 B"),
     "c10x16k": dict(conns=10, size=16384, label="10 conns x 16 KiB"),
     "idle10k": dict(idle=10000, label="10,000 idle conns"),
+    # The same at a fixed offered load (paced epoll client), below every
+    # server's saturation: CPU per message compared at equal load, where the
+    # kernel batches alike for everyone.
+    "r100": dict(conns=100, size=64, rate=10000, label="100 conns x 64 B at 10,000 msgs/s"),
+    "r1000": dict(conns=1000, size=64, rate=10000, label="1000 conns x 64 B at 10,000 msgs/s"),
 }
 SERVERS = ["twisted-cpp", "raw-epoll", "asio", "libuv", "libevent", "twisted"]
 NATIVE = ["twisted-cpp", "raw-epoll", "asio", "libuv", "libevent"]
@@ -114,9 +119,10 @@ def run_load(bin_dir, name, case, opts):
             cl.stdin.close()
             cl.wait(timeout=60)
             return dict(bytes_per_conn=(after - before) * 1024.0 / c["idle"])
+        paced = ["--rate", c["rate"]] if "rate" in c else []
         cl = client(bin_dir, port, ["--conns", c["conns"], "--size", c["size"], "--mode",
-                                    opts.client, "--warmup", opts.warmup, "--seconds",
-                                    opts.seconds])
+                                    "epoll" if paced else opts.client, "--warmup", opts.warmup,
+                                    "--seconds", opts.seconds, *paced])
         if cl.stdout.readline().strip() != "START":
             raise RuntimeError("load client failed against " + name)
         cpu0 = cpu_ns(srv.pid)
@@ -192,7 +198,7 @@ def main():
     ap.add_argument("--seconds", type=float, default=3)
     ap.add_argument("--warmup", type=float, default=1)
     ap.add_argument("--client", default="uring", choices=["uring", "epoll"])
-    ap.add_argument("--cases", default="c1,c100,c1000,c10x16k,idle10k")
+    ap.add_argument("--cases", default="c1,c100,c1000,c10x16k,r100,r1000,idle10k")
     ap.add_argument("--servers", default=",".join(SERVERS))
     ap.add_argument("--syscalls", action="store_true")
     ap.add_argument("--callgrind", action="store_true")
@@ -216,6 +222,13 @@ def main():
         for s in servers:
             runs = results[case][s]
             med[s] = {k: statistics.median(run[k] for run in runs) for k in runs[0]}
+            if "twisted-cpp" in results[case] and "msgs_per_cpu_s" in runs[0]:
+                # Paired: ours / peer within each round (run back to back), so
+                # slow drifts of the machine cancel; the median and the range.
+                ratios = sorted(o["msgs_per_cpu_s"] / r["msgs_per_cpu_s"]
+                                for o, r in zip(results[case]["twisted-cpp"], runs))
+                med[s]["paired_ratio"] = statistics.median(ratios)
+                med[s]["paired_min"], med[s]["paired_max"] = ratios[0], ratios[-1]
         report["cases"][case] = med
         print_case(case, med)
 
@@ -247,11 +260,12 @@ def print_case(case, med):
                 ours["bytes_per_conn"] / m["bytes_per_conn"] if m["bytes_per_conn"] else 0)
             print("| %s | %.0f | %s |" % (s, m["bytes_per_conn"], ratio))
         return
-    print("| server | msgs/s | MiB/s | p50 us | p99 us | server CPU us/msg | msgs per CPU-s: ours / peer |")
+    print("| server | msgs/s | MiB/s | p50 us | p99 us | server CPU us/msg "
+          "| msgs per CPU-s: ours / peer (paired median, range) |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for s, m in med.items():
-        ratio = "" if s == "twisted-cpp" or not ours else "%.3fx" % (
-            ours["msgs_per_cpu_s"] / m["msgs_per_cpu_s"])
+        ratio = "" if s == "twisted-cpp" or not ours else "%.3fx (%.2f-%.2f)" % (
+            m["paired_ratio"], m["paired_min"], m["paired_max"])
         print("| %s | %.0f | %.1f | %.1f | %.1f | %.3f | %s |" % (
             s, m["msgs_per_s"], m["mib_per_s"], m["p50_us"], m["p99_us"], m["cpu_us_per_msg"], ratio))
 
