@@ -74,9 +74,11 @@ int main(int argc, char** argv) {
   d.addCallback([&](std::shared_ptr<Hello> hello) {
      if (canceller && canceller->active()) canceller->cancel();
      std::cerr << "connected to " << toString(hello->transport->getPeer()) << "\n";
-     hello->onLost = [&, hello] {
-       std::cout << hello->reply << std::flush;
-       status = hello->reply.empty() ? 1 : 0;
+     // A plain pointer: the protocol owning a lambda that owns the
+     // protocol would be a cycle (it is alive whenever onLost runs).
+     hello->onLost = [&, h = hello.get()] {
+       std::cout << h->reply << std::flush;
+       status = h->reply.empty() ? 1 : 0;
        reactor.stop();
      };
    }).addErrback([&](const Failure& f) {
