@@ -97,8 +97,7 @@ TEST_F(ServerFromStringTest, ListenGoesToTheReactorAsDescribed) {
 TEST_F(ServerFromStringTest, DescribeRoundTrips) {
   for (std::string text : {"tcp:8080", "tcp:8080:interface=127.0.0.1", R"(tcp6:99:interface=\:\:1)",
                            "tcp:1:backlog=3"}) {
-    EXPECT_EQ(serverFromString(reactor, text)->describe(),
-              text);
+    EXPECT_EQ(serverFromString(reactor, text)->describe(), text);
   }
 }
 
