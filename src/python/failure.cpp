@@ -37,6 +37,19 @@ std::string Failure::typeName() const {
   return type ? demangle(type->name()) : std::string("unknown");
 }
 
+#if defined(__GLIBCXX__)
+bool Failure::matchesType(const std::type_info& type) const {
+  const std::type_info* thrown = exception_.__cxa_exception_type();
+  if (!thrown) return false;
+  if (*thrown == type) return true;
+  // libstdc++'s exception_ptr holds a pointer to the thrown object; the
+  // runtime's own catch matching (__do_catch) may adjust it while walking
+  // the bases, so hand it a copy.
+  void* object = *reinterpret_cast<void* const*>(&exception_);
+  return type.__do_catch(thrown, &object, 1);
+}
+#endif
+
 std::string Failure::brief() const {
   return typeName() + ": " + getErrorMessage();
 }

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <stdexcept>
+
 #include "twisted/internet/error.hpp"
 
 namespace twisted {
@@ -40,6 +42,46 @@ TEST(Failure, CurrentCapturesNonStdExceptions) {
     EXPECT_TRUE(f.check<int>());
     EXPECT_EQ(f.typeName(), "int");
     EXPECT_NE(f.getErrorMessage().find("int"), std::string::npos);
+  }
+}
+
+// check() answers as a `catch` clause would (it asks the runtime without
+// throwing): public bases match; private and ambiguous ones do not;
+// virtual and second bases do.
+struct Base {
+  virtual ~Base() = default;
+};
+struct Other {
+  virtual ~Other() = default;
+  int x = 7;
+};
+struct Both : Other, Base {};
+struct Hidden : private Base {};
+struct Left : Base {};
+struct Right : Base {};
+struct Diamond : Left, Right {};
+struct VLeft : virtual Base {};
+struct VRight : virtual Base {};
+struct VDiamond : VLeft, VRight {};
+
+TEST(Failure, CheckMatchesAsACatchClauseWould) {
+  EXPECT_TRUE(Failure::of(Both()).check<Base>()) << "a second base";
+  EXPECT_TRUE(Failure::of(Both()).check<Other>());
+  EXPECT_TRUE(Failure::of(Both()).check<const Base>());
+  EXPECT_FALSE(Failure::of(Hidden()).check<Base>()) << "a private base does not catch";
+  EXPECT_FALSE(Failure::of(Diamond()).check<Base>()) << "an ambiguous base does not catch";
+  EXPECT_TRUE(Failure::of(Diamond()).check<Left>());
+  EXPECT_TRUE(Failure::of(VDiamond()).check<Base>()) << "a virtual base is one base";
+  EXPECT_TRUE(Failure::of(std::runtime_error("x")).check<std::exception>());
+  EXPECT_FALSE(Failure::of(std::runtime_error("x")).check<std::logic_error>());
+  EXPECT_FALSE(Failure::of(42).check<long>()) << "no conversions, as catch";
+  // After many checks the exception object is untouched.
+  Failure f = Failure::of(Both());
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(f.check<Base>());
+  try {
+    f.raiseException();
+  } catch (const Other& o) {
+    EXPECT_EQ(o.x, 7);
   }
 }
 
