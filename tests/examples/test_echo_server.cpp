@@ -2,6 +2,9 @@
 // shut down by SIGTERM with exit status 0.
 #include <gtest/gtest.h>
 
+#include <optional>
+#include <vector>
+
 #include "process_helpers.hpp"
 
 namespace {
@@ -11,36 +14,14 @@ using namespace twisted::test;
 class EchoServerProcess : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    port_ = freePort();
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      std::string port = std::to_string(port_);
-      ::execl(ECHO_SERVER_PATH, ECHO_SERVER_PATH, "--port", port.c_str(), "--reactor",
-              GetParam().c_str(), static_cast<char*>(nullptr));
-      ::_exit(127);
-    }
-    ASSERT_GT(pid_, 0);
+    server_.emplace(std::vector<std::string>{ECHO_SERVER_PATH, "--port", std::to_string(port_),
+                                             "--reactor", GetParam()});
+    ASSERT_GT(server_->pid(), 0);
   }
-  void TearDown() override {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-  }
-  int stopAndWait() {
-    ::kill(pid_, SIGTERM);
-    int status = 0;
-    for (int i = 0; i < 500; ++i) {
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      }
-      std::this_thread::sleep_for(10ms);
-    }
-    return -1;
-  }
-  int port_ = 0;
-  pid_t pid_ = -1;
+  int stopAndWait() { return server_->stop(); }
+
+  int port_ = freePort();
+  std::optional<BackgroundProgram> server_;
 };
 
 TEST_P(EchoServerProcess, EchoesAndStopsCleanlyOnSigterm) {
@@ -78,17 +59,8 @@ TEST_P(EchoServerProcess, PortInUseExitsWithStatus1) {
   int a = connectTo(port_);  // the first server is up
   ASSERT_GE(a, 0);
   ::close(a);
-  pid_t second = ::fork();
-  if (second == 0) {
-    std::string port = std::to_string(port_);
-    ::execl(ECHO_SERVER_PATH, ECHO_SERVER_PATH, "--port", port.c_str(),
-            static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
-  int status = 0;
-  ::waitpid(second, &status, 0);
-  ASSERT_TRUE(WIFEXITED(status));
-  EXPECT_EQ(WEXITSTATUS(status), 1);
+  ProgramResult second = runProgram({ECHO_SERVER_PATH, "--port", std::to_string(port_)});
+  EXPECT_EQ(second.status, 1) << second.err;
   EXPECT_EQ(stopAndWait(), 0);
 }
 

@@ -151,6 +151,9 @@ IOResult Connection::doRead() {
   inRead_ = false;
   if (!buffer_.empty() && !writing_ && !aborting_ && connected_) {
     // One send for everything dataReceived wrote; usually it all goes.
+    // Done here rather than through flush(): that costs 26 more
+    // instructions per message (its IOResult, the loop), measured with
+    // bench/echo --callgrind; what is left goes through flush().
     std::string_view pending = buffer_.pending();
     ssize_t sent = ::send(fd_, pending.data(), pending.size(), MSG_NOSIGNAL);
     if (sent == static_cast<ssize_t>(pending.size())) {
