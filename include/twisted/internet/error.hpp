@@ -30,7 +30,9 @@ class Error : public std::runtime_error {
 };
 
 // Each error has a default text, and takes an optional detail appended to it
-// ("Connection was refused by the other side: 127.0.0.1:1").
+// ("Connection was refused by the other side: 127.0.0.1:1"). Modules and
+// users define their own errors with it too (Base must derive from Error):
+//   TWISTED_DEFINE_ERROR(BadCommand, twisted::error::Error, "Unknown command");
 #define TWISTED_DEFINE_ERROR(Name, Base, defaultText)                                \
   class Name : public Base {                                                         \
    public:                                                                           \
@@ -95,7 +97,5 @@ TWISTED_DEFINE_ERROR(TaskDone, TaskFinished, "The task has completed");
 TWISTED_DEFINE_ERROR(TaskStopped, TaskFinished, "The task was stopped");
 TWISTED_DEFINE_ERROR(TaskFailed, TaskFinished, "The task failed");
 TWISTED_DEFINE_ERROR(NotPaused, SchedulerError, "The task is not paused");
-
-#undef TWISTED_DEFINE_ERROR
 
 }  // namespace twisted::error

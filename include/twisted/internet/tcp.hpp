@@ -89,7 +89,7 @@ class Connection : public IReadWriteDescriptor,
   const std::shared_ptr<Protocol>& protocol() const { return protocol_; }
   Reactor& reactor() const { return reactor_; }
   bool connected() const { return connected_; }
-  bool disconnecting() const { return disconnecting_; }
+  bool disconnecting() const override { return disconnecting_ || aborting_; }
   bool disconnected() const { return disconnected_; }
 
  protected:

@@ -87,6 +87,10 @@ class ITransport : public IConsumer, public IPushProducer {
   /// Closes at once, discarding the buffer (TCP sends a reset). The
   /// protocol gets connectionLost(ConnectionAborted) on the next turn.
   virtual void abortConnection() = 0;
+  /// True once loseConnection or abortConnection has been called (Twisted's
+  /// `transport.disconnecting`): a protocol parsing a batch of messages
+  /// stops handing them on once its connection is going away.
+  virtual bool disconnecting() const = 0;
   /// The other side's address.
   virtual Address getPeer() const = 0;
   /// This side's address.

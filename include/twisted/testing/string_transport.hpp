@@ -62,7 +62,7 @@ class StringTransport : public ITCPTransport {
   void stopProducing() override;
   ProducerState producerState() const { return producerState_; }
 
-  bool disconnecting() const { return disconnecting_; }
+  bool disconnecting() const override { return disconnecting_; }
   bool aborted() const { return aborted_; }
   bool writeDisconnected() const { return writeDisconnected_; }
   const std::shared_ptr<IProducer>& producer() const { return producer_; }
