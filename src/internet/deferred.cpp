@@ -17,7 +17,7 @@ const logger::Logger& log() {
   return instance;
 }
 
-std::string where(const std::source_location& loc) {
+std::string where(const SourceLocation& loc) {
   return std::string(loc.file_name()) + ":" + std::to_string(loc.line()) + " in " +
          loc.function_name();
 }
@@ -136,7 +136,7 @@ void takeResult(DeferredState& to, DeferredState& from) {
   from.consumed = true;
 }
 
-void fire(DeferredState& state, std::source_location at) {
+void fire(DeferredState& state, SourceLocation at) {
   state.called = true;
   state.canceller = nullptr;  // moot now; frees its captures (and cycles)
   if (g_debugging) state.firedAt = at;
@@ -214,7 +214,7 @@ void cancel(DeferredState& state) {
     }
     if (!state.called) {
       state.failure = Failure::of(error::CancelledError());
-      fire(state, std::source_location::current());
+      fire(state, SourceLocation::current());
     }
   } else if (state.waitingOn) {
     cancel(*state.waitingOn);

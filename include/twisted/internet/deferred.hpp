@@ -23,10 +23,10 @@
 
 #include <cstdio>
 #include <memory>
-#include <source_location>
 #include <stdexcept>
 #include <type_traits>
 #include <utility>
+#include "twisted/python/source_location.hpp"
 
 #include "twisted/internet/deferred_state.hpp"
 #include "twisted/internet/error.hpp"
@@ -105,14 +105,14 @@ class Deferred {
   using value_type = T;
 
   /// A new, unfired Deferred.
-  explicit Deferred(std::source_location where = std::source_location::current())
+  explicit Deferred(SourceLocation where = SourceLocation::current())
       : state_(detail::DeferredState::make(detail::typeId<T>(), where)) {}
 
   /// A new Deferred whose cancel() calls `canceller` first (Twisted's
   /// Deferred(canceller)). If the canceller does not fire the Deferred, it
   /// fails with CancelledError.
   explicit Deferred(UniqueFunction<void(Deferred<T>&)> canceller,
-                    std::source_location where = std::source_location::current())
+                    SourceLocation where = SourceLocation::current())
       : Deferred(where) {
     state_->canceller = [c = std::move(canceller)](detail::DeferredState& s) mutable {
       Deferred<T> self{detail::DeferredRef(&s)};
@@ -122,8 +122,8 @@ class Deferred {
 
   /// Fires with `value`. @throws error::AlreadyCalledError if already fired.
   template <class V = T>
-  requires(!std::is_void_v<V>) void callback(
-      std::type_identity_t<V> value, std::source_location where = std::source_location::current()) {
+  requires(!std::is_void_v<V>) void callback(std::type_identity_t<V> value,
+                                             SourceLocation where = SourceLocation::current()) {
     checkHead();
     if (!mayFire()) return;
     state_->value.template emplace<T>(std::move(value));
@@ -131,15 +131,14 @@ class Deferred {
   }
   /// Fires a Deferred<void>.
   template <class V = T>
-  requires(std::is_void_v<V>) void callback(
-      std::source_location where = std::source_location::current()) {
+  requires(std::is_void_v<V>) void callback(SourceLocation where = SourceLocation::current()) {
     checkHead();
     if (!mayFire()) return;
     detail::fire(*state_, where);
   }
 
   /// Fails with `failure`. @throws error::AlreadyCalledError if already fired.
-  void errback(Failure failure, std::source_location where = std::source_location::current()) {
+  void errback(Failure failure, SourceLocation where = SourceLocation::current()) {
     if (!mayFire()) return;
     state_->failure = std::move(failure);
     detail::fire(*state_, where);
@@ -147,7 +146,7 @@ class Deferred {
   /// Fails with the exception `e` (errback(Failure::of(e))).
   template <class E>
   requires(!std::is_same_v<std::remove_cvref_t<E>, Failure>) void errback(
-      E&& e, std::source_location where = std::source_location::current()) {
+      E&& e, SourceLocation where = SourceLocation::current()) {
     errback(Failure::of(std::forward<E>(e)), where);
   }
 

@@ -10,8 +10,8 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
-#include <source_location>
 #include <vector>
+#include "twisted/python/source_location.hpp"
 
 #include "twisted/internet/result_box.hpp"
 #include "twisted/python/failure.hpp"
@@ -61,9 +61,9 @@ class DeferredRef {
 struct DeferredState {
   using Step = UniqueFunction<void(DeferredState&)>;
 
-  DeferredState(const void* type, std::source_location where) noexcept
+  DeferredState(const void* type, SourceLocation where) noexcept
       : headType(type), tailType(type), createdAt(where) {}
-  static DeferredRef make(const void* type, std::source_location where) {
+  static DeferredRef make(const void* type, SourceLocation where) {
     return DeferredRef(new DeferredState(type, where));
   }
   // Recycled through a per-thread free list: short-lived Deferreds (one per
@@ -96,8 +96,8 @@ struct DeferredState {
 
   const void* headType;  // the type callback() takes
   const void* tailType;  // the type the last step produces
-  std::source_location createdAt;
-  std::optional<std::source_location> firedAt;
+  SourceLocation createdAt;
+  std::optional<SourceLocation> firedAt;
 
   /// True when the result is there and nothing is pending: a co_await or a
   /// chaining can take it at once.
@@ -110,7 +110,7 @@ struct DeferredState {
 /// waiting on it, in a loop (no recursion however deep the chain is).
 void runCallbacks(DeferredState& state);
 /// Marks `state` fired and runs its steps; AlreadyCalledError if fired.
-void fire(DeferredState& state, std::source_location where);
+void fire(DeferredState& state, SourceLocation where);
 /// Twisted's Deferred.cancel, on the untyped state.
 void cancel(DeferredState& state);
 /// A step returned `inner`: take its result now if it has one, else pause

@@ -50,7 +50,9 @@ bool NetstringReceiver::parseLength() {
   std::size_t digits = 0;
   while (digits < rest.size() && isDigit(rest[digits])) ++digits;
   bool complete = digits < rest.size();  // something follows the digits
-  if (digits == 0 || (complete && rest[digits] != ':')) {
+  // The checks come in an order that gives the same verdict however the
+  // bytes were split: what can be decided from a prefix is decided first.
+  if (digits == 0) {
     fail("it does not start with a length followed by ':'");
     return false;
   }
@@ -65,8 +67,13 @@ bool NetstringReceiver::parseLength() {
     for (std::size_t i = 0; i < digits; ++i) length = length * 10 + (rest[i] - '0');
   }
   if (digits > digitsOf(MAX_LENGTH) || length > MAX_LENGTH) {
-    fail("its length " + std::string(rest.substr(0, std::min<std::size_t>(digits, 24))) +
-         (digits > 24 ? "..." : "") + " is above MAX_LENGTH " + std::to_string(MAX_LENGTH));
+    // (The digits are not quoted: how many have arrived depends on how
+    // the bytes were split, and the verdict must not.)
+    fail("its length is above MAX_LENGTH " + std::to_string(MAX_LENGTH));
+    return false;
+  }
+  if (complete && rest[digits] != ':') {
+    fail("it does not start with a length followed by ':'");
     return false;
   }
   if (!complete) {
