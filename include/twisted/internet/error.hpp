@@ -59,7 +59,19 @@ TWISTED_DEFINE_ERROR(ConnectionLost, ConnectionClosed,
                      "The connection to the other side was lost uncleanly");
 TWISTED_DEFINE_ERROR(ConnectionAborted, ConnectionLost, "The connection was aborted locally");
 TWISTED_DEFINE_ERROR(ConnectionFdescWentAway, ConnectionLost, "The file descriptor went away");
-TWISTED_DEFINE_ERROR(CannotListenError, Error, "Could not listen");
+/// A port could not listen. The message names the address and the reason;
+/// socketError() is the errno of the failed call (EADDRINUSE, EACCES, ...)
+/// or 0 when the address itself was wrong.
+class CannotListenError : public Error {
+ public:
+  CannotListenError() : Error(compose("Could not listen", {})) {}
+  explicit CannotListenError(const std::string& detail, int socketError = 0)
+      : Error(compose("Could not listen", detail)), socketError_(socketError) {}
+  int socketError() const { return socketError_; }
+
+ private:
+  int socketError_ = 0;
+};
 TWISTED_DEFINE_ERROR(ConnectError, Error, "An error occurred while connecting");
 TWISTED_DEFINE_ERROR(ConnectBindError, ConnectError, "Could not bind the local address");
 TWISTED_DEFINE_ERROR(UnknownHostError, ConnectError, "Host name not known");

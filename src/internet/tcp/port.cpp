@@ -58,7 +58,8 @@ void Port::startListening() {
   try {
     fd = detail::makeSocket(sa.storage.ss_family);
   } catch (const std::system_error& e) {
-    throw error::CannotListenError(where + ": " + detail::errnoText(e.code().value()));
+    throw error::CannotListenError(where + ": " + detail::errnoText(e.code().value()),
+                                   e.code().value());
   }
   int one = 1;
   ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
@@ -66,17 +67,30 @@ void Port::startListening() {
       ::listen(fd, backlog_) != 0) {
     int err = errno;
     ::close(fd);
-    throw error::CannotListenError(where + ": " + detail::errnoText(err));
+    throw error::CannotListenError(where + ": " + detail::errnoText(err), err);
   }
   fd_ = fd;
   family_ = sa.storage.ss_family;
   bound_ = detail::localAddress(fd_);
+  // The one line per port that names the address actually bound, so that a
+  // port 0 can be discovered from the log (also by `twist`'s users).
   int realPort = 0;
-  if (const auto* v4 = std::get_if<IPv4Address>(&*bound_)) realPort = v4->port;
-  if (const auto* v6 = std::get_if<IPv6Address>(&*bound_)) realPort = v6->port;
-  log().info(
-      "{factory} starting on {port}",
-      {{"factory", factory_->logPrefix()}, {"port", realPort}, {"address", toString(*bound_)}});
+  std::string host;
+  if (const auto* v4 = std::get_if<IPv4Address>(&*bound_)) {
+    realPort = v4->port;
+    host = v4->host;
+  }
+  if (const auto* v6 = std::get_if<IPv6Address>(&*bound_)) {
+    realPort = v6->port;
+    host = v6->host;
+  }
+  bool v6 = host.find(':') != std::string::npos;
+  log().info("{factory} starting on {where}",
+             {{"factory", factory_->logPrefix()},
+              {"where", (v6 ? "[" + host + "]" : host) + ":" + std::to_string(realPort)},
+              {"host", host},
+              {"port", realPort},
+              {"address", toString(*bound_)}});
   factory_->doStart();
   factoryStarted_ = true;
   listening_ = true;
