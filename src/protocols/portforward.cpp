@@ -78,7 +78,9 @@ void Proxy::joinWith(const std::shared_ptr<Proxy>& server) {
 
 // ---- ProxyClient / ProxyServer ------------------------------------------------------
 
-void ProxyClient::connectionMade() { joinWith(peer()); }
+void ProxyClient::connectionMade() {
+  joinWith(peer());
+}
 
 void ProxyServer::connectionMade() {
   transport->pauseProducing();  // nothing is read until the destination is there
@@ -99,7 +101,8 @@ void ProxyServer::connectionMade() {
     return nullptr;
   });
   d.addCallback([self](std::shared_ptr<Protocol> p) {
-    if (auto server = std::dynamic_pointer_cast<ProxyServer>(self.lock())) server->connecting_.reset();
+    if (auto server = std::dynamic_pointer_cast<ProxyServer>(self.lock()))
+      server->connecting_.reset();
     return p;
   });
   if (!d.called()) connecting_ = d;

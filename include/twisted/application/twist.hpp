@@ -67,8 +67,7 @@ class ServiceMaker {
   virtual std::vector<PluginOption> options() const = 0;
   /// Builds the service (not started yet).
   /// @throws UsageError or error::InvalidEndpointDescription for bad values.
-  virtual std::shared_ptr<Service> makeService(Reactor& reactor,
-                                               const PluginOptions& options) = 0;
+  virtual std::shared_ptr<Service> makeService(Reactor& reactor, const PluginOptions& options) = 0;
 };
 
 /// echo, discard, chargen, daytime, qotd and portforward.

@@ -19,16 +19,22 @@ namespace twisted::wire {
 /// replaceable so that tests can fix it.
 using WallClock = std::function<std::time_t()>;
 
-/// RFC 862: sends back whatever it receives.
-class Echo : public Protocol {
+/// RFC 862: sends back whatever it receives. When the client half-closes,
+/// it still sends back everything received before closing (Twisted's Echo
+/// drops what it had not yet sent).
+class Echo : public Protocol, public IHalfCloseableProtocol {
  public:
   void dataReceived(std::string_view data) override { transport->write(data); }
+  void readConnectionLost() override { transport->loseConnection(); }
+  void writeConnectionLost() override {}
 };
 
 /// RFC 863: reads and throws away whatever it receives.
-class Discard : public Protocol {
+class Discard : public Protocol, public IHalfCloseableProtocol {
  public:
   void dataReceived(std::string_view data) override { (void)data; }
+  void readConnectionLost() override { transport->loseConnection(); }
+  void writeConnectionLost() override {}
 };
 
 /// RFC 864: sends lines of 72 printable ASCII characters, each starting one

@@ -14,7 +14,8 @@ namespace twisted::application {
 namespace {
 
 PluginOption listenOption() {
-  return {"listen", "ENDPOINT",
+  return {"listen",
+          "ENDPOINT",
           "where to listen, as a server endpoint string (tcp:PORT[:interface=ADDR], "
           "tcp6:PORT); repeatable",
           {"tcp:8000"},
@@ -68,8 +69,8 @@ ServerPlugin::MakeFactory simple() {
 
 std::vector<std::shared_ptr<ServiceMaker>> builtinPlugins() {
   std::vector<std::shared_ptr<ServiceMaker>> plugins;
-  plugins.push_back(std::make_shared<ServerPlugin>(
-      "echo", "Sends back what it receives (RFC 862).", simple<wire::Echo>()));
+  plugins.push_back(std::make_shared<ServerPlugin>("echo", "Sends back what it receives (RFC 862).",
+                                                   simple<wire::Echo>()));
   plugins.push_back(std::make_shared<ServerPlugin>(
       "discard", "Reads and discards what it receives (RFC 863).", simple<wire::Discard>()));
   plugins.push_back(std::make_shared<ServerPlugin>(
@@ -93,13 +94,12 @@ std::vector<std::shared_ptr<ServiceMaker>> builtinPlugins() {
         return std::make_shared<portforward::ProxyFactory>(
             clientFromString(reactor, options.get("dest")));
       },
-      std::vector<PluginOption>{
-          {"dest",
-           "CLIENT_ENDPOINT",
-           "where to forward to, as a client endpoint string (tcp:HOST:PORT, "
-           "tcp:host=H:port=P[:timeout=S], hostname:...)",
-           {},
-           false}}));
+      std::vector<PluginOption>{{"dest",
+                                 "CLIENT_ENDPOINT",
+                                 "where to forward to, as a client endpoint string (tcp:HOST:PORT, "
+                                 "tcp:host=H:port=P[:timeout=S], hostname:...)",
+                                 {},
+                                 false}}));
   return plugins;
 }
 

@@ -1,7 +1,7 @@
 // runTwist: the command line (CLI11), logging, the reactor, the plugin's
 // service, and the exit status.
-#include <CLI/CLI.hpp>
 #include <unistd.h>
+#include <CLI/CLI.hpp>
 
 #include <cerrno>
 #include <cstdio>
@@ -53,9 +53,8 @@ class LogDestination {
     }
     std::FILE* out = file_ ? file_ : stdout;
     auto level = logger::levelForName(options.logLevel);
-    logger::LogObserver observer = options.logFormat == "json"
-                                       ? logger::jsonFileLogObserver(out)
-                                       : logger::textFileLogObserver(out);
+    logger::LogObserver observer = options.logFormat == "json" ? logger::jsonFileLogObserver(out)
+                                                               : logger::textFileLogObserver(out);
     logger::beginLoggingTo({});  // drops the default stderr observer
     id_ = logger::globalLogPublisher().addObserver(
         logger::filteringObserver(std::move(observer), *level));
@@ -112,8 +111,8 @@ int run(const CommonOptions& common, PluginCommand& command) {
 
 // The plugin named on the command line, if no plugin has that name (CLI11
 // would only say that no plugin was given).
-std::optional<std::string> unknownPlugin(int argc, const char* const* argv,
-                                         const std::vector<std::shared_ptr<ServiceMaker>>& plugins) {
+std::optional<std::string> unknownPlugin(
+    int argc, const char* const* argv, const std::vector<std::shared_ptr<ServiceMaker>>& plugins) {
   for (int i = 1; i < argc; ++i) {
     std::string_view arg = argv[i];
     if (arg.starts_with("-")) {

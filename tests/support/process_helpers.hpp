@@ -1,6 +1,6 @@
-// Helpers for the end-to-end tests of the examples: free ports, blocking
-// connects and reads with timeouts, running a program and collecting its
-// output and exit status.
+// Helpers for the end-to-end tests of programs (the examples, `twist`):
+// free ports, blocking connects and reads with timeouts, running a program
+// and collecting its output and exit status.
 #pragma once
 
 #include <arpa/inet.h>
@@ -12,7 +12,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -81,6 +83,22 @@ inline std::string readAll(int fd, int timeoutMs = 10000) {
   return out;
 }
 
+/// Reads until the peer closes: what was read, or nothing if the connection
+/// was still open after `timeoutMs` without data (so a test can tell an
+/// end-of-file from a silence).
+inline std::optional<std::string> readToEof(int fd, int timeoutMs = 5000) {
+  std::string out;
+  char buf[4096];
+  for (;;) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, timeoutMs) != 1) return std::nullopt;
+    ssize_t got = ::read(fd, buf, sizeof buf);
+    if (got == 0) return out;
+    if (got < 0) return errno == ECONNRESET ? std::optional<std::string>(out) : std::nullopt;
+    out.append(buf, static_cast<std::size_t>(got));
+  }
+}
+
 /// Runs `args` (args[0] is the path) to completion, capturing its output.
 inline ProgramResult runProgram(const std::vector<std::string>& args) {
   int out[2], err[2];
@@ -113,19 +131,50 @@ inline ProgramResult runProgram(const std::vector<std::string>& args) {
 /// A program running in the background until stop() (SIGTERM) or the end.
 class BackgroundProgram {
  public:
-  explicit BackgroundProgram(const std::vector<std::string>& args) {
+  /// With `captureOutput`, its standard output can be read with
+  /// waitForLine; otherwise it goes to /dev/null.
+  explicit BackgroundProgram(const std::vector<std::string>& args, bool captureOutput = false) {
+    int out[2] = {-1, -1};
+    if (captureOutput && ::pipe(out) != 0) return;
     pid_ = ::fork();
     if (pid_ == 0) {
       int devnull = ::open("/dev/null", O_WRONLY);
-      ::dup2(devnull, 1);
+      ::dup2(captureOutput ? out[1] : devnull, 1);
+      if (captureOutput) ::close(out[0]);
       std::vector<char*> argv;
       for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
       argv.push_back(nullptr);
       ::execv(argv[0], argv.data());
       ::_exit(127);
     }
+    if (captureOutput) {
+      ::close(out[1]);
+      out_ = out[0];
+    }
+  }
+  /// The first line of its output containing `text` (waiting up to
+  /// `timeoutMs`), or "" if none came.
+  std::string waitForLine(std::string_view text, int timeoutMs = 10000) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeoutMs);
+    for (;;) {
+      for (std::size_t end; (end = pending_.find('\n')) != std::string::npos;) {
+        std::string line = pending_.substr(0, end);
+        pending_.erase(0, end + 1);
+        if (line.find(text) != std::string::npos) return line;
+      }
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (out_ < 0 || left.count() <= 0) return "";
+      pollfd p{out_, POLLIN, 0};
+      if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return "";
+      char buf[4096];
+      ssize_t n = ::read(out_, buf, sizeof buf);
+      if (n <= 0) return "";
+      pending_.append(buf, static_cast<std::size_t>(n));
+    }
   }
   ~BackgroundProgram() {
+    if (out_ >= 0) ::close(out_);
     if (pid_ > 0) {
       ::kill(pid_, SIGKILL);
       ::waitpid(pid_, nullptr, 0);
@@ -150,6 +199,8 @@ class BackgroundProgram {
 
  private:
   pid_t pid_ = -1;
+  int out_ = -1;
+  std::string pending_;
 };
 
 }  // namespace twisted::test

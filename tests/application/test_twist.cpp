@@ -1,0 +1,323 @@
+// End-to-end tests of the `twist` program: every plugin over real sockets on
+// every reactor backend, the port discovered from the log (tcp:0), error
+// exits, clean shutdown, and bounded memory against slow or absent readers
+// (Twisted's twisted/test/test_strports.py and the portforward tests, plus
+// what the `twist` issue names).
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <atomic>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "process_helpers.hpp"
+#include "twisted/protocols/wire.hpp"
+
+namespace {
+
+using twisted::test::BackgroundProgram;
+using twisted::test::connectTo;
+using twisted::test::readExactly;
+using twisted::test::readToEof;
+using twisted::test::runProgram;
+using namespace std::chrono_literals;
+
+const std::string kTwist = TWIST_PATH;
+
+// The port in a "... starting on 127.0.0.1:40463" log line.
+int portFromLine(const std::string& line) {
+  auto colon = line.rfind(':');
+  return colon == std::string::npos ? -1 : std::stoi(line.substr(colon + 1));
+}
+
+// A twist running in the background, its first port discovered from its log.
+struct Twist {
+  explicit Twist(std::vector<std::string> args) : program(withPath(std::move(args)), true) {
+    line = program.waitForLine("starting on");
+    port = portFromLine(line);
+  }
+  static std::vector<std::string> withPath(std::vector<std::string> args) {
+    args.insert(args.begin(), kTwist);
+    return args;
+  }
+  BackgroundProgram program;
+  std::string line;
+  int port = -1;
+};
+
+// Peak resident memory of a process, in KiB.
+long peakRssKiB(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(status, line);) {
+    if (line.starts_with("VmHWM:")) return std::stol(line.substr(6));
+  }
+  return -1;
+}
+
+void sendAll(int fd, std::string_view data) {
+  while (!data.empty()) {
+    ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
+    if (n <= 0) return;
+    data.remove_prefix(static_cast<std::size_t>(n));
+  }
+}
+
+// ---- command line and exit status ---------------------------------------------------
+
+TEST(Twist, HelpListsThePluginsAndTheirOptions) {
+  auto top = runProgram({kTwist, "--help"});
+  EXPECT_EQ(top.status, 0);
+  for (const char* plugin : {"echo", "discard", "chargen", "daytime", "qotd", "portforward"}) {
+    EXPECT_NE(top.out.find(plugin), std::string::npos) << plugin;
+  }
+  EXPECT_NE(top.out.find("--reactor"), std::string::npos);
+  EXPECT_NE(top.out.find("--log-format"), std::string::npos);
+  auto echo = runProgram({kTwist, "echo", "--help"});
+  EXPECT_EQ(echo.status, 0);
+  EXPECT_NE(echo.out.find("--listen ENDPOINT"), std::string::npos) << echo.out;
+  EXPECT_NE(echo.out.find("tcp:8000"), std::string::npos) << echo.out;
+  auto forward = runProgram({kTwist, "portforward", "--help"});
+  EXPECT_NE(forward.out.find("--dest CLIENT_ENDPOINT"), std::string::npos) << forward.out;
+}
+
+TEST(Twist, BadUsageIsOneLineOnStderrAndStatus2) {
+  const std::vector<std::vector<std::string>> cases = {
+      {},
+      {"nope"},
+      {"echo", "--bogus"},
+      {"echo", "--listen", "tcp:xx"},
+      {"echo", "--listen", "udp:53"},
+      {"--reactor", "kqueue", "echo"},
+      {"--log-format", "xml", "echo"},
+      {"portforward", "--listen", "tcp:0"},
+      {"portforward", "--listen", "tcp:0", "--dest", "tcp:onlyhost"},
+      {"qotd", "--quote", "a", "--quote", "b"},
+      {"echo", "--listen", "tcp:0:interface=192.0.2.1"},  // not a local address
+      {"--log-file", "/nonexistent/dir/log", "echo", "--listen", "tcp:0"},
+  };
+  for (auto args : cases) {
+    std::string shown;
+    for (const auto& a : args) shown += a + " ";
+    args.insert(args.begin(), kTwist);
+    auto r = runProgram(args);
+    EXPECT_EQ(r.status, 2) << shown << r.err;
+    EXPECT_TRUE(r.err.starts_with("twist: ")) << shown << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << shown << r.err;
+  }
+}
+
+TEST(Twist, PortInUseIsStatus1NamingTheAddress) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(fd, 1), 0);
+  socklen_t len = sizeof addr;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  std::string port = std::to_string(ntohs(addr.sin_port));
+  auto r = runProgram({kTwist, "echo", "--listen", "tcp:" + port + ":interface=127.0.0.1"});
+  ::close(fd);
+  EXPECT_EQ(r.status, 1) << r.err;
+  EXPECT_NE(r.err.find("127.0.0.1:" + port), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("in use"), std::string::npos) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+}
+
+// ---- the plugins, on every backend ------------------------------------------------------
+
+class TwistOnBackend : public ::testing::TestWithParam<std::string> {};
+INSTANTIATE_TEST_SUITE_P(Backends, TwistOnBackend, ::testing::Values("select", "poll", "epoll"),
+                         [](const auto& info) { return info.param; });
+
+TEST_P(TwistOnBackend, EchoAnswersAndShutsDownCleanlyOnSigterm) {
+  Twist twist({"--reactor", GetParam(), "echo", "--listen", "tcp:0:interface=127.0.0.1"});
+  ASSERT_GT(twist.port, 0) << twist.line;
+  int fd = connectTo(twist.port);
+  ASSERT_GE(fd, 0);
+  sendAll(fd, "hello twist\r\n");
+  EXPECT_EQ(readExactly(fd, 13), "hello twist\r\n");
+  // SIGTERM with a connection open: the port closes, the connection gets
+  // connectionLost (the client reads end-of-file), the exit status is 0.
+  EXPECT_EQ(twist.program.stop(), 0);
+  EXPECT_EQ(readToEof(fd), std::optional<std::string>(""));
+  ::close(fd);
+}
+
+TEST_P(TwistOnBackend, DiscardReadsAndSendsNothing) {
+  Twist twist({"--reactor", GetParam(), "discard", "--listen", "tcp:0:interface=127.0.0.1"});
+  int fd = connectTo(twist.port);
+  ASSERT_GE(fd, 0);
+  sendAll(fd, std::string(100000, 'x'));
+  pollfd p{fd, POLLIN, 0};
+  EXPECT_EQ(::poll(&p, 1, 200), 0) << "discard sent something back";
+  EXPECT_EQ(twist.program.stop(), 0);
+  ::close(fd);
+}
+
+TEST_P(TwistOnBackend, ChargenSendsTheRfc864Pattern) {
+  Twist twist({"--reactor", GetParam(), "chargen", "--listen", "tcp:0:interface=127.0.0.1"});
+  int fd = connectTo(twist.port);
+  ASSERT_GE(fd, 0);
+  std::string got = readExactly(fd, 200 * 74);  // may read a little more
+  ASSERT_GE(got.size(), 200u * 74u);
+  for (std::size_t n = 0; n < 200; ++n) {
+    ASSERT_EQ(got.substr(n * 74, 74), twisted::wire::Chargen::line(n)) << n;
+  }
+  ::close(fd);
+  EXPECT_EQ(twist.program.stop(), 0);
+}
+
+TEST_P(TwistOnBackend, DaytimeAndQotdAnswerAndClose) {
+  Twist daytime({"--reactor", GetParam(), "daytime", "--listen", "tcp:0:interface=127.0.0.1"});
+  int fd = connectTo(daytime.port);
+  std::string when = readToEof(fd).value_or("no end-of-file");
+  ::close(fd);
+  ASSERT_EQ(when.size(), 26u) << when;
+  EXPECT_TRUE(when.ends_with("\r\n"));
+  EXPECT_EQ(daytime.program.stop(), 0);
+
+  Twist qotd({"--reactor", GetParam(), "qotd", "--listen", "tcp:0:interface=127.0.0.1", "--quote",
+              "Errors should never pass silently."});
+  fd = connectTo(qotd.port);
+  EXPECT_EQ(readToEof(fd), std::optional<std::string>("Errors should never pass silently.\r\n"));
+  ::close(fd);
+  EXPECT_EQ(qotd.program.stop(), 0);
+}
+
+TEST(Twist, ListensOnEveryEndpointGivenIncludingIPv6) {
+  Twist twist(
+      {"echo", "--listen", "tcp:0:interface=127.0.0.1", "--listen", "tcp6:0:interface=\\:\\:1"});
+  std::string second = twist.program.waitForLine("starting on [::1]:");
+  ASSERT_FALSE(second.empty());
+  int fd6 = ::socket(AF_INET6, SOCK_STREAM, 0);
+  sockaddr_in6 addr{};
+  addr.sin6_family = AF_INET6;
+  addr.sin6_addr = in6addr_loopback;
+  addr.sin6_port = htons(static_cast<std::uint16_t>(portFromLine(second)));
+  ASSERT_EQ(::connect(fd6, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  sendAll(fd6, "six");
+  EXPECT_EQ(readExactly(fd6, 3), "six");
+  int fd4 = connectTo(twist.port);
+  sendAll(fd4, "four");
+  EXPECT_EQ(readExactly(fd4, 4), "four");
+  ::close(fd6);
+  ::close(fd4);
+  EXPECT_EQ(twist.program.stop(), 0);
+}
+
+TEST(Twist, JsonLogsToAFileNameThePort) {
+  std::string path = ::testing::TempDir() + "twist_json.log";
+  std::remove(path.c_str());
+  BackgroundProgram twist({kTwist, "--log-format", "json", "--log-file", path, "echo", "--listen",
+                           "tcp:0:interface=127.0.0.1"});
+  std::string line;
+  for (int i = 0; i < 500 && line.empty(); ++i) {
+    std::this_thread::sleep_for(10ms);
+    std::ifstream in(path);
+    for (std::string l; std::getline(in, l);) {
+      if (l.find("starting on") != std::string::npos) line = l;
+    }
+  }
+  ASSERT_FALSE(line.empty());
+  EXPECT_TRUE(line.starts_with("{\"log_time\":")) << line;
+  auto at = line.find("\"port\":");
+  ASSERT_NE(at, std::string::npos) << line;
+  int port = std::stoi(line.substr(at + 7));
+  int fd = connectTo(port);
+  sendAll(fd, "json");
+  EXPECT_EQ(readExactly(fd, 4), "json");
+  ::close(fd);
+  EXPECT_EQ(twist.stop(), 0);
+  std::remove(path.c_str());
+}
+
+// ---- bounded memory ------------------------------------------------------------------
+
+TEST(Twist, EchoStaysBoundedAgainstAClientThatNeverReads) {
+  Twist twist({"echo", "--listen", "tcp:0:interface=127.0.0.1"});
+  int fd = connectTo(twist.port);
+  ASSERT_GE(fd, 0);
+  ::fcntl(fd, F_SETFL, O_NONBLOCK);
+  // Send for up to 3 s, never reading; the server stops reading once its
+  // write buffer is full, so the sends soon stop being accepted.
+  std::string chunk(1 << 16, 'e');
+  std::size_t sent = 0;
+  auto deadline = std::chrono::steady_clock::now() + 3s;
+  while (std::chrono::steady_clock::now() < deadline && sent < (std::size_t{256} << 20)) {
+    ssize_t n = ::send(fd, chunk.data(), chunk.size(), MSG_NOSIGNAL);
+    if (n > 0) {
+      sent += static_cast<std::size_t>(n);
+    } else {
+      std::this_thread::sleep_for(5ms);
+    }
+  }
+  long peak = peakRssKiB(twist.program.pid());
+  EXPECT_LT(sent, std::size_t{64} << 20) << "the server kept reading";
+  EXPECT_LT(peak, 32 * 1024) << "peak RSS " << peak << " KiB after " << sent << " bytes";
+  ::close(fd);
+  EXPECT_EQ(twist.program.stop(), 0);
+}
+
+TEST(Twist, PortforwardCarries64MiBThroughASlowReaderInBoundedMemory) {
+  Twist upstream({"echo", "--listen", "tcp:0:interface=127.0.0.1"});
+  ASSERT_GT(upstream.port, 0);
+  Twist forward({"portforward", "--listen", "tcp:0:interface=127.0.0.1", "--dest",
+                 "tcp:127.0.0.1:" + std::to_string(upstream.port)});
+  ASSERT_GT(forward.port, 0);
+  long baseline = peakRssKiB(forward.program.pid());
+  int fd = connectTo(forward.port);
+  ASSERT_GE(fd, 0);
+  constexpr std::size_t kTotal = std::size_t{64} << 20;
+  auto byteAt = [](std::size_t i) { return static_cast<char>((i * 31 + i / 4093) & 0xff); };
+  std::thread writer([&] {
+    std::string chunk(1 << 16, '\0');
+    for (std::size_t off = 0; off < kTotal; off += chunk.size()) {
+      for (std::size_t i = 0; i < chunk.size(); ++i) chunk[i] = byteAt(off + i);
+      sendAll(fd, chunk);
+    }
+    ::shutdown(fd, SHUT_WR);  // the half-close travels through to the echo server
+  });
+  // The slow reader: 64 KiB at a time with a pause, checking every byte.
+  std::size_t got = 0;
+  bool same = true;
+  char buf[1 << 16];
+  auto deadline = std::chrono::steady_clock::now() + 120s;
+  while (got < kTotal && std::chrono::steady_clock::now() < deadline) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 5000) != 1) break;
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n <= 0) break;
+    for (ssize_t i = 0; i < n && same; ++i) same = buf[i] == byteAt(got + i);
+    got += static_cast<std::size_t>(n);
+    if ((got / sizeof buf) % 4 == 0) std::this_thread::sleep_for(1ms);
+  }
+  writer.join();
+  EXPECT_EQ(got, kTotal);
+  EXPECT_TRUE(same) << "the bytes changed on the way";
+  // After the echo server has sent everything back and closed, so do we.
+  EXPECT_EQ(readToEof(fd), std::optional<std::string>(""));
+  long peak = peakRssKiB(forward.program.pid());
+  EXPECT_LT(peak - baseline, 16 * 1024)
+      << "portforward grew from " << baseline << " to " << peak << " KiB carrying 64 MiB";
+  ::close(fd);
+  EXPECT_EQ(forward.program.stop(), 0);
+  EXPECT_EQ(upstream.program.stop(), 0);
+}
+
+TEST(Twist, PortforwardToAClosedPortClosesTheClient) {
+  int closed = twisted::test::freePort();
+  Twist forward({"portforward", "--listen", "tcp:0:interface=127.0.0.1", "--dest",
+                 "tcp:127.0.0.1:" + std::to_string(closed)});
+  int fd = connectTo(forward.port);
+  ASSERT_GE(fd, 0);
+  EXPECT_EQ(readToEof(fd), std::optional<std::string>(""));  // closed: destination refused
+  ::close(fd);
+  EXPECT_FALSE(forward.program.waitForLine("Unable to connect").empty());
+  EXPECT_EQ(forward.program.stop(), 0);
+}
+
+}  // namespace
