@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "process_helpers.hpp"
 #include "reactor_test.hpp"
 #include "twisted/internet/protocol.hpp"
 
@@ -66,51 +67,12 @@ struct Checker {
 };
 
 // twisted_peer.py in a child process; its stdout is a pipe.
-class TwistedPeer {
+class TwistedPeer : public test::BackgroundProgram {
  public:
-  explicit TwistedPeer(std::vector<std::string> args) {
-    args.insert(args.begin(), {"/usr/bin/python3", TWISTED_PEER_PATH});
-    int out[2];
-    if (::pipe2(out, O_CLOEXEC) != 0) return;
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::dup2(out[1], 1);
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      ::execv(argv[0], argv.data());
-      ::_exit(127);
-    }
-    ::close(out[1]);
-    out_ = out[0];
-  }
-  ~TwistedPeer() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-    if (out_ >= 0) ::close(out_);
-  }
-  TwistedPeer(const TwistedPeer&) = delete;
-  TwistedPeer& operator=(const TwistedPeer&) = delete;
-
+  explicit TwistedPeer(std::vector<std::string> args)
+      : BackgroundProgram(withPython(std::move(args)), true) {}
   /// The next line it prints ("" after 30 s or at EOF).
-  std::string line() {
-    for (;;) {
-      auto nl = buffered_.find('\n');
-      if (nl != std::string::npos) {
-        std::string l = buffered_.substr(0, nl);
-        buffered_.erase(0, nl + 1);
-        return l;
-      }
-      pollfd p{out_, POLLIN, 0};
-      if (::poll(&p, 1, 30000) != 1) return {};
-      char buf[512];
-      ssize_t n = ::read(out_, buf, sizeof buf);
-      if (n <= 0) return {};
-      buffered_.append(buf, static_cast<std::size_t>(n));
-    }
-  }
+  std::string line() { return waitForLine("", 30000); }
   /// The port a server peer listens on (its "PORT n" line), or -1.
   int port() {
     std::string l = line();
@@ -119,20 +81,17 @@ class TwistedPeer {
   /// Waits (up to 30 s) for it to exit; its exit status.
   int wait() {
     for (int i = 0; i < 3000; ++i) {
-      int status = 0;
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      }
+      if (auto status = exitStatus()) return *status;
       ::usleep(10000);
     }
     return -1;
   }
 
  private:
-  pid_t pid_ = -1;
-  int out_ = -1;
-  std::string buffered_;
+  static std::vector<std::string> withPython(std::vector<std::string> args) {
+    args.insert(args.begin(), {"/usr/bin/python3", TWISTED_PEER_PATH});
+    return args;
+  }
 };
 
 // Writes N pattern bytes as a pull producer, then half-closes.

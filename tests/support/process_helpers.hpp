@@ -135,7 +135,7 @@ class BackgroundProgram {
   /// waitForLine; otherwise it goes to /dev/null.
   explicit BackgroundProgram(const std::vector<std::string>& args, bool captureOutput = false) {
     int out[2] = {-1, -1};
-    if (captureOutput && ::pipe(out) != 0) return;
+    if (captureOutput && ::pipe2(out, O_CLOEXEC) != 0) return;
     pid_ = ::fork();
     if (pid_ == 0) {
       int devnull = ::open("/dev/null", O_WRONLY);
@@ -183,6 +183,15 @@ class BackgroundProgram {
   BackgroundProgram(const BackgroundProgram&) = delete;
   BackgroundProgram& operator=(const BackgroundProgram&) = delete;
   pid_t pid() const { return pid_; }
+  /// Its exit status if it has ended (without waiting), else nothing.
+  std::optional<int> exitStatus() {
+    if (pid_ <= 0) return status_;
+    int status = 0;
+    if (::waitpid(pid_, &status, WNOHANG) != pid_) return std::nullopt;
+    pid_ = -1;
+    status_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    return status_;
+  }
   /// Sends SIGTERM and waits (up to 5 s) for the exit status.
   int stop() {
     ::kill(pid_, SIGTERM);
@@ -201,6 +210,7 @@ class BackgroundProgram {
   pid_t pid_ = -1;
   int out_ = -1;
   std::string pending_;
+  std::optional<int> status_;
 };
 
 }  // namespace twisted::test
