@@ -1,0 +1,325 @@
+// twisted.protocols.policies: the behaviours of Twisted's
+// twisted/test/test_policies.py (WrapperTests, ThrottlingTests with a fake
+// clock instead of the real reactor, LimitTotalConnectionsFactoryTests,
+// TimeoutMixinTests, TimeoutProtocolTests, TestLoggingFactory), over
+// StringTransport.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "twisted/protocols/policies.hpp"
+#include "twisted/testing/accumulating_protocol.hpp"
+#include "twisted/testing/clock.hpp"
+#include "twisted/testing/string_transport.hpp"
+
+namespace {
+
+using namespace twisted;
+using namespace twisted::policies;
+using twisted::testing::StringTransport;
+using twisted::testing::StringTransportWithDisconnection;
+
+class Recording : public twisted::testing::AccumulatingProtocol {
+ public:
+  std::vector<std::string> reasons;
+  void connectionLost(const Failure& reason) override {
+    reasons.push_back(reason.brief());
+    twisted::testing::AccumulatingProtocol::connectionLost(reason);
+  }
+};
+
+class HalfCloseRecording : public Recording, public IHalfCloseableProtocol {
+ public:
+  bool readLost = false;
+  void readConnectionLost() override { readLost = true; }
+  void writeConnectionLost() override {}
+};
+
+struct Built {
+  std::shared_ptr<Protocol> wrapper;
+  std::shared_ptr<StringTransportWithDisconnection> transport;
+};
+
+// Builds a protocol from `factory` for a peer at `host` and connects it.
+Built connectFrom(Factory& factory, const std::string& host = "192.168.1.1") {
+  Address peer = IPv4Address{Transport::TCP, host, 54321};
+  auto p = factory.buildProtocol(peer);
+  if (!p) return {};
+  auto t = std::make_shared<StringTransportWithDisconnection>(
+      IPv4Address{Transport::TCP, "10.0.0.1", 12345}, peer);
+  t->protocol = p;
+  p->makeConnection(t);
+  return {p, t};
+}
+
+std::shared_ptr<Factory> recordingFactory(
+    std::vector<std::shared_ptr<Recording>>* built = nullptr) {
+  return std::make_shared<Factory>([built] {
+    auto p = std::make_shared<Recording>();
+    if (built) built->push_back(p);
+    return p;
+  });
+}
+
+// ---- WrappingFactory / ProtocolWrapper ----------------------------------------------
+
+TEST(ProtocolWrapper, IsTheWrappedProtocolsTransportAndPassesEverythingOn) {
+  std::vector<std::shared_ptr<Recording>> inner;
+  auto wrapping = std::make_shared<WrappingFactory>(recordingFactory(&inner));
+  wrapping->doStart();
+  EXPECT_EQ(wrapping->wrappedFactory->numPorts(), 1);
+  auto [wrapper, t] = connectFrom(*wrapping);
+  ASSERT_EQ(inner.size(), 1u);
+  auto& p = *inner[0];
+  EXPECT_TRUE(p.made);
+  EXPECT_EQ(p.transport, std::dynamic_pointer_cast<ProtocolWrapper>(wrapper));
+  EXPECT_EQ(p.factory, wrapping->wrappedFactory.get());
+  EXPECT_EQ(wrapping->protocols().size(), 1u);
+  wrapper->dataReceived("in");
+  EXPECT_EQ(p.data, "in");
+  p.transport->write("out ");
+  p.transport->writeSequence({"a", "b"});
+  EXPECT_EQ(t->value(), "out ab");
+  EXPECT_EQ(std::get<IPv4Address>(p.transport->getPeer()).host, "192.168.1.1");
+  EXPECT_FALSE(p.transport->disconnecting());
+  p.transport->loseConnection();
+  EXPECT_TRUE(p.transport->disconnecting());
+  ASSERT_EQ(p.reasons.size(), 1u);
+  EXPECT_NE(p.reasons[0].find("ConnectionDone"), std::string::npos) << p.reasons[0];
+  EXPECT_TRUE(wrapping->protocols().empty());
+  wrapping->doStop();
+  EXPECT_EQ(wrapping->wrappedFactory->numPorts(), 0);
+}
+
+TEST(ProtocolWrapper, HalfCloseIsPassedOnOnlyToAHalfCloseableProtocol) {
+  auto plain = std::make_shared<WrappingFactory>(recordingFactory());
+  EXPECT_EQ(dynamic_cast<IHalfCloseableProtocol*>(connectFrom(*plain).wrapper.get()), nullptr);
+  std::shared_ptr<HalfCloseRecording> inner;
+  auto halfCloseable = std::make_shared<WrappingFactory>(std::make_shared<Factory>([&inner] {
+    inner = std::make_shared<HalfCloseRecording>();
+    return inner;
+  }));
+  auto built = connectFrom(*halfCloseable);
+  auto* h = dynamic_cast<IHalfCloseableProtocol*>(built.wrapper.get());
+  ASSERT_NE(h, nullptr);
+  h->readConnectionLost();
+  EXPECT_TRUE(inner->readLost);
+}
+
+TEST(ProtocolWrapper, ARefusalByTheWrappedFactoryIsARefusal) {
+  auto wrapping = std::make_shared<WrappingFactory>(
+      std::make_shared<Factory>([]() -> std::shared_ptr<Protocol> { return nullptr; }));
+  EXPECT_EQ(connectFrom(*wrapping).wrapper, nullptr);
+}
+
+// ---- ThrottlingFactory --------------------------------------------------------------
+
+TEST(ThrottlingFactory, RefusesConnectionsBeyondTheLimit) {
+  twisted::testing::Clock clock;
+  auto throttling = std::make_shared<ThrottlingFactory>(clock, recordingFactory(), 2);
+  auto a = connectFrom(*throttling);
+  auto b = connectFrom(*throttling);
+  EXPECT_NE(b.wrapper, nullptr);
+  EXPECT_EQ(connectFrom(*throttling).wrapper, nullptr);
+  EXPECT_EQ(throttling->connectionCount(), 2u);
+  a.transport->loseConnection();
+  EXPECT_EQ(throttling->connectionCount(), 1u);
+  EXPECT_NE(connectFrom(*throttling).wrapper, nullptr);
+}
+
+TEST(ThrottlingFactory, ReadsOverTheLimitArePausedForTheExcessTime) {
+  twisted::testing::Clock clock;
+  auto throttling = std::make_shared<ThrottlingFactory>(clock, recordingFactory(), SIZE_MAX, 10.0);
+  auto c = connectFrom(*throttling);
+  c.wrapper->dataReceived(std::string(30, 'r'));  // 3x the limit
+  EXPECT_EQ(throttling->readThisSecond(), 30u);
+  clock.advance(1);
+  EXPECT_EQ(c.transport->producerState(), StringTransport::ProducerState::Paused);
+  clock.advance(1.9);
+  EXPECT_EQ(c.transport->producerState(), StringTransport::ProducerState::Paused);
+  clock.advance(0.1);  // 30/10 - 1 = 2 s after the check
+  EXPECT_EQ(c.transport->producerState(), StringTransport::ProducerState::Producing);
+  // Within the limit: no pause.
+  c.wrapper->dataReceived(std::string(5, 'r'));
+  clock.advance(1);
+  EXPECT_EQ(c.transport->producerState(), StringTransport::ProducerState::Producing);
+  // The last connection gone, nothing stays scheduled.
+  c.transport->loseConnection();
+  EXPECT_TRUE(clock.getDelayedCalls().empty());
+}
+
+TEST(ThrottlingFactory, WritesOverTheLimitPauseTheStreamingProducer) {
+  struct Producer : IPushProducer {
+    bool paused = false;
+    void pauseProducing() override { paused = true; }
+    void resumeProducing() override { paused = false; }
+    void stopProducing() override {}
+  };
+  twisted::testing::Clock clock;
+  std::vector<std::shared_ptr<Recording>> inner;
+  auto throttling = std::make_shared<ThrottlingFactory>(clock, recordingFactory(&inner), SIZE_MAX,
+                                                        std::nullopt, 100.0);
+  auto c = connectFrom(*throttling);
+  auto producer = std::make_shared<Producer>();
+  inner[0]->transport->registerProducer(producer, true);
+  inner[0]->transport->write(std::string(250, 'w'));
+  EXPECT_EQ(throttling->writtenThisSecond(), 250u);
+  clock.advance(1);
+  EXPECT_TRUE(producer->paused);
+  clock.advance(1.5);  // 250/100 - 1
+  EXPECT_FALSE(producer->paused);
+  c.transport->loseConnection();
+  EXPECT_TRUE(clock.getDelayedCalls().empty());
+}
+
+// ---- connection limits -------------------------------------------------------------------
+
+TEST(LimitTotalConnectionsFactory, RefusesOrUsesTheOverflowProtocolBeyondTheLimit) {
+  auto limited = std::make_shared<LimitTotalConnectionsFactory>(recordingFactory(), 2);
+  auto a = connectFrom(*limited);
+  auto b = connectFrom(*limited);
+  EXPECT_EQ(limited->connectionCount(), 2u);
+  EXPECT_EQ(connectFrom(*limited).wrapper, nullptr);
+  struct Busy : Protocol {
+    void connectionMade() override {
+      transport->write("busy\r\n");
+      transport->loseConnection();
+    }
+  };
+  limited->overflowProtocol = [] { return std::make_shared<Busy>(); };
+  auto c = connectFrom(*limited);
+  ASSERT_NE(c.wrapper, nullptr);
+  EXPECT_EQ(c.transport->value(), "busy\r\n");
+  EXPECT_EQ(limited->connectionCount(), 2u);  // the overflow connection has gone
+  a.transport->loseConnection();
+  auto d = connectFrom(*limited);
+  EXPECT_EQ(d.transport->value(), "");  // a normal protocol again
+  EXPECT_EQ(limited->connectionCount(), 2u);
+}
+
+TEST(LimitConnectionsByPeer, CountsEachPeerHost) {
+  auto limited = std::make_shared<LimitConnectionsByPeer>(recordingFactory(), 2);
+  auto a1 = connectFrom(*limited, "10.1.1.1");
+  auto a2 = connectFrom(*limited, "10.1.1.1");
+  EXPECT_EQ(connectFrom(*limited, "10.1.1.1").wrapper, nullptr);
+  EXPECT_NE(connectFrom(*limited, "10.2.2.2").wrapper, nullptr);
+  EXPECT_EQ(limited->peerConnections().at("10.1.1.1"), 2u);
+  a1.transport->loseConnection();
+  EXPECT_EQ(limited->peerConnections().at("10.1.1.1"), 1u);
+  EXPECT_NE(connectFrom(*limited, "10.1.1.1").wrapper, nullptr);
+}
+
+// ---- timeouts ------------------------------------------------------------------------------
+
+class TimingOut : public Recording, public TimeoutMixin {
+ public:
+  int timedOut = 0;
+  void timeoutConnection() override {
+    ++timedOut;
+    TimeoutMixin::timeoutConnection();
+  }
+};
+
+TEST(TimeoutMixin, TimesOutAfterThePeriodUnlessReset) {
+  twisted::testing::Clock clock;
+  auto p = std::make_shared<TimingOut>();
+  p->timeoutClock = &clock;
+  auto t = twisted::testing::connect(p);
+  EXPECT_EQ(p->setTimeout(10), std::nullopt);
+  clock.advance(9);
+  p->resetTimeout();
+  clock.advance(9);
+  EXPECT_EQ(p->timedOut, 0);
+  clock.advance(1);
+  EXPECT_EQ(p->timedOut, 1);
+  EXPECT_TRUE(t->disconnecting());
+}
+
+TEST(TimeoutMixin, SetTimeoutChangesOrCancelsAndReturnsThePrevious) {
+  twisted::testing::Clock clock;
+  TimingOut p;
+  p.timeoutClock = &clock;
+  p.setTimeout(10);
+  EXPECT_EQ(p.setTimeout(20), std::optional<double>(10));
+  clock.advance(15);
+  EXPECT_EQ(p.timedOut, 0);
+  EXPECT_EQ(p.setTimeout(std::nullopt), std::optional<double>(20));
+  clock.advance(100);
+  EXPECT_EQ(p.timedOut, 0);
+  EXPECT_TRUE(clock.getDelayedCalls().empty());
+  p.resetTimeout();  // harmless without a timeout
+  EXPECT_TRUE(clock.getDelayedCalls().empty());
+}
+
+TEST(TimeoutFactory, ClosesIdleConnectionsAndActivityResetsTheTimer) {
+  twisted::testing::Clock clock;
+  std::vector<std::shared_ptr<Recording>> inner;
+  auto timeouts = std::make_shared<TimeoutFactory>(clock, recordingFactory(&inner), 5);
+  auto c = connectFrom(*timeouts);
+  clock.advance(4);
+  c.wrapper->dataReceived("x");  // reading resets
+  clock.advance(4);
+  inner[0]->transport->write("y");  // so does writing
+  clock.advance(4);
+  EXPECT_FALSE(c.transport->disconnecting());
+  clock.advance(1);
+  EXPECT_TRUE(c.transport->disconnecting());
+  EXPECT_EQ(inner[0]->reasons.size(), 1u);
+  EXPECT_TRUE(clock.getDelayedCalls().empty());
+}
+
+TEST(TimeoutFactory, ALostConnectionCancelsItsTimer) {
+  twisted::testing::Clock clock;
+  auto timeouts = std::make_shared<TimeoutFactory>(clock, recordingFactory(), 5);
+  auto c = connectFrom(*timeouts);
+  EXPECT_EQ(clock.getDelayedCalls().size(), 1u);
+  c.transport->loseConnection();
+  EXPECT_TRUE(clock.getDelayedCalls().empty());
+}
+
+// ---- traffic logging ------------------------------------------------------------------------
+
+TEST(TrafficLoggingFactory, LogsEachEventOfEachConnectionToItsOwnFile) {
+  std::string prefix = ::testing::TempDir() + "traffic";
+  std::vector<std::shared_ptr<Recording>> inner;
+  auto logging = std::make_shared<TrafficLoggingFactory>(recordingFactory(&inner), prefix);
+  auto c = connectFrom(*logging);
+  c.wrapper->dataReceived("hello\r\n");
+  inner[0]->transport->write("it's");
+  inner[0]->transport->writeSequence({"a", "\x01"});
+  inner[0]->transport->loseConnection();
+  std::ifstream in(prefix + "-1");
+  std::stringstream text;
+  text << in.rdbuf();
+  EXPECT_EQ(text.str(),
+            "*\n"
+            "C 1: b'hello\\r\\n'\n"
+            "S 1: b\"it's\"\n"
+            "SV 1: [b'a', b'\\x01']\n"
+            "S 1: *\n"
+            "C 1: twisted::error::ConnectionDone: The connection was closed cleanly\n");
+  auto second = connectFrom(*logging);
+  EXPECT_TRUE(std::ifstream(prefix + "-2").good());
+  std::remove((prefix + "-1").c_str());
+  std::remove((prefix + "-2").c_str());
+}
+
+TEST(TrafficLoggingFactory, ElidesLongData) {
+  EXPECT_EQ(bytesRepr(std::string("a'b\"", 4)), "b'a\\'b\"'");
+  std::string prefix = ::testing::TempDir() + "traffic_long";
+  auto logging = std::make_shared<TrafficLoggingFactory>(recordingFactory(), prefix, 20);
+  auto c = connectFrom(*logging);
+  c.wrapper->dataReceived(std::string(100, 'z'));
+  std::ifstream in(prefix + "-1");
+  std::string first, second;
+  std::getline(in, first);
+  std::getline(in, second);
+  EXPECT_EQ(second, "C 1: b'zzzzzzzz<... elided>'");
+  std::remove((prefix + "-1").c_str());
+}
+
+}  // namespace
