@@ -42,4 +42,11 @@ Deferred<void> StreamServerEndpointService::stopService() {
   return port->stopListening();
 }
 
+std::shared_ptr<StreamServerEndpointService> strports::service(IReactorTCP& reactor,
+                                                               std::string_view description,
+                                                               std::shared_ptr<Factory> factory) {
+  return std::make_shared<StreamServerEndpointService>(serverFromString(reactor, description),
+                                                       std::move(factory));
+}
+
 }  // namespace twisted::application

@@ -99,6 +99,19 @@ TEST_P(EndpointServiceTest, ListensWhileRunningAndStopsListening) {
   EXPECT_EQ(service->port(), nullptr);
 }
 
+TEST_P(EndpointServiceTest, StrportsServiceParsesTheDescription) {
+  // Twisted's test_strports: service(description, factory) listens there.
+  auto service = application::strports::service(*reactor, "tcp:0:interface=127.0.0.1",
+                                                std::make_shared<Factory>());
+  service->startService();
+  ASSERT_NE(service->port(), nullptr);
+  EXPECT_EQ(std::get<IPv4Address>(service->port()->getHost()).host, "127.0.0.1");
+  service->stopService().addCallback([this] { reactor->stop(); });
+  runReactor();
+  EXPECT_THROW(application::strports::service(*reactor, "tcp:", std::make_shared<Factory>()),
+               error::InvalidEndpointDescription);
+}
+
 TEST_P(EndpointServiceTest, AnAddressInUseIsThrownWithItsErrno) {
   auto first = reactor->listenTCP(0, std::make_shared<Factory>(), 50, "127.0.0.1");
   Address host = first->getHost();

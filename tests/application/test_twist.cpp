@@ -235,6 +235,15 @@ TEST(Twist, JsonLogsToAFileNameThePort) {
   std::remove(path.c_str());
 }
 
+TEST(Twist, LogLevelFiltersWhatIsWritten) {
+  BackgroundProgram quiet({kTwist, "--log-level", "warn", "echo", "--listen", "tcp:0"}, true);
+  EXPECT_EQ(quiet.waitForLine("starting on", 500), "") << "an info line got through";
+  EXPECT_EQ(quiet.stop(), 0);
+  BackgroundProgram chatty({kTwist, "--log-level", "debug", "echo", "--listen", "tcp:0"}, true);
+  EXPECT_NE(chatty.waitForLine("starting on"), "");
+  EXPECT_EQ(chatty.stop(), 0);
+}
+
 // ---- bounded memory ------------------------------------------------------------------
 
 TEST(Twist, EchoStaysBoundedAgainstAClientThatNeverReads) {

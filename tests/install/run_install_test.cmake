@@ -1,5 +1,5 @@
 # For the static and the shared library: installs twisted-cpp into a scratch prefix, then builds and runs a small
-# program against it twice: with find_package(twisted) and with pkg-config.
+# program against it twice: with find_package(twisted) and with pkg-config; and runs the installed `twist`.
 function(run)
   execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
   if(NOT rc EQUAL 0)
@@ -19,6 +19,8 @@ foreach(shared OFF ON)
       -DBUILD_SHARED_LIBS=${shared} -DTWISTED_BUILD_TESTS=OFF -DTWISTED_BUILD_EXAMPLES=OFF -DCMAKE_INSTALL_PREFIX=${prefix})
   run(${CMAKE_COMMAND} --build ${work}/lib -j2)
   run(${CMAKE_COMMAND} --install ${work}/lib)
+  # `twist` is installed with the library and runs from the prefix.
+  run(${prefix}/bin/twist --help)
 
   run(${CMAKE_COMMAND} -S ${SOURCE_DIR}/tests/install -B ${work}/consumer-cmake
       -DCMAKE_PREFIX_PATH=${prefix})

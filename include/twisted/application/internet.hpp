@@ -43,4 +43,16 @@ class StreamServerEndpointService : public Service {
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // see startService
 };
 
+namespace strports {
+
+/// Twisted's strports.service: a StreamServerEndpointService listening on
+/// `description` (serverFromString's grammar) with `factory`.
+///   auto web = strports::service(reactor, "tcp:8080:interface=127.0.0.1", factory);
+/// @throws error::InvalidEndpointDescription naming the part that is wrong.
+std::shared_ptr<StreamServerEndpointService> service(IReactorTCP& reactor,
+                                                     std::string_view description,
+                                                     std::shared_ptr<Factory> factory);
+
+}  // namespace strports
+
 }  // namespace twisted::application

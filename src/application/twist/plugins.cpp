@@ -47,8 +47,7 @@ class ServerPlugin : public ServiceMaker {
     auto top = std::make_shared<MultiService>();
     top->name = name_;
     for (const auto& description : options.all("listen")) {
-      top->addService(std::make_shared<StreamServerEndpointService>(
-          serverFromString(reactor, description), factory));
+      top->addService(strports::service(reactor, description, factory));
     }
     return top;
   }
