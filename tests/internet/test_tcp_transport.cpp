@@ -236,8 +236,10 @@ TEST_P(TCPTransportTest, RegisteredProducerIsStoppedWhenTheConnectionIsLost) {
 TEST_P(TCPTransportTest, EchoStaysBoundedAgainstAPeerThatDoesNotRead) {
   // Beyond Twisted: an echo server (no producer code at all) stops reading
   // while its write buffer is above the high-water mark, so a client that
-  // sends 16 MiB without reading cannot make the server's memory grow.
-  constexpr std::size_t kTotal = 16u << 20;
+  // sends without reading cannot make the server's memory grow. (64 MiB:
+  // loopback buffers autotune up to tcp_rmem/tcp_wmem's maxima, about 20 MiB
+  // over the four socket buffers of the path, which 16 MiB could fit in.)
+  constexpr std::size_t kTotal = 64u << 20;
   std::size_t maxBuffered = 0;
   server->setup = [&](ScriptedProtocol& p) {
     p.onData = [&](ScriptedProtocol& self, std::string_view d) {
