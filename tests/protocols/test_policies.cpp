@@ -39,20 +39,50 @@ class HalfCloseRecording : public Recording, public IHalfCloseableProtocol {
   void writeConnectionLost() override {}
 };
 
+// Connections left open by a test are closed after all tests: a wrapper
+// and the protocol it wraps hold each other until connectionLost (as a TCP
+// connection and its protocol do), and the leak checker runs at exit.
+std::vector<std::shared_ptr<twisted::testing::StringTransportWithDisconnection>>& openTransports() {
+  static std::vector<std::shared_ptr<twisted::testing::StringTransportWithDisconnection>> all;
+  return all;
+}
+
+// The factories stay alive until then too (a port keeps its factory while
+// its connections live; here nothing else would).
+std::vector<std::shared_ptr<Factory>>& openFactories() {
+  static std::vector<std::shared_ptr<Factory>> all;
+  return all;
+}
+
+class CloseOpenConnections : public ::testing::Environment {
+ public:
+  void TearDown() override {
+    for (auto& t : openTransports()) {
+      if (!t->disconnecting()) t->loseConnection();
+    }
+    openTransports().clear();
+    openFactories().clear();
+  }
+};
+const auto* const kCloser = ::testing::AddGlobalTestEnvironment(new CloseOpenConnections);
+
 struct Built {
   std::shared_ptr<Protocol> wrapper;
   std::shared_ptr<StringTransportWithDisconnection> transport;
 };
 
 // Builds a protocol from `factory` for a peer at `host` and connects it.
-Built connectFrom(Factory& factory, const std::string& host = "192.168.1.1") {
+Built connectFrom(const std::shared_ptr<Factory>& factory,
+                  const std::string& host = "192.168.1.1") {
+  openFactories().push_back(factory);
   Address peer = IPv4Address{Transport::TCP, host, 54321};
-  auto p = factory.buildProtocol(peer);
+  auto p = factory->buildProtocol(peer);
   if (!p) return {};
   auto t = std::make_shared<StringTransportWithDisconnection>(
       IPv4Address{Transport::TCP, "10.0.0.1", 12345}, peer);
   t->protocol = p;
   p->makeConnection(t);
+  openTransports().push_back(t);
   return {p, t};
 }
 
@@ -72,7 +102,7 @@ TEST(ProtocolWrapper, IsTheWrappedProtocolsTransportAndPassesEverythingOn) {
   auto wrapping = std::make_shared<WrappingFactory>(recordingFactory(&inner));
   wrapping->doStart();
   EXPECT_EQ(wrapping->wrappedFactory->numPorts(), 1);
-  auto [wrapper, t] = connectFrom(*wrapping);
+  auto [wrapper, t] = connectFrom(wrapping);
   ASSERT_EQ(inner.size(), 1u);
   auto& p = *inner[0];
   EXPECT_TRUE(p.made);
@@ -97,13 +127,13 @@ TEST(ProtocolWrapper, IsTheWrappedProtocolsTransportAndPassesEverythingOn) {
 
 TEST(ProtocolWrapper, HalfCloseIsPassedOnOnlyToAHalfCloseableProtocol) {
   auto plain = std::make_shared<WrappingFactory>(recordingFactory());
-  EXPECT_EQ(dynamic_cast<IHalfCloseableProtocol*>(connectFrom(*plain).wrapper.get()), nullptr);
+  EXPECT_EQ(dynamic_cast<IHalfCloseableProtocol*>(connectFrom(plain).wrapper.get()), nullptr);
   std::shared_ptr<HalfCloseRecording> inner;
   auto halfCloseable = std::make_shared<WrappingFactory>(std::make_shared<Factory>([&inner] {
     inner = std::make_shared<HalfCloseRecording>();
     return inner;
   }));
-  auto built = connectFrom(*halfCloseable);
+  auto built = connectFrom(halfCloseable);
   auto* h = dynamic_cast<IHalfCloseableProtocol*>(built.wrapper.get());
   ASSERT_NE(h, nullptr);
   h->readConnectionLost();
@@ -113,7 +143,7 @@ TEST(ProtocolWrapper, HalfCloseIsPassedOnOnlyToAHalfCloseableProtocol) {
 TEST(ProtocolWrapper, ARefusalByTheWrappedFactoryIsARefusal) {
   auto wrapping = std::make_shared<WrappingFactory>(
       std::make_shared<Factory>([]() -> std::shared_ptr<Protocol> { return nullptr; }));
-  EXPECT_EQ(connectFrom(*wrapping).wrapper, nullptr);
+  EXPECT_EQ(connectFrom(wrapping).wrapper, nullptr);
 }
 
 // ---- ThrottlingFactory --------------------------------------------------------------
@@ -121,20 +151,20 @@ TEST(ProtocolWrapper, ARefusalByTheWrappedFactoryIsARefusal) {
 TEST(ThrottlingFactory, RefusesConnectionsBeyondTheLimit) {
   twisted::testing::Clock clock;
   auto throttling = std::make_shared<ThrottlingFactory>(clock, recordingFactory(), 2);
-  auto a = connectFrom(*throttling);
-  auto b = connectFrom(*throttling);
+  auto a = connectFrom(throttling);
+  auto b = connectFrom(throttling);
   EXPECT_NE(b.wrapper, nullptr);
-  EXPECT_EQ(connectFrom(*throttling).wrapper, nullptr);
+  EXPECT_EQ(connectFrom(throttling).wrapper, nullptr);
   EXPECT_EQ(throttling->connectionCount(), 2u);
   a.transport->loseConnection();
   EXPECT_EQ(throttling->connectionCount(), 1u);
-  EXPECT_NE(connectFrom(*throttling).wrapper, nullptr);
+  EXPECT_NE(connectFrom(throttling).wrapper, nullptr);
 }
 
 TEST(ThrottlingFactory, ReadsOverTheLimitArePausedForTheExcessTime) {
   twisted::testing::Clock clock;
   auto throttling = std::make_shared<ThrottlingFactory>(clock, recordingFactory(), SIZE_MAX, 10.0);
-  auto c = connectFrom(*throttling);
+  auto c = connectFrom(throttling);
   c.wrapper->dataReceived(std::string(30, 'r'));  // 3x the limit
   EXPECT_EQ(throttling->readThisSecond(), 30u);
   clock.advance(1);
@@ -163,7 +193,7 @@ TEST(ThrottlingFactory, WritesOverTheLimitPauseTheStreamingProducer) {
   std::vector<std::shared_ptr<Recording>> inner;
   auto throttling = std::make_shared<ThrottlingFactory>(clock, recordingFactory(&inner), SIZE_MAX,
                                                         std::nullopt, 100.0);
-  auto c = connectFrom(*throttling);
+  auto c = connectFrom(throttling);
   auto producer = std::make_shared<Producer>();
   inner[0]->transport->registerProducer(producer, true);
   inner[0]->transport->write(std::string(250, 'w'));
@@ -180,10 +210,10 @@ TEST(ThrottlingFactory, WritesOverTheLimitPauseTheStreamingProducer) {
 
 TEST(LimitTotalConnectionsFactory, RefusesOrUsesTheOverflowProtocolBeyondTheLimit) {
   auto limited = std::make_shared<LimitTotalConnectionsFactory>(recordingFactory(), 2);
-  auto a = connectFrom(*limited);
-  auto b = connectFrom(*limited);
+  auto a = connectFrom(limited);
+  auto b = connectFrom(limited);
   EXPECT_EQ(limited->connectionCount(), 2u);
-  EXPECT_EQ(connectFrom(*limited).wrapper, nullptr);
+  EXPECT_EQ(connectFrom(limited).wrapper, nullptr);
   struct Busy : Protocol {
     void connectionMade() override {
       transport->write("busy\r\n");
@@ -191,26 +221,26 @@ TEST(LimitTotalConnectionsFactory, RefusesOrUsesTheOverflowProtocolBeyondTheLimi
     }
   };
   limited->overflowProtocol = [] { return std::make_shared<Busy>(); };
-  auto c = connectFrom(*limited);
+  auto c = connectFrom(limited);
   ASSERT_NE(c.wrapper, nullptr);
   EXPECT_EQ(c.transport->value(), "busy\r\n");
   EXPECT_EQ(limited->connectionCount(), 2u);  // the overflow connection has gone
   a.transport->loseConnection();
-  auto d = connectFrom(*limited);
+  auto d = connectFrom(limited);
   EXPECT_EQ(d.transport->value(), "");  // a normal protocol again
   EXPECT_EQ(limited->connectionCount(), 2u);
 }
 
 TEST(LimitConnectionsByPeer, CountsEachPeerHost) {
   auto limited = std::make_shared<LimitConnectionsByPeer>(recordingFactory(), 2);
-  auto a1 = connectFrom(*limited, "10.1.1.1");
-  auto a2 = connectFrom(*limited, "10.1.1.1");
-  EXPECT_EQ(connectFrom(*limited, "10.1.1.1").wrapper, nullptr);
-  EXPECT_NE(connectFrom(*limited, "10.2.2.2").wrapper, nullptr);
+  auto a1 = connectFrom(limited, "10.1.1.1");
+  auto a2 = connectFrom(limited, "10.1.1.1");
+  EXPECT_EQ(connectFrom(limited, "10.1.1.1").wrapper, nullptr);
+  EXPECT_NE(connectFrom(limited, "10.2.2.2").wrapper, nullptr);
   EXPECT_EQ(limited->peerConnections().at("10.1.1.1"), 2u);
   a1.transport->loseConnection();
   EXPECT_EQ(limited->peerConnections().at("10.1.1.1"), 1u);
-  EXPECT_NE(connectFrom(*limited, "10.1.1.1").wrapper, nullptr);
+  EXPECT_NE(connectFrom(limited, "10.1.1.1").wrapper, nullptr);
 }
 
 // ---- timeouts ------------------------------------------------------------------------------
@@ -259,7 +289,7 @@ TEST(TimeoutFactory, ClosesIdleConnectionsAndActivityResetsTheTimer) {
   twisted::testing::Clock clock;
   std::vector<std::shared_ptr<Recording>> inner;
   auto timeouts = std::make_shared<TimeoutFactory>(clock, recordingFactory(&inner), 5);
-  auto c = connectFrom(*timeouts);
+  auto c = connectFrom(timeouts);
   clock.advance(4);
   c.wrapper->dataReceived("x");  // reading resets
   clock.advance(4);
@@ -275,7 +305,7 @@ TEST(TimeoutFactory, ClosesIdleConnectionsAndActivityResetsTheTimer) {
 TEST(TimeoutFactory, ALostConnectionCancelsItsTimer) {
   twisted::testing::Clock clock;
   auto timeouts = std::make_shared<TimeoutFactory>(clock, recordingFactory(), 5);
-  auto c = connectFrom(*timeouts);
+  auto c = connectFrom(timeouts);
   EXPECT_EQ(clock.getDelayedCalls().size(), 1u);
   c.transport->loseConnection();
   EXPECT_TRUE(clock.getDelayedCalls().empty());
@@ -287,7 +317,7 @@ TEST(TrafficLoggingFactory, LogsEachEventOfEachConnectionToItsOwnFile) {
   std::string prefix = ::testing::TempDir() + "traffic";
   std::vector<std::shared_ptr<Recording>> inner;
   auto logging = std::make_shared<TrafficLoggingFactory>(recordingFactory(&inner), prefix);
-  auto c = connectFrom(*logging);
+  auto c = connectFrom(logging);
   c.wrapper->dataReceived("hello\r\n");
   inner[0]->transport->write("it's");
   inner[0]->transport->writeSequence({"a", "\x01"});
@@ -302,7 +332,7 @@ TEST(TrafficLoggingFactory, LogsEachEventOfEachConnectionToItsOwnFile) {
             "SV 1: [b'a', b'\\x01']\n"
             "S 1: *\n"
             "C 1: twisted::error::ConnectionDone: The connection was closed cleanly\n");
-  auto second = connectFrom(*logging);
+  auto second = connectFrom(logging);
   EXPECT_TRUE(std::ifstream(prefix + "-2").good());
   std::remove((prefix + "-1").c_str());
   std::remove((prefix + "-2").c_str());
@@ -312,7 +342,7 @@ TEST(TrafficLoggingFactory, ElidesLongData) {
   EXPECT_EQ(bytesRepr(std::string("a'b\"", 4)), "b'a\\'b\"'");
   std::string prefix = ::testing::TempDir() + "traffic_long";
   auto logging = std::make_shared<TrafficLoggingFactory>(recordingFactory(), prefix, 20);
-  auto c = connectFrom(*logging);
+  auto c = connectFrom(logging);
   c.wrapper->dataReceived(std::string(100, 'z'));
   std::ifstream in(prefix + "-1");
   std::string first, second;

@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "twisted/application/twist.hpp"
+#include "twisted/internet/defer_helpers.hpp"
 #include "twisted/internet/endpoints.hpp"
 #include "twisted/logger/logger.hpp"
 #include "twisted/logger/observers.hpp"
@@ -42,7 +43,7 @@ struct PluginCommand {
 // Sends log events to the chosen file while runTwist runs.
 class LogDestination {
  public:
-  LogDestination(const CommonOptions& options) {
+  explicit LogDestination(const CommonOptions& options) {
     if (options.logFile != "-") {
       file_ = std::fopen(options.logFile.c_str(), "a");
       if (!file_) {
@@ -90,23 +91,36 @@ int run(const CommonOptions& common, PluginCommand& command) {
   std::shared_ptr<Service> service = command.maker->makeService(reactor, collect(command));
   LogDestination logs(common);
   const logger::Logger log("twisted.application.twist");
-  try {
-    service->startService();
-  } catch (const error::CannotListenError& e) {
-    // An address in use is a runtime condition (1); an address that can
-    // never work (not local, out of range, forbidden) is a usage error (2).
-    std::cerr << "twist: " << e.what() << "\n";
-    return e.socketError() == EADDRINUSE ? kExitRuntimeFailure : kExitUsage;
-  }
-  reactor.addSystemEventTrigger(Phase::Before, "shutdown",
-                                [service] { return service->stopService(); });
-  log.info("twist {plugin} running on the {reactor} reactor (pid {pid})",
-           {{"plugin", command.maker->tapname()},
-            {"reactor", std::string(backendName(reactor.backend()))},
-            {"pid", static_cast<long>(::getpid())}});
+  // The service starts once the reactor runs (as Twisted's application
+  // does), so SIGINT/SIGTERM are handled from the moment a port is open.
+  int status = 0;
+  bool started = false;
+  reactor.callWhenRunning([&] {
+    try {
+      service->startService();
+      started = true;
+      log.info("twist {plugin} running on the {reactor} reactor (pid {pid})",
+               {{"plugin", command.maker->tapname()},
+                {"reactor", std::string(backendName(reactor.backend()))},
+                {"pid", static_cast<long>(::getpid())}});
+    } catch (const error::CannotListenError& e) {
+      // An address in use is a runtime condition (1); an address that can
+      // never work (not local, out of range, forbidden) is a usage error (2).
+      std::cerr << "twist: " << e.what() << "\n";
+      status = e.socketError() == EADDRINUSE ? kExitRuntimeFailure : kExitUsage;
+      reactor.stop();
+    } catch (const std::exception& e) {
+      std::cerr << "twist: " << e.what() << "\n";
+      status = kExitRuntimeFailure;
+      reactor.stop();
+    }
+  });
+  reactor.addSystemEventTrigger(Phase::Before, "shutdown", [&service, &started] {
+    return started ? service->stopService() : succeed();
+  });
   reactor.run();
-  log.info("Main loop terminated");
-  return 0;
+  if (started) log.info("Main loop terminated");
+  return status;
 }
 
 // The plugin named on the command line, if no plugin has that name (CLI11
