@@ -19,12 +19,11 @@ std::size_t findDelimiter(std::string_view rest, const std::string& delimiter,
 }
 
 // The next thing line mode finds in `buffer`: a whole line (consumed, the
-// view valid until the buffer's afterCallback), a line too long (everything
-// buffered, taken out), or nothing yet.
+// view valid until the buffer's afterCallback), a line too long (the caller
+// takes everything buffered), or nothing yet.
 struct NextLine {
   enum Kind { Line, TooLong, NeedMore } kind;
   std::string_view line;
-  std::string tooLong;
 };
 
 NextLine nextLine(detail::ReceiveBuffer& buffer, const std::string& delimiter,
@@ -38,15 +37,15 @@ NextLine nextLine(detail::ReceiveBuffer& buffer, const std::string& delimiter,
   if ((at == std::string_view::npos && rest.size() >= maxLength + delimiter.size()) ||
       (at != std::string_view::npos && at > maxLength)) {
     scanned = 0;
-    return {NextLine::TooLong, {}, buffer.take()};
+    return {NextLine::TooLong, {}};
   }
   if (at == std::string_view::npos) {
     scanned = rest.size();
-    return {NextLine::NeedMore, {}, {}};
+    return {NextLine::NeedMore, {}};
   }
   buffer.consume(at + delimiter.size());
   scanned = 0;
-  return {NextLine::Line, rest.substr(0, at), {}};
+  return {NextLine::Line, rest.substr(0, at)};
 }
 
 }  // namespace
@@ -72,7 +71,7 @@ void LineReceiver::deliver() {
     NextLine next = nextLine(buffer_, delimiter, MAX_LENGTH, scanned_);
     if (next.kind == NextLine::NeedMore) return;
     if (next.kind == NextLine::TooLong) {
-      lineLengthExceeded(next.tooLong);
+      lineLengthExceeded(buffer_.take());
     } else {
       lineReceived(next.line);
     }
@@ -137,7 +136,7 @@ void LineOnlyReceiver::dataReceived(std::string_view data) {
     NextLine next = nextLine(buffer_, delimiter, MAX_LENGTH, scanned_);
     if (next.kind == NextLine::NeedMore) return;
     if (next.kind == NextLine::TooLong) {
-      lineLengthExceeded(next.tooLong);
+      lineLengthExceeded(buffer_.take());
     } else {
       lineReceived(next.line);
     }
