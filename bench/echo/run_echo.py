@@ -35,8 +35,10 @@ CASES = {
     # The same at a fixed offered load (paced epoll client), below every
     # server's saturation: CPU per message compared at equal load, where the
     # kernel batches alike for everyone.
+    "r1": dict(conns=1, size=64, rate=5000, label="1 conn x 64 B at 5,000 msgs/s"),
     "r100": dict(conns=100, size=64, rate=10000, label="100 conns x 64 B at 10,000 msgs/s"),
     "r1000": dict(conns=1000, size=64, rate=10000, label="1000 conns x 64 B at 10,000 msgs/s"),
+    "r10x16k": dict(conns=10, size=16384, rate=2000, label="10 conns x 16 KiB at 2,000 msgs/s"),
 }
 SERVERS = ["twisted-cpp", "raw-epoll", "asio", "libuv", "libevent", "twisted"]
 NATIVE = ["twisted-cpp", "raw-epoll", "asio", "libuv", "libevent"]
@@ -198,7 +200,7 @@ def main():
     ap.add_argument("--seconds", type=float, default=3)
     ap.add_argument("--warmup", type=float, default=1)
     ap.add_argument("--client", default="uring", choices=["uring", "epoll"])
-    ap.add_argument("--cases", default="c1,c100,c1000,c10x16k,r100,r1000,idle10k")
+    ap.add_argument("--cases", default="c1,c100,c1000,c10x16k,r1,r100,r1000,r10x16k,idle10k")
     ap.add_argument("--servers", default=",".join(SERVERS))
     ap.add_argument("--syscalls", action="store_true")
     ap.add_argument("--callgrind", action="store_true")
