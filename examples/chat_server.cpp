@@ -1,6 +1,7 @@
 // A chat server: every line a client sends goes to every other client,
-// prefixed with the sender's address. The factory keeps the room; each
-// protocol joins in connectionMade and leaves in connectionLost, so the
+// prefixed with the sender's address. Each connection is a LineReceiver (the
+// bytes, however split, arrive as whole lines). The factory keeps the room;
+// each protocol joins in connectionMade and leaves in connectionLost, so the
 // room never holds a closed connection.
 //
 //   chat_server [--listen tcp:8001:interface=127.0.0.1] [--reactor select|poll|epoll]
@@ -15,6 +16,7 @@
 #include <set>
 #include <string>
 
+#include "twisted/protocols/basic.hpp"
 #include "twisted/twisted.hpp"
 
 namespace {
@@ -33,8 +35,12 @@ class ChatFactory : public Factory {
   std::string logPrefix() const override { return "ChatFactory"; }
 };
 
-class Chat : public Protocol {
+class Chat : public basic::LineReceiver {
  public:
+  Chat() {
+    delimiter = "\n";
+    MAX_LENGTH = kMaxLine;
+  }
   void connectionMade() override {
     Address peer = transport->getPeer();
     name_ = std::visit(
@@ -46,17 +52,12 @@ class Chat : public Protocol {
     room().insert(this);
     broadcast("* " + name_ + " joined\n");
   }
-  void dataReceived(std::string_view data) override {
-    buffer_.append(data);
-    std::size_t start = 0;
-    for (std::size_t nl; (nl = buffer_.find('\n', start)) != std::string::npos; start = nl + 1) {
-      broadcast(name_ + "> " + buffer_.substr(start, nl + 1 - start));
-    }
-    buffer_.erase(0, start);
-    if (buffer_.size() > kMaxLine) {
-      transport->write("* line too long, goodbye\n");
-      transport->loseConnection();
-    }
+  void lineReceived(std::string_view line) override {
+    broadcast(name_ + "> " + std::string(line) + "\n");
+  }
+  void lineLengthExceeded(std::string_view) override {
+    transport->write("* line too long, goodbye\n");
+    transport->loseConnection();
   }
   void connectionLost(const Failure&) override {
     room().erase(this);
@@ -81,7 +82,6 @@ class Chat : public Protocol {
   }
 
   std::string name_;
-  std::string buffer_;
 };
 
 ChatFactory::ChatFactory() : Factory([] { return std::make_shared<Chat>(); }) {}

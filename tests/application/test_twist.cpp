@@ -185,7 +185,7 @@ TEST_P(TwistOnBackend, DaytimeAndQotdAnswerAndClose) {
   fd = connectTo(qotd.port);
   EXPECT_EQ(readToEof(fd), std::optional<std::string>("Errors should never pass silently.\r\n"));
   ::close(fd);
-  EXPECT_EQ(qotd.program.stop(), 0);
+  EXPECT_EQ(qotd.program.stop(SIGINT), 0);  // Ctrl-C stops it as cleanly as SIGTERM
 }
 
 TEST(Twist, ListensOnEveryEndpointGivenIncludingIPv6) {

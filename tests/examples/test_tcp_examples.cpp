@@ -82,6 +82,18 @@ TEST_F(TCPExamplesTest, ChatServerRelaysLinesToTheOthersAndStopsCleanly) {
   EXPECT_EQ(server.stop(), 0);
 }
 
+TEST_F(TCPExamplesTest, ChatServerClosesAClientWhoseLineIsTooLong) {
+  BackgroundProgram server(
+      {CHAT_SERVER_PATH, "--listen", "tcp:" + portText + ":interface=127.0.0.1"});
+  int mallory = connectTo(port);
+  ASSERT_GE(mallory, 0);
+  std::string huge(5000, 'm');  // over the 4096-byte line limit, no newline
+  ASSERT_EQ(::write(mallory, huge.data(), huge.size()), static_cast<ssize_t>(huge.size()));
+  EXPECT_EQ(readToEof(mallory), std::optional<std::string>("* line too long, goodbye\n"));
+  ::close(mallory);
+  EXPECT_EQ(server.stop(), 0);
+}
+
 TEST_F(TCPExamplesTest, ChatServerExitsWith1WhenThePortIsTaken) {
   BackgroundProgram first(
       {CHAT_SERVER_PATH, "--listen", "tcp:" + portText + ":interface=127.0.0.1"});

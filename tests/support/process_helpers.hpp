@@ -192,9 +192,10 @@ class BackgroundProgram {
     status_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     return status_;
   }
-  /// Sends SIGTERM and waits (up to 5 s) for the exit status.
-  int stop() {
-    ::kill(pid_, SIGTERM);
+  /// Sends `signal` (SIGTERM by default) and waits (up to 5 s) for the
+  /// exit status.
+  int stop(int signal = SIGTERM) {
+    ::kill(pid_, signal);
     int status = 0;
     for (int i = 0; i < 500; ++i) {
       if (::waitpid(pid_, &status, WNOHANG) == pid_) {
