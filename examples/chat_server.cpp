@@ -16,7 +16,6 @@
 #include <set>
 #include <string>
 
-#include "twisted/protocols/basic.hpp"
 #include "twisted/twisted.hpp"
 
 namespace {

@@ -1,6 +1,9 @@
 // Everything in one include, for small programs.
 #pragma once
 
+#include "twisted/application/internet.hpp"
+#include "twisted/application/service.hpp"
+#include "twisted/application/twist.hpp"
 #include "twisted/internet/address.hpp"
 #include "twisted/internet/backend.hpp"
 #include "twisted/internet/client_creator.hpp"
@@ -20,6 +23,10 @@
 #include "twisted/logger/logger.hpp"
 #include "twisted/logger/observers.hpp"
 #include "twisted/logger/publisher.hpp"
+#include "twisted/protocols/basic.hpp"
+#include "twisted/protocols/policies.hpp"
+#include "twisted/protocols/portforward.hpp"
+#include "twisted/protocols/wire.hpp"
 #include "twisted/python/failure.hpp"
 #include "twisted/python/threadpool.hpp"
 #include "twisted/python/unique_function.hpp"
