@@ -4,15 +4,20 @@
 // (sends and receives batched into one system call per loop turn), because
 // a one-core epoll client saturates before a fast server does.
 //
-//   load_client --port P --conns N --size S [--mode epoll|uring]
+//   load_client --port P[,P2...] --conns N --size S [--mode epoll|uring]
 //               [--warmup SECONDS] [--seconds SECONDS] [--messages M]
 //               [--rate MSGS_PER_S]   (epoll mode: a fixed offered load)
 //   load_client --port P --idle N      (opens N connections, prints READY,
 //                                       holds them until stdin closes)
 //
+// With several ports, connection i goes to port i % ports: the servers
+// behind them get the same load, interleaved in time, in one window (the
+// side-by-side cases of run_echo.py).
+//
 // Prints "START" when the measured window begins, then one JSON line:
-// {"messages":..,"seconds":..,"p50_us":..,"p99_us":..}. The window ends
-// after --seconds or --messages, whichever comes first.
+// {"messages":..,"seconds":..,"p50_us":..,"p99_us":..,"per_port":[..]}
+// (per_port: messages of the window by port). The window ends after
+// --seconds or --messages, whichever comes first.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <liburing.h>
@@ -37,7 +42,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 struct Options {
-  int port = 0;
+  std::vector<int> ports;
   int conns = 1;
   std::size_t size = 64;
   std::string mode = "epoll";
@@ -69,9 +74,11 @@ int connectTo(int port) {
 // Round trips of the measured window and the window's bounds.
 class Recorder {
  public:
-  explicit Recorder(const Options& o) : o_(o), begin_(Clock::now()) { samples_.reserve(1 << 20); }
+  explicit Recorder(const Options& o) : o_(o), begin_(Clock::now()), perPort_(o.ports.size(), 0) {
+    samples_.reserve(1 << 20);
+  }
   // Called with each completed round trip; false when the run is over.
-  bool record(Clock::time_point sent, Clock::time_point now) {
+  bool record(Clock::time_point sent, Clock::time_point now, std::size_t port = 0) {
     if (!measuring_) {
       if (now - begin_ >= std::chrono::duration<double>(o_.warmup)) {
         measuring_ = true;
@@ -83,6 +90,7 @@ class Recorder {
     }
     samples_.push_back(static_cast<uint32_t>(
         std::chrono::duration_cast<std::chrono::nanoseconds>(now - sent).count()));
+    ++perPort_[port];
     end_ = now;
     if (o_.messages > 0 && static_cast<long>(samples_.size()) >= o_.messages) return false;
     return now - start_ < std::chrono::duration<double>(o_.seconds);
@@ -97,8 +105,12 @@ class Recorder {
     };
     double p50 = pct(0.50);
     double p99 = pct(0.99);
-    std::printf("{\"messages\": %zu, \"seconds\": %.6f, \"p50_us\": %.2f, \"p99_us\": %.2f}\n",
-                samples_.size(), secs, p50, p99);
+    std::string ports;
+    for (std::size_t n : perPort_) ports += (ports.empty() ? "" : ", ") + std::to_string(n);
+    std::printf(
+        "{\"messages\": %zu, \"seconds\": %.6f, \"p50_us\": %.2f, \"p99_us\": %.2f, "
+        "\"per_port\": [%s]}\n",
+        samples_.size(), secs, p50, p99, ports.c_str());
     std::fflush(stdout);
   }
 
@@ -107,10 +119,12 @@ class Recorder {
   Clock::time_point begin_, start_, end_;
   bool measuring_ = false;
   std::vector<uint32_t> samples_;
+  std::vector<std::size_t> perPort_;
 };
 
 struct Conn {
   int fd = -1;
+  std::size_t port = 0;  // index into Options::ports
   std::size_t sent = 0;  // bytes of the current message written
   std::size_t got = 0;   // bytes of its echo read
   Clock::time_point t0;
@@ -176,7 +190,7 @@ void runEpoll(const Options& o, std::vector<Conn>& conns, const std::string& msg
       if (c.got < o.size) continue;
       c.got = 0;
       auto now = Clock::now();
-      if (!rec.record(c.t0, now)) running = false;
+      if (!rec.record(c.t0, now, c.port)) running = false;
       if (!running) break;
       if (interval.count() == 0 || c.t0 + interval <= now) {
         send(c);
@@ -254,7 +268,7 @@ void runUring(const Options& o, std::vector<Conn>& conns, const std::string& msg
         continue;
       }
       c.got = 0;
-      if (running && !rec.record(c.t0, Clock::now())) running = false;
+      if (running && !rec.record(c.t0, Clock::now(), c.port)) running = false;
       if (running) {
         c.t0 = Clock::now();
         send(i);
@@ -272,9 +286,13 @@ Options parse(int argc, char** argv) {
   Options o;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i], v = argv[i + 1];
-    if (k == "--port")
-      o.port = std::stoi(v);
-    else if (k == "--conns")
+    if (k == "--port") {
+      for (std::size_t at = 0; at <= v.size();) {
+        std::size_t comma = std::min(v.find(',', at), v.size());
+        o.ports.push_back(std::stoi(v.substr(at, comma - at)));
+        at = comma + 1;
+      }
+    } else if (k == "--conns")
       o.conns = std::stoi(v);
     else if (k == "--size")
       o.size = std::stoul(v);
@@ -295,7 +313,9 @@ Options parse(int argc, char** argv) {
       std::exit(2);
     }
   }
-  if (o.port <= 0 || (o.mode != "epoll" && o.mode != "uring")) {
+  bool portsOk = !o.ports.empty() && std::all_of(o.ports.begin(), o.ports.end(),
+                                                 [](int p) { return p > 0 && p < 65536; });
+  if (!portsOk || (o.mode != "epoll" && o.mode != "uring")) {
     std::fprintf(stderr,
                  "usage: load_client --port P --conns N --size S [--mode epoll|uring] ...\n");
     std::exit(2);
@@ -309,7 +329,7 @@ int main(int argc, char** argv) {
   Options o = parse(argc, argv);
   if (o.idle > 0) {
     std::vector<int> fds;
-    for (int i = 0; i < o.idle; ++i) fds.push_back(connectTo(o.port));
+    for (int i = 0; i < o.idle; ++i) fds.push_back(connectTo(o.ports[0]));
     // Make sure the server has accepted all of them: one echo on the last.
     char b = 'x';
     if (::write(fds.back(), &b, 1) != 1 || ::read(fds.back(), &b, 1) != 1) die("idle probe");
@@ -321,8 +341,10 @@ int main(int argc, char** argv) {
     return 0;
   }
   std::vector<Conn> conns(static_cast<std::size_t>(o.conns));
-  for (auto& c : conns) {
-    c.fd = connectTo(o.port);
+  for (std::size_t i = 0; i < conns.size(); ++i) {
+    Conn& c = conns[i];
+    c.port = i % o.ports.size();
+    c.fd = connectTo(o.ports[c.port]);
     c.in.resize(o.size);
     ::fcntl(c.fd, F_SETFL, O_NONBLOCK);
   }

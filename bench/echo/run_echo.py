@@ -3,13 +3,16 @@
 same run, in interleaved rounds; medians and ratios.
 
   run_echo.py BIN_DIR [--rounds 3] [--seconds 3] [--warmup 1] [--client uring|epoll]
-                      [--cases c1,c100,c1000,c10x16k,idle10k] [--servers ...]
+                      [--cases c1,c100,c1000,c10x16k,r1,...,s1,s100,s1000,s10x16k,idle10k]
+                      [--servers ...]
                       [--syscalls] [--callgrind] [--json OUT]
 
 Servers run pinned to core 1 and the client to core 0 (taskset). A server's
 CPU time is read from /proc/PID/schedstat (user + system, in ns) at the
 start and the end of the client's measured window, so CPU per message is
-exact where wall time is noisy. --syscalls counts system calls per message
+exact where wall time is noisy. The side-by-side cases (s*) run ours and
+one peer at the same time on core 1 under one paced client and compare
+their CPU over the same window. --syscalls counts system calls per message
 with `strace -c -f`; --callgrind counts user-space instructions per message
 with valgrind (the difference of two runs, so start-up cancels out).
 """
@@ -39,6 +42,19 @@ CASES = {
     "r100": dict(conns=100, size=64, rate=10000, label="100 conns x 64 B at 10,000 msgs/s"),
     "r1000": dict(conns=1000, size=64, rate=10000, label="1000 conns x 64 B at 10,000 msgs/s"),
     "r10x16k": dict(conns=10, size=16384, rate=2000, label="10 conns x 16 KiB at 2,000 msgs/s"),
+    # Side by side: ours and one peer run at the same time on the same core,
+    # each given the same paced load by one client (connections alternate
+    # between the two), and their CPU is read over the same window. Whatever
+    # the machine does in that window (steal, frequency, other tenants) it
+    # does to both, so the ratio is steady where back-to-back runs swing.
+    "s1": dict(conns=1, size=64, rate=5000, pair=True,
+               label="side by side: 1 conn x 64 B at 5,000 msgs/s each"),
+    "s100": dict(conns=100, size=64, rate=10000, pair=True,
+                 label="side by side: 100 conns x 64 B at 10,000 msgs/s each"),
+    "s1000": dict(conns=1000, size=64, rate=10000, pair=True,
+                  label="side by side: 1000 conns x 64 B at 10,000 msgs/s each"),
+    "s10x16k": dict(conns=10, size=16384, rate=2000, pair=True,
+                    label="side by side: 10 conns x 16 KiB at 2,000 msgs/s each"),
 }
 SERVERS = ["twisted-cpp", "raw-epoll", "asio", "libuv", "libevent", "twisted"]
 NATIVE = ["twisted-cpp", "raw-epoll", "asio", "libuv", "libevent"]
@@ -141,6 +157,37 @@ def run_load(bin_dir, name, case, opts):
         srv.stop()
 
 
+def run_pair(bin_dir, peer, case, opts, ours_first):
+    """Ours and `peer` at once, on core 1, under one paced client."""
+    c = CASES[case]
+    names = ["twisted-cpp", peer] if ours_first else [peer, "twisted-cpp"]
+    ports = [free_port(), free_port()]
+    while ports[1] == ports[0]:
+        ports[1] = free_port()
+    srvs = []
+    try:
+        for name, port in zip(names, ports):
+            srvs.append(Server(server_cmd(bin_dir, name, port)))
+        cl = client(bin_dir, ",".join(map(str, ports)),
+                    ["--conns", 2 * c["conns"], "--size", c["size"], "--mode", "epoll",
+                     "--warmup", opts.warmup, "--seconds", opts.seconds, "--rate", 2 * c["rate"]])
+        if cl.stdout.readline().strip() != "START":
+            raise RuntimeError("load client failed against " + peer)
+        cpu0 = [cpu_ns(s.pid) for s in srvs]
+        result = json.loads(cl.stdout.readline())
+        cpu1 = [cpu_ns(s.pid) for s in srvs]
+        cl.wait(timeout=60)
+    finally:
+        for s in srvs:
+            s.stop()
+    us = {}
+    for i, name in enumerate(names):
+        us[name] = (cpu1[i] - cpu0[i]) / 1e3 / result["per_port"][i]
+    # ours / peer in messages per CPU-second: above 1, ours spends less.
+    return dict(ours_us=us["twisted-cpp"], peer_us=us[peer], ratio=us[peer] / us["twisted-cpp"],
+                msgs_per_s=result["messages"] / result["seconds"] / 2)
+
+
 def count_syscalls(bin_dir, name, case, opts, messages=20000):
     """System calls per echoed message, by name (strace -c -f)."""
     c = CASES[case]
@@ -200,7 +247,7 @@ def main():
     ap.add_argument("--seconds", type=float, default=3)
     ap.add_argument("--warmup", type=float, default=1)
     ap.add_argument("--client", default="uring", choices=["uring", "epoll"])
-    ap.add_argument("--cases", default="c1,c100,c1000,c10x16k,r1,r100,r1000,r10x16k,idle10k")
+    ap.add_argument("--cases", default="c1,c100,c1000,c10x16k,r1,r100,r1000,r10x16k,s1,s100,s1000,s10x16k,idle10k")
     ap.add_argument("--servers", default=",".join(SERVERS))
     ap.add_argument("--syscalls", action="store_true")
     ap.add_argument("--callgrind", action="store_true")
@@ -209,16 +256,35 @@ def main():
     cases = opts.cases.split(",")
     servers = opts.servers.split(",")
 
+    pair_cases = [case for case in cases if CASES[case].get("pair")]
+    cases = [case for case in cases if not CASES[case].get("pair")]
+    peers = [s for s in servers if s != "twisted-cpp"]
     results = {case: {s: [] for s in servers} for case in cases}
+    pairs = {case: {p: [] for p in peers} for case in pair_cases}
     for r in range(opts.rounds):
         for case in cases:
             order = servers[r % len(servers):] + servers[:r % len(servers)]  # interleave
             for s in order:
                 results[case][s].append(run_load(opts.bin_dir, s, case, opts))
                 print(".", end="", flush=True, file=sys.stderr)
+        for case in pair_cases:
+            for p in peers:  # which server gets the first connection alternates
+                pairs[case][p].append(run_pair(opts.bin_dir, p, case, opts, r % 2 == 0))
+                print(".", end="", flush=True, file=sys.stderr)
     print(file=sys.stderr)
 
     report = {"client": opts.client, "rounds": opts.rounds, "cases": {}}
+    for case in pair_cases:
+        report["cases"][case] = {}
+        for p in peers:
+            runs = pairs[case][p]
+            ratios = sorted(run["ratio"] for run in runs)
+            report["cases"][case][p] = dict(
+                ratio=statistics.median(ratios), ratio_min=ratios[0], ratio_max=ratios[-1],
+                ours_us=statistics.median(run["ours_us"] for run in runs),
+                peer_us=statistics.median(run["peer_us"] for run in runs),
+                msgs_per_s=statistics.median(run["msgs_per_s"] for run in runs))
+        print_pair_case(case, report["cases"][case])
     for case in cases:
         med = {}
         for s in servers:
@@ -270,6 +336,16 @@ def print_case(case, med):
             m["paired_ratio"], m["paired_min"], m["paired_max"])
         print("| %s | %.0f | %.1f | %.1f | %.1f | %.3f | %s |" % (
             s, m["msgs_per_s"], m["mib_per_s"], m["p50_us"], m["p99_us"], m["cpu_us_per_msg"], ratio))
+
+
+def print_pair_case(case, table):
+    print("\n%s (median of rounds)" % CASES[case]["label"])
+    print("| peer | msgs/s each | ours CPU us/msg | peer CPU us/msg "
+          "| msgs per CPU-s: ours / peer (median, range) |")
+    print("| --- | ---: | ---: | ---: | ---: |")
+    for p, m in table.items():
+        print("| %s | %.0f | %.3f | %.3f | %.3fx (%.3f-%.3f) |" % (
+            p, m["msgs_per_s"], m["ours_us"], m["peer_us"], m["ratio"], m["ratio_min"], m["ratio_max"]))
 
 
 def print_syscalls(case, table):

@@ -2,6 +2,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "hot_path.hpp"
 #include "reactor_impl.hpp"
 #include "twisted/internet/error.hpp"
 
@@ -138,7 +139,7 @@ std::vector<std::shared_ptr<IWriteDescriptor>> Reactor::getWriters() const {
 
 // ---- dispatch -------------------------------------------------------------
 
-void Reactor::Impl::dispatch(const detail::FiredEvent& e) {
+TWISTED_HOT void Reactor::Impl::dispatch(const detail::FiredEvent& e) {
   if (static_cast<std::size_t>(e.fd) >= slots.size()) return;
   Slot* slot = &slots[e.fd];
   if (slot->generation != e.generation) return;  // changed since the wait

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <system_error>
 
+#include "hot_path.hpp"
 #include "reactor_impl.hpp"
 #include "signals.hpp"
 
@@ -50,7 +51,7 @@ void Reactor::wakeUp() {
   impl_->waker->wake();
 }
 
-void Reactor::Impl::runThreadCalls() {
+TWISTED_HOT void Reactor::Impl::runThreadCalls() {
   // Clear the flag before taking the queue: a call queued after the swap
   // sets it again (and wakes us), so nothing is ever stranded.
   // A plain load first: most turns have no thread calls, and a load costs
@@ -79,7 +80,7 @@ void Reactor::Impl::runThreadCalls() {
   runningCalls = std::move(calls);
 }
 
-void Reactor::Impl::handleSignals() {
+TWISTED_HOT void Reactor::Impl::handleSignals() {
   unsigned bits = detail::SignalHandlers::takePending();
   if (bits & (detail::kSigInt | detail::kSigTerm)) {
     exitSignal = (bits & detail::kSigInt) ? SIGINT : SIGTERM;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "hot_path.hpp"
 #include "twisted/internet/error.hpp"
 
 namespace twisted::detail {
@@ -76,7 +77,7 @@ void TimerQueue::dropTopGarbage() {
   }
 }
 
-std::optional<double> TimerQueue::nextTime() {
+TWISTED_HOT std::optional<double> TimerQueue::nextTime() {
   dropTopGarbage();
   if (heap_.empty()) return std::nullopt;
   return heap_.front().time;

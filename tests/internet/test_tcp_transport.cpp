@@ -325,6 +325,84 @@ TEST_P(TCPTransportTest, WriteSequenceKeepsOrder) {
   EXPECT_EQ(client->protocols[0]->data, expected + "xy");
 }
 
+// ---- writes of the bytes just read (sent without a copy) ------------------------
+
+class WriteOfReadBytesTest : public TCPTransportTest {
+ protected:
+  std::shared_ptr<RecordingFactory> client = std::make_shared<RecordingFactory>();
+
+  // The client sends `message`, then records what comes back until the
+  // server closes.
+  void exchange(std::string message) {
+    listen();
+    client->setup = [this, message](ScriptedProtocol& p) {
+      p.onMade = [message](ScriptedProtocol& self) { self.transport->write(message); };
+      p.onLost = [this](ScriptedProtocol&, const Failure&) { stopPortThenReactor(); };
+    };
+    reactor->connectTCP("127.0.0.1", portOf(*port), client);
+    runReactor();
+    ASSERT_EQ(client->protocols.size(), 1u);
+    ASSERT_TRUE(client->protocols[0]->closed);
+  }
+};
+
+TEST_P(WriteOfReadBytesTest, LaterWritesAndTheCloseComeAfterIt) {
+  // An echo's write of the bytes just read is sent from the read buffer
+  // once dataReceived returns; every write after it, copied or gathered,
+  // and the close must still come after it, in order.
+  std::string expected;
+  std::vector<std::size_t> sizes;
+  server->setup = [&](ScriptedProtocol& p) {
+    p.onData = [&](ScriptedProtocol& self, std::string_view d) {
+      ITransport& t = *self.transport;
+      t.write(d.substr(0, 1));
+      sizes.push_back(t.writeBufferSize());
+      t.write("[");
+      t.write(d.substr(1));
+      std::string_view tail[] = {"]", d.substr(0, 1)};
+      t.writeSequence(tail);
+      sizes.push_back(t.writeBufferSize());
+      std::string head(d.substr(0, 1));
+      expected += head + "[" + std::string(d.substr(1)) + "]" + head;
+      t.loseConnection();
+    };
+  };
+  exchange("hello");
+  EXPECT_EQ(client->protocols[0]->data, expected);
+  EXPECT_EQ(expected, "h[ello]h");  // one read on loopback
+  ASSERT_EQ(sizes.size(), 2u);
+  EXPECT_EQ(sizes[0], 1u) << "the uncopied write counts in writeBufferSize";
+  EXPECT_EQ(sizes[1], 8u);
+  EXPECT_TRUE(client->protocols[0]->closedReason->check<error::ConnectionDone>());
+}
+
+TEST_P(WriteOfReadBytesTest, EchoThenLoseConnectionSendsItAll) {
+  server->setup = [](ScriptedProtocol& p) {
+    p.onData = [](ScriptedProtocol& self, std::string_view d) {
+      self.transport->write(d);
+      self.transport->loseConnection();
+    };
+  };
+  exchange(std::string(1000, 'q'));
+  EXPECT_EQ(client->protocols[0]->data, std::string(1000, 'q'));
+  EXPECT_TRUE(client->protocols[0]->closedReason->check<error::ConnectionDone>());
+}
+
+TEST_P(WriteOfReadBytesTest, EchoThenAbortSendsNothing) {
+  server->setup = [](ScriptedProtocol& p) {
+    p.onData = [](ScriptedProtocol& self, std::string_view d) {
+      self.transport->write(d);
+      self.transport->abortConnection();
+    };
+  };
+  exchange("dropped");
+  EXPECT_EQ(client->protocols[0]->data, "");
+  EXPECT_TRUE(client->protocols[0]->closedReason->check<error::ConnectionLost>())
+      << client->protocols[0]->closedReason->getErrorMessage();
+}
+
+TWISTED_ALL_BACKENDS(WriteOfReadBytesTest);
+
 TEST_P(TCPTransportTest, PeerVanishingMidWriteIsConnectionLost) {
   // The server writes far more than the socket buffers hold; the client
   // resets the connection. The server's write fails and reaches

@@ -6,6 +6,7 @@
 #include <system_error>
 #include <vector>
 
+#include "../hot_path.hpp"
 #include "poller.hpp"
 
 namespace twisted::detail {
@@ -43,7 +44,7 @@ class EpollPoller final : public Poller {
     }
   }
 
-  void poll(double timeout, std::vector<FiredEvent>& fired) override {
+  TWISTED_HOT void poll(double timeout, std::vector<FiredEvent>& fired) override {
     int n = ::epoll_wait(epfd_, events_.data(), static_cast<int>(events_.size()),
                          timeoutMillis(timeout));
     if (n < 0) {
