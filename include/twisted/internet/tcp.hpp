@@ -129,6 +129,8 @@ class Connection : public IReadWriteDescriptor,
   void spillReadView();
   // After dataReceived: sends or queues readView_.
   IOResult sendReadView();
+  // write() when the bytes cannot be sent from the read buffer.
+  void writeCopied(std::string_view data);
 
   // ---- hot: every read and write
   bool reading_ = false;

@@ -183,7 +183,7 @@ TWISTED_HOT IOResult Connection::doRead() {
   return {};
 }
 
-TWISTED_HOT IOResult Connection::sendReadView() {
+[[gnu::always_inline]] inline IOResult Connection::sendReadView() {
   std::string_view view = std::exchange(readView_, {});
   if (aborting_ || !connected_ || writeDisconnected_) return {};  // abort discards it
   if (writing_) {
@@ -233,18 +233,23 @@ void Connection::readConnectionLost(const Failure& reason) {
 // ---- writing ------------------------------------------------------------------
 
 TWISTED_HOT void Connection::write(std::string_view data) {
+  // The common case of a server: an answer written from dataReceived, sent
+  // once it returns. Bytes of the read itself (an echo, a proxy's own side)
+  // are not even copied while nothing else is queued. This path is kept
+  // free of calls so that it needs no stack frame.
+  auto at = reinterpret_cast<std::uintptr_t>(data.data());
+  auto begin = reinterpret_cast<std::uintptr_t>(readBytes_.data());
+  if (inRead_ && readView_.empty() && buffer_.empty() && !data.empty() && at >= begin &&
+      at + data.size() <= begin + readBytes_.size() && connected_ && !writeDisconnected_ &&
+      !aborting_) {
+    readView_ = data;
+    return;
+  }
+  writeCopied(data);
+}
+
+void Connection::writeCopied(std::string_view data) {
   if (inRead_ && connected_ && !writeDisconnected_ && !aborting_) {
-    // The common case of a server: an answer written from dataReceived,
-    // sent once it returns. Bytes of the read itself (an echo, a proxy's
-    // own side) are not even copied while nothing else is queued.
-    if (data.empty()) return;
-    auto at = reinterpret_cast<std::uintptr_t>(data.data());
-    auto begin = reinterpret_cast<std::uintptr_t>(readBytes_.data());
-    if (readView_.empty() && buffer_.empty() && at >= begin &&
-        at + data.size() <= begin + readBytes_.size()) {
-      readView_ = data;
-      return;
-    }
     spillReadView();
     buffer_.append(data);
     if (buffer_.size() > highWater_) bufferGrew();
