@@ -45,10 +45,12 @@ struct Reactor::Impl {
   // One watched fd. `generation` changes whenever a descriptor leaves the
   // slot, so events read before the change are recognised as stale.
   struct Slot {
+    // What each event reads first (generation, then the reader's pointer)
+    // lies in the slot's first 16 bytes, which never straddle a cache line.
+    std::uint32_t generation = 0;
+    unsigned mask = 0;
     std::shared_ptr<IReadDescriptor> reader;
     std::shared_ptr<IWriteDescriptor> writer;
-    unsigned mask = 0;
-    std::uint32_t generation = 0;
     bool internal = false;  // the waker: hidden from getReaders/removeAll
   };
 
