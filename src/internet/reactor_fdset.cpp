@@ -21,6 +21,10 @@ const IFileDescriptor* asFile(const std::shared_ptr<IReadDescriptor>& r) {
 const IFileDescriptor* asFile(const std::shared_ptr<IWriteDescriptor>& w) {
   return w ? static_cast<const IFileDescriptor*>(w.get()) : nullptr;
 }
+// Out of line: building a Failure inlines a throw's worth of code.
+[[gnu::cold, gnu::noinline]] Failure fdWentAway() {
+  return Failure::of(error::ConnectionFdescWentAway());
+}
 }  // namespace
 
 Reactor::Impl::Slot& Reactor::Impl::slotFor(int fd) {
@@ -144,57 +148,64 @@ TWISTED_HOT void Reactor::Impl::dispatch(const detail::FiredEvent& e) {
   Slot* slot = &slots[e.fd];
   if (slot->generation != e.generation) return;  // changed since the wait
   constexpr unsigned kGone = kHangup | kError | kInvalid;
+  if ((e.events & kInvalid) || ((e.events & kGone) && !(e.events & kRead))) {
+    dispatchEnd(e, *slot);
+    return;
+  }
   std::optional<Failure> why;
   IFileDescriptor* target = nullptr;
   bool inRead = false;
-
-  if (e.events & kInvalid) {
-    // The fd was closed behind the reactor's back (select/poll).
-    target = slot->reader ? asFileMutable(slot->reader) : asFileMutable(slot->writer);
-    why = Failure::of(error::ConnectionFdescWentAway());
-  } else if ((e.events & kGone) && !(e.events & kRead)) {
-    // Hang-up with nothing left to read: a clean end for a reader (maybe a
-    // half-close), a lost connection for a writer (Twisted's rule).
-    if (slot->reader) {
-      target = asFileMutable(slot->reader);
+  try {
+    if ((e.events & kRead) && slot->reader) {
+      IReadDescriptor* reader = slot->reader.get();
+      target = reader;
       inRead = true;
-      why = Failure::of(error::ConnectionDone());
-    } else {
-      target = asFileMutable(slot->writer);
-      why = Failure::of(error::ConnectionLost());
-    }
-  } else {
-    try {
-      if ((e.events & kRead) && slot->reader) {
-        IReadDescriptor* reader = slot->reader.get();
-        target = reader;
-        inRead = true;
-        if (reader->fileno() < 0) {
-          why = Failure::of(error::ConnectionFdescWentAway());
-        } else {
-          why = reader->doRead();
-        }
+      if (reader->fileno() < 0) {
+        why = fdWentAway();
+      } else {
+        why = reader->doRead();
       }
-      // doRead may have changed anything: look the slot up again.
-      slot = &slots[e.fd];
-      if (!why && (e.events & kWrite) && slot->generation == e.generation && slot->writer) {
-        IWriteDescriptor* writer = slot->writer.get();
-        target = writer;
-        inRead = false;
-        if (writer->fileno() < 0) {
-          why = Failure::of(error::ConnectionFdescWentAway());
-        } else {
-          why = writer->doWrite();
-        }
-      }
-    } catch (...) {
-      why = Failure::current();
-      log.failure("Unhandled error in {descriptor} while handling I/O", *why,
-                  {{"descriptor", target ? target->logPrefix() : std::string("-")}},
-                  logger::LogLevel::error);
     }
+    // doRead may have changed anything: look the slot up again.
+    slot = &slots[e.fd];
+    if (!why && (e.events & kWrite) && slot->generation == e.generation && slot->writer) {
+      IWriteDescriptor* writer = slot->writer.get();
+      target = writer;
+      inRead = false;
+      if (writer->fileno() < 0) {
+        why = fdWentAway();
+      } else {
+        why = writer->doWrite();
+      }
+    }
+  } catch (...) {
+    dispatchFailed(target, std::current_exception(), inRead);
+    return;
   }
   if (why && target) disconnectSelectable(*target, *why, inRead);
+}
+
+[[gnu::cold]] void Reactor::Impl::dispatchEnd(const detail::FiredEvent& e, Slot& slot) {
+  if (e.events & kInvalid) {
+    // The fd was closed behind the reactor's back (select/poll).
+    IFileDescriptor* target = slot.reader ? asFileMutable(slot.reader) : asFileMutable(slot.writer);
+    if (target) disconnectSelectable(*target, fdWentAway(), false);
+  } else if (slot.reader) {
+    // Hang-up with nothing left to read: a clean end for a reader (maybe a
+    // half-close), a lost connection for a writer (Twisted's rule).
+    disconnectSelectable(*asFileMutable(slot.reader), Failure::of(error::ConnectionDone()), true);
+  } else if (slot.writer) {
+    disconnectSelectable(*asFileMutable(slot.writer), Failure::of(error::ConnectionLost()), false);
+  }
+}
+
+[[gnu::cold]] void Reactor::Impl::dispatchFailed(IFileDescriptor* target, std::exception_ptr error,
+                                                 bool inRead) {
+  Failure why(std::move(error));
+  log.failure("Unhandled error in {descriptor} while handling I/O", why,
+              {{"descriptor", target ? target->logPrefix() : std::string("-")}},
+              logger::LogLevel::error);
+  if (target) disconnectSelectable(*target, why, inRead);
 }
 
 IFileDescriptor* Reactor::Impl::asFileMutable(const std::shared_ptr<IReadDescriptor>& r) {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <atomic>
+#include <exception>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -68,6 +69,9 @@ struct Reactor::Impl {
   void dropReader(int fd, Slot& slot);
   void dropWriter(int fd, Slot& slot);
   void dispatch(const detail::FiredEvent& event);
+  // The rare events (hang-up, error, a closed fd), out of the hot path.
+  void dispatchEnd(const detail::FiredEvent& event, Slot& slot);
+  void dispatchFailed(IFileDescriptor* target, std::exception_ptr error, bool inRead);
   void disconnectSelectable(IFileDescriptor& d, const Failure& why, bool isRead);
   void disconnectAll();
   static IFileDescriptor* asFileMutable(const std::shared_ptr<IReadDescriptor>& r);
