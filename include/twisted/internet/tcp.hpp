@@ -109,7 +109,8 @@ class Connection : public IReadWriteDescriptor,
   // Members are laid out by use, not by topic: what every read and write
   // touches comes first, right after the bases, so that an echo touches
   // three cache lines of the transport instead of seven (with 1,000
-  // connections they are cold, and each miss costs more than the code).
+  // connections they are cold, and each miss costs about as much as all
+  // the code of an echo).
   int fd_ = -1;
   bool connected_ = false;
   bool disconnected_ = false;

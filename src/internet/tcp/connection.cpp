@@ -136,11 +136,9 @@ void Connection::updateReading() {
 TWISTED_HOT IOResult Connection::doRead() {
   if (!connected_ || aborting_) return {};
   ReadBuffer buffer;
-  // With many connections, this one's protocol and the rest of its state
-  // are cold; fetch them while the kernel copies (their misses otherwise
-  // cost more than all the instructions after the read; bench/echo s1000).
+  // With many connections this one's protocol is cold: fetch it while the
+  // kernel copies (the reactor has already asked for our own hot lines).
   __builtin_prefetch(protocol_.get());
-  __builtin_prefetch(&readBytes_, 1);
   ssize_t n = ::read(fd_, buffer.data(), kReadSize);
   if (n == 0) return Failure::of(error::ConnectionDone());
   if (n < 0) {
