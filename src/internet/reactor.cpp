@@ -30,11 +30,11 @@ double steadySeconds() {
 }  // namespace
 
 Reactor::Impl::Impl(Reactor& owner, Backend chosen)
-    : self(owner),
+    : poller(detail::makePoller(resolveBackend(chosen))),
+      self(owner),
       backend(resolveBackend(chosen)),
-      poller(detail::makePoller(backend)),
       events(owner),
-      waker(std::make_shared<detail::Waker>()) {
+      waker(std::make_shared<detail::Waker>(&wakerFired)) {
   timers.setTimeSource([](const void*) { return steadySeconds(); }, nullptr);
 }
 
@@ -97,9 +97,14 @@ TWISTED_HOT void Reactor::Impl::mainLoop() {
   while (started) {
     try {
       while (started) {
+        // Most turns of a busy server have nothing but I/O to do.
+        if (quiet()) {
+          doIteration(-1);
+          continue;
+        }
         runUntilCurrent();
         if (!started) break;
-        doIteration(timeout());
+        doIteration(detail::timeoutMillis(timeout()));
       }
     } catch (...) {
       // Only the backend itself can throw here (user code is caught at its
@@ -129,7 +134,7 @@ void Reactor::crash() {
 
 void Reactor::iterate(double delay) {
   impl_->runUntilCurrent();
-  impl_->doIteration(delay);
+  impl_->doIteration(detail::timeoutMillis(delay));
 }
 
 bool Reactor::running() const {
@@ -207,7 +212,12 @@ TWISTED_HOT void Reactor::Impl::runUntilCurrent() {
     self.fireSystemEvent("shutdown");
   }
   runThreadCalls();
-  if (ownsSignals) handleSignals();
+  // A signal handler always writes to the waker, so signals need a look
+  // only after it fired.
+  if (wakerFired) {
+    wakerFired = false;
+    if (ownsSignals) handleSignals();
+  }
   // Read the clock only when a timer is pending, and run only when one is
   // due: an I/O-only turn costs no clock read.
   if (std::optional<double> next = timers.nextTime()) {
@@ -224,12 +234,12 @@ TWISTED_HOT double Reactor::Impl::timeout() {
   return wait > 0 ? wait : 0;
 }
 
-TWISTED_HOT void Reactor::Impl::doIteration(double timeout) {
+TWISTED_HOT void Reactor::Impl::doIteration(int timeoutMs) {
   Frame frame(*this);
   // A local buffer: a callback may call iterate() again.
   std::vector<detail::FiredEvent> fired = std::move(firedBuffer);
   fired.clear();
-  poller->poll(timeout, fired);
+  poller->poll(timeoutMs, fired);
   // Note each slot's generation before any callback can change it.
   for (detail::FiredEvent& e : fired) {
     if (static_cast<std::size_t>(e.fd) >= slots.size()) {
@@ -247,6 +257,10 @@ TWISTED_HOT void Reactor::Impl::doIteration(double timeout) {
   for (const detail::FiredEvent& e : fired) dispatch(e);
   fired.clear();
   firedBuffer = std::move(fired);
+}
+
+detail::ReadArena& Reactor::readArena() {
+  return impl_->readArena;
 }
 
 // ---- about ----------------------------------------------------------------

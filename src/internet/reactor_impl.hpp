@@ -25,7 +25,9 @@ namespace detail {
 /// The eventfd that callFromThread, wakeUp and signal handlers write to.
 class Waker final : public IReadDescriptor {
  public:
-  Waker();
+  /// `fired` is set on every read, so the loop looks at signals only after
+  /// the waker fired rather than on every turn.
+  explicit Waker(bool* fired);
   ~Waker() override;
   Waker(const Waker&) = delete;
   Waker& operator=(const Waker&) = delete;
@@ -37,10 +39,28 @@ class Waker final : public IReadDescriptor {
 
  private:
   int fd_;
+  bool* fired_;
+};
+
+/// The reactor's read buffer: every transport reads into it, and its bytes
+/// are dead once dataReceived returns, so idle connections own no buffer.
+/// A read nested in another (a dataReceived that iterates the reactor)
+/// finds it busy and uses a buffer of its own.
+struct ReadArena {
+  static constexpr std::size_t kSize = 64 * 1024;
+  ReadArena() = default;
+  ~ReadArena() { delete[] data; }
+  ReadArena(const ReadArena&) = delete;
+  ReadArena& operator=(const ReadArena&) = delete;
+  char* data = nullptr;  // allocated on first use, freed with the reactor
+  bool busy = false;
 };
 }  // namespace detail
 
-struct Reactor::Impl {
+// Aligned so that the fields every turn of the loop reads share a cache
+// line: after the loop has slept, and others have run on its core, each
+// line it touches is a miss (docs/performance.md).
+struct alignas(64) Reactor::Impl {
   explicit Impl(Reactor& self, Backend backend);
 
   // One watched fd. `generation` changes whenever a descriptor leaves the
@@ -55,11 +75,37 @@ struct Reactor::Impl {
     bool internal = false;  // the waker: hidden from getReaders/removeAll
   };
 
+  // ---- hot: what a turn of the loop reads, first and together
+  std::unique_ptr<detail::Poller> poller;
+  std::vector<Slot> slots;
+  std::vector<detail::FiredEvent> firedBuffer;
+  int depth = 0;
+  // run state, as Twisted's ReactorBase: started (loop active), stopped
+  // (stop() called or never started), running (after "during startup").
+  bool started = false;
+  bool justStopped = false;
+  bool wakerFired = false;  // set by the waker's read; see handleSignals
+  bool ownsSignals = false;
+  // Descriptors removed while something may still be running on them; freed
+  // when no reactor frame is on the stack (docs/architecture.md).
+  std::vector<std::shared_ptr<void>> graveyard;
+  std::atomic<bool> callsPending{false};
+  detail::ReadArena readArena;
+  detail::TimerQueue timers;
+
+  /// Nothing to do before the next wait: no timer, thread call, signal or
+  /// shutdown pending. Such a turn skips runUntilCurrent and waits with no
+  /// time limit, reading no clock.
+  bool quiet() const {
+    return !justStopped && !wakerFired && timers.empty() &&
+           !callsPending.load(std::memory_order_acquire);
+  }
+
   // --- loop (reactor.cpp)
   void mainLoop();
   void runUntilCurrent();
   double timeout();
-  void doIteration(double timeout);
+  void doIteration(int timeoutMs);  // -1: no limit
   void releaseGraveyard();
 
   // --- fd set (reactor_fdset.cpp)
@@ -82,27 +128,13 @@ struct Reactor::Impl {
   void handleSignals();
   void stopThreadPool();
 
+  // ---- cold
   Reactor& self;
   Backend backend;
-  std::unique_ptr<detail::Poller> poller;
-  detail::TimerQueue timers;
   detail::SystemEvents events;
-
-  std::vector<Slot> slots;
-  std::vector<detail::FiredEvent> firedBuffer;
-  // Descriptors removed while something may still be running on them; freed
-  // when no reactor frame is on the stack (docs/architecture.md).
-  std::vector<std::shared_ptr<void>> graveyard;
-  int depth = 0;
-
-  // run state, as Twisted's ReactorBase: started (loop active), stopped
-  // (stop() called or never started), running (after "during startup").
-  bool started = false;
   bool stopped = true;
-  bool justStopped = false;
   bool isRunning = false;
   bool wantSignals = false;
-  bool ownsSignals = false;
   std::optional<int> exitSignal;
   std::thread::id ioThread = std::this_thread::get_id();
 
@@ -111,7 +143,6 @@ struct Reactor::Impl {
   std::mutex callsMutex;
   std::vector<UniqueFunction<void()>> threadCalls;
   std::vector<UniqueFunction<void()>> runningCalls;
-  std::atomic<bool> callsPending{false};
 
   // Open transports and ports (Reactor::track), and the name resolver.
   std::unordered_map<const IFileDescriptor*, std::shared_ptr<IFileDescriptor>> tracked;

@@ -15,7 +15,7 @@ namespace twisted {
 
 namespace detail {
 
-Waker::Waker() : fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
+Waker::Waker(bool* fired) : fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)), fired_(fired) {
   if (fd_ < 0) throw std::system_error(errno, std::generic_category(), "eventfd");
 }
 
@@ -26,6 +26,7 @@ Waker::~Waker() {
 IOResult Waker::doRead() {
   std::uint64_t count;
   [[maybe_unused]] ssize_t n = ::read(fd_, &count, sizeof count);  // drain
+  *fired_ = true;
   return std::nullopt;
 }
 

@@ -39,6 +39,9 @@ class TimerQueue {
     nowArg_ = arg;
   }
 
+  /// True when the heap holds nothing, not even cancelled entries: the
+  /// loop's test for a turn with no timer work, without reading the clock.
+  bool empty() const { return heap_.empty(); }
   /// Earliest pending time, or nothing when no call is pending.
   std::optional<double> nextTime();
 

@@ -401,6 +401,48 @@ TEST_P(WriteOfReadBytesTest, EchoThenAbortSendsNothing) {
       << client->protocols[0]->closedReason->getErrorMessage();
 }
 
+TEST_P(WriteOfReadBytesTest, AReadNestedInDataReceivedKeepsTheOuterBytes) {
+  // The first connection's dataReceived runs the reactor until a second
+  // connection has been read: that read must not land in the buffer the
+  // first one's bytes are still in, and the first one's echo (sent from
+  // that buffer after dataReceived returns) must carry its own bytes.
+  const std::string first(3000, 'A');
+  const std::string second(3000, 'B');
+  auto other = std::make_shared<RecordingFactory>();
+  other->setup = [&](ScriptedProtocol& p) {
+    p.onMade = [&](ScriptedProtocol& self) { self.transport->write(second); };
+  };
+  bool intact = false;
+  bool nested = false;
+  int nestedTurns = 0;
+  server->setup = [&](ScriptedProtocol& p) {
+    p.onData = [&](ScriptedProtocol& self, std::string_view d) {
+      bool outer = &self == server->protocols[0].get();
+      if (nested || !outer) {
+        self.transport->write(d);  // the nested read, or a later one: an echo
+        if (!outer || self.data.size() == first.size()) self.transport->loseConnection();
+        return;
+      }
+      nested = true;
+      std::string before(d);
+      reactor->connectTCP("127.0.0.1", portOf(*port), other);
+      while (other->protocols.empty() || other->protocols[0]->data.size() < second.size()) {
+        if (++nestedTurns > 2000) break;  // bounded: fails below instead of hanging
+        reactor->iterate(0.01);
+      }
+      intact = d == before;
+      self.transport->write(d);
+      if (server->protocols[0]->data.size() == first.size()) self.transport->loseConnection();
+    };
+  };
+  exchange(first);
+  EXPECT_LE(nestedTurns, 2000);
+  EXPECT_TRUE(intact) << "a nested read overwrote the bytes of the read around it";
+  EXPECT_EQ(client->protocols[0]->data, first);
+  ASSERT_EQ(other->protocols.size(), 1u);
+  EXPECT_EQ(other->protocols[0]->data, second);
+}
+
 TWISTED_ALL_BACKENDS(WriteOfReadBytesTest);
 
 TEST_P(TCPTransportTest, PeerVanishingMidWriteIsConnectionLost) {

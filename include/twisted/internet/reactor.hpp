@@ -30,6 +30,9 @@
 namespace twisted {
 
 class ThreadPool;
+namespace detail {
+struct ReadArena;
+}
 
 class Reactor final : public IReactorTime,
                       public IReactorFDSet,
@@ -170,6 +173,8 @@ class Reactor final : public IReactorTime,
   std::optional<int> exitSignal() const;
 
   struct Impl;
+  /// The read buffer transports share (internal: src/internet/tcp).
+  detail::ReadArena& readArena();
 
  private:
   static void logTriggerFailure(const Failure& failure);

@@ -33,15 +33,21 @@ namespace twisted {
 class Reactor;
 }
 
+namespace twisted::detail {
+struct ReadArena;
+}  // namespace twisted::detail
+
 namespace twisted::tcp {
 
 class Connector;
 
 /// A connected TCP socket: the transport of one protocol.
-class Connection : public IReadWriteDescriptor,
-                   public IHalfCloseableDescriptor,
-                   public ITCPTransport,
-                   public std::enable_shared_from_this<Connection> {
+// Aligned to a cache line: the fields every read and write touches (the
+// first 184 bytes) then span three lines, not four.
+class alignas(64) Connection : public IReadWriteDescriptor,
+                               public IHalfCloseableDescriptor,
+                               public ITCPTransport,
+                               public std::enable_shared_from_this<Connection> {
  public:
   static constexpr std::size_t kDefaultHighWater = 64 * 1024;
   static constexpr std::size_t kDefaultLowWater = 16 * 1024;
@@ -78,7 +84,7 @@ class Connection : public IReadWriteDescriptor,
   void stopProducing() override;
 
   // ---- the reactor's side ----------------------------------------------------
-  int fileno() const override { return fd_; }
+  int fileno() const override;
   IOResult doRead() override;
   IOResult doWrite() override;
   void connectionLost(const Failure& reason) override;
@@ -157,6 +163,7 @@ class Connection : public IReadWriteDescriptor,
   std::string_view readView_;
   std::size_t highWater_ = kDefaultHighWater;
   std::size_t lowWater_ = kDefaultLowWater;
+  twisted::detail::ReadArena* arena_;  // the reactor's read buffer
 
   // ---- cold
   std::optional<Failure> writeError_;  // a failed direct write, reported by doWrite

@@ -36,8 +36,8 @@ class PollPoller final : public Poller {
     pollfds_[at].events = events;
   }
 
-  void poll(double timeout, std::vector<FiredEvent>& fired) override {
-    int n = ::poll(pollfds_.data(), pollfds_.size(), timeoutMillis(timeout));
+  void poll(int timeoutMs, std::vector<FiredEvent>& fired) override {
+    int n = ::poll(pollfds_.data(), pollfds_.size(), timeoutMs);
     if (n < 0) {
       if (errno == EINTR) return;
       throw std::system_error(errno, std::generic_category(), "poll");

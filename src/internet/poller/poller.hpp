@@ -35,9 +35,10 @@ class Poller {
   /// 0 = not watched). Throws (std::system_error, error::BackendLimitError)
   /// without changing anything if the kernel or the backend refuses.
   virtual void update(int fd, unsigned oldMask, unsigned newMask) = 0;
-  /// Waits at most `timeout` seconds (< 0: no limit) and appends the ready
-  /// fds to `fired`. An interrupted wait (EINTR) returns with none.
-  virtual void poll(double timeout, std::vector<FiredEvent>& fired) = 0;
+  /// Waits at most `timeoutMs` milliseconds (-1: no limit; see
+  /// timeoutMillis) and appends the ready fds to `fired`. An interrupted
+  /// wait (EINTR) returns with none.
+  virtual void poll(int timeoutMs, std::vector<FiredEvent>& fired) = 0;
 };
 
 std::unique_ptr<Poller> makeSelectPoller();
@@ -48,6 +49,10 @@ std::unique_ptr<Poller> makePoller(Backend backend);
 
 /// Milliseconds for poll/epoll_wait, rounded up so that a wait never ends
 /// just before a timer is due (which would spin until it is).
-int timeoutMillis(double timeout);
+/// (No limit, -1, is decided inline: it is every wait of a busy loop.)
+int positiveTimeoutMillis(double timeout);
+inline int timeoutMillis(double timeout) {
+  return timeout < 0 ? -1 : positiveTimeoutMillis(timeout);
+}
 
 }  // namespace twisted::detail

@@ -3,7 +3,6 @@
 #include <sys/select.h>
 
 #include <cerrno>
-#include <cmath>
 #include <string>
 #include <system_error>
 
@@ -34,19 +33,14 @@ class SelectPoller final : public Poller {
     while (maxFd_ >= 0 && !FD_ISSET(maxFd_, &reads_) && !FD_ISSET(maxFd_, &writes_)) --maxFd_;
   }
 
-  void poll(double timeout, std::vector<FiredEvent>& fired) override {
+  void poll(int timeoutMs, std::vector<FiredEvent>& fired) override {
     fd_set r = reads_;
     fd_set w = writes_;
     timeval tv{};
     timeval* tvp = nullptr;
-    if (timeout >= 0) {
-      double whole = std::floor(timeout);
-      tv.tv_sec = static_cast<time_t>(whole);
-      tv.tv_usec = static_cast<suseconds_t>(std::ceil((timeout - whole) * 1e6));
-      if (tv.tv_usec >= 1000000) {
-        tv.tv_sec += 1;
-        tv.tv_usec -= 1000000;
-      }
+    if (timeoutMs >= 0) {
+      tv.tv_sec = timeoutMs / 1000;
+      tv.tv_usec = static_cast<suseconds_t>(timeoutMs % 1000) * 1000;
       tvp = &tv;
     }
     int n = ::select(maxFd_ + 1, &r, &w, nullptr, tvp);

@@ -14,7 +14,9 @@
 #include <utility>
 #include <vector>
 
+#include "../direct_syscall.hpp"
 #include "../hot_path.hpp"
+#include "../reactor_impl.hpp"
 #include "socket.hpp"
 #include "twisted/internet/error.hpp"
 #include "twisted/internet/reactor.hpp"
@@ -30,27 +32,20 @@ const logger::Logger& log() {
   return instance;
 }
 
-// Reads land in one buffer per thread: its bytes are handed to dataReceived
-// and are dead when it returns, so idle connections own no read buffer. A
-// nested read (a dataReceived that iterates the reactor) gets its own.
-constexpr std::size_t kReadSize = 64 * 1024;
-
+// A read goes into the reactor's buffer (ReadArena); one nested in another
+// read gets its own. Its bytes are dead once dataReceived returns.
 class ReadBuffer {
  public:
-  ReadBuffer() {
-    thread_local std::unique_ptr<char[]> shared;
-    thread_local bool busy = false;
-    if (!busy) {
-      if (!shared) shared = std::make_unique<char[]>(kReadSize);
-      data_ = shared.get();
-      busy_ = &busy;
-      busy = true;
+  [[gnu::always_inline]] explicit ReadBuffer(twisted::detail::ReadArena& arena) {
+    if (!arena.busy && arena.data) [[likely]] {
+      data_ = arena.data;
+      busy_ = &arena.busy;
+      arena.busy = true;
     } else {
-      own_ = std::make_unique<char[]>(kReadSize);
-      data_ = own_.get();
+      slowPath(arena);
     }
   }
-  ~ReadBuffer() {
+  [[gnu::always_inline]] ~ReadBuffer() {
     if (busy_) *busy_ = false;
   }
   ReadBuffer(const ReadBuffer&) = delete;
@@ -58,6 +53,17 @@ class ReadBuffer {
   char* data() const { return data_; }
 
  private:
+  [[gnu::cold, gnu::noinline]] void slowPath(twisted::detail::ReadArena& arena) {
+    if (!arena.busy) {
+      arena.data = new char[twisted::detail::ReadArena::kSize];
+      data_ = arena.data;
+      busy_ = &arena.busy;
+      arena.busy = true;
+    } else {
+      own_ = std::make_unique<char[]>(twisted::detail::ReadArena::kSize);
+      data_ = own_.get();
+    }
+  }
   char* data_ = nullptr;
   bool* busy_ = nullptr;
   std::unique_ptr<char[]> own_;
@@ -76,7 +82,7 @@ constexpr std::size_t kMaxIov = 64;
 
 }  // namespace
 
-Connection::Connection(Reactor& reactor) : reactor_(reactor) {}
+Connection::Connection(Reactor& reactor) : arena_(&reactor.readArena()), reactor_(reactor) {}
 
 Connection::~Connection() {
   if (fd_ >= 0) ::close(fd_);
@@ -88,6 +94,12 @@ void Connection::startConnection(int fd, std::shared_ptr<Protocol> protocol) {
   connected_ = true;
   startReading();
   protocol_->makeConnection(shared_from_this());
+}
+
+// Asked by the reactor before every read (Twisted's check for a descriptor
+// that went away): kept with the hot code, not wherever the vtable is.
+TWISTED_HOT int Connection::fileno() const {
+  return fd_;
 }
 
 std::string Connection::logPrefix() const {
@@ -135,11 +147,11 @@ void Connection::updateReading() {
 
 TWISTED_HOT IOResult Connection::doRead() {
   if (!connected_ || aborting_) return {};
-  ReadBuffer buffer;
+  ReadBuffer buffer(*arena_);
   // With many connections this one's protocol is cold: fetch it while the
   // kernel copies (the reactor has already asked for our own hot lines).
   __builtin_prefetch(protocol_.get());
-  ssize_t n = ::read(fd_, buffer.data(), kReadSize);
+  ssize_t n = twisted::detail::sys::read(fd_, buffer.data(), twisted::detail::ReadArena::kSize);
   if (n == 0) return Failure::of(error::ConnectionDone());
   if (n < 0) {
     int err = errno;
@@ -167,7 +179,7 @@ TWISTED_HOT IOResult Connection::doRead() {
     // instructions per message (its IOResult, the loop), measured with
     // bench/echo --callgrind; what is left goes through flush().
     std::string_view pending = buffer_.pending();
-    ssize_t sent = ::send(fd_, pending.data(), pending.size(), MSG_NOSIGNAL);
+    ssize_t sent = twisted::detail::sys::send(fd_, pending.data(), pending.size(), MSG_NOSIGNAL);
     if (sent == static_cast<ssize_t>(pending.size())) {
       buffer_.consume(pending.size());
       if (readPausedByBuffer_ || producerPaused_) bufferShrank();
@@ -192,7 +204,7 @@ TWISTED_HOT IOResult Connection::doRead() {
     return {};
   }
   // Nothing else is queued (the view is only taken then): one send, no copy.
-  ssize_t sent = ::send(fd_, view.data(), view.size(), MSG_NOSIGNAL);
+  ssize_t sent = twisted::detail::sys::send(fd_, view.data(), view.size(), MSG_NOSIGNAL);
   if (sent == static_cast<ssize_t>(view.size())) return {};
   if (sent < 0) {
     if (!wouldBlock(errno) && errno != EINTR) return lostWith(errno);
@@ -287,7 +299,7 @@ void Connection::writeNow(std::span<const std::string_view> pieces) {
   ssize_t n;
   do {
     if (count == 1) {
-      n = ::send(fd_, iov[0].iov_base, iov[0].iov_len, MSG_NOSIGNAL);
+      n = twisted::detail::sys::send(fd_, iov[0].iov_base, iov[0].iov_len, MSG_NOSIGNAL);
     } else {
       msghdr msg{};
       msg.msg_iov = iov.data();
@@ -325,7 +337,7 @@ void Connection::writeNow(std::span<const std::string_view> pieces) {
 IOResult Connection::flush() {
   while (!buffer_.empty()) {
     std::string_view pending = buffer_.pending();
-    ssize_t n = ::send(fd_, pending.data(), pending.size(), MSG_NOSIGNAL);
+    ssize_t n = twisted::detail::sys::send(fd_, pending.data(), pending.size(), MSG_NOSIGNAL);
     if (n < 0) {
       int err = errno;
       if (err == EINTR) continue;
