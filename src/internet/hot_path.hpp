@@ -6,4 +6,4 @@
 // more than its instructions (bench/echo, side-by-side cases).
 #pragma once
 
-#define TWISTED_HOT [[gnu::hot]]
+#define TWISTED_HOT [[gnu::hot, gnu::aligned(64)]]

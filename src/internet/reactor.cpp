@@ -12,18 +12,6 @@
 namespace twisted {
 
 namespace {
-// Counts reactor frames on the stack, so the graveyard is emptied only when
-// no callback can still be running on a removed descriptor.
-struct Frame {
-  explicit Frame(Reactor::Impl& im) : im(im) { ++im.depth; }
-  ~Frame() {
-    if (--im.depth == 0 && !im.graveyard.empty()) im.releaseGraveyard();
-  }
-  Frame(const Frame&) = delete;
-  Frame& operator=(const Frame&) = delete;
-  Reactor::Impl& im;
-};
-
 double steadySeconds() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
@@ -62,7 +50,7 @@ Reactor::~Reactor() {
   // Open connections first, while everything still works: their protocols
   // get connectionLost and the transport/protocol cycles are broken.
   {
-    Frame frame(im);
+    Impl::Frame frame(im);
     im.loseTracked();
   }
   im.events.detachHolds();
@@ -206,7 +194,7 @@ void Reactor::Impl::releaseGraveyard() {
 }
 
 TWISTED_HOT void Reactor::Impl::runUntilCurrent() {
-  Frame frame(*this);
+  Impl::Frame frame(*this);
   if (justStopped) {
     justStopped = false;
     self.fireSystemEvent("shutdown");
@@ -232,31 +220,6 @@ TWISTED_HOT double Reactor::Impl::timeout() {
   if (!next) return -1;
   double wait = *next - steadySeconds();
   return wait > 0 ? wait : 0;
-}
-
-TWISTED_HOT void Reactor::Impl::doIteration(int timeoutMs) {
-  Frame frame(*this);
-  // A local buffer: a callback may call iterate() again.
-  std::vector<detail::FiredEvent> fired = std::move(firedBuffer);
-  fired.clear();
-  poller->poll(timeoutMs, fired);
-  // Note each slot's generation before any callback can change it.
-  for (detail::FiredEvent& e : fired) {
-    if (static_cast<std::size_t>(e.fd) >= slots.size()) {
-      e.generation = 0;
-      continue;
-    }
-    e.generation = slots[e.fd].generation;
-    // Cold with many connections: fetched here, the misses of later events
-    // overlap with the dispatch of earlier ones.
-    const char* object = reinterpret_cast<const char*>(slots[e.fd].reader.get());
-    __builtin_prefetch(object);
-    __builtin_prefetch(object + 64);  // a transport's hot fields span three lines
-    __builtin_prefetch(object + 128);
-  }
-  for (const detail::FiredEvent& e : fired) dispatch(e);
-  fired.clear();
-  firedBuffer = std::move(fired);
 }
 
 detail::ReadArena& Reactor::readArena() {

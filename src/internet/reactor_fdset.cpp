@@ -143,7 +143,8 @@ std::vector<std::shared_ptr<IWriteDescriptor>> Reactor::getWriters() const {
 
 // ---- dispatch -------------------------------------------------------------
 
-TWISTED_HOT void Reactor::Impl::dispatch(const detail::FiredEvent& e) {
+// Inlined into doIteration, below: one frame fewer on every event.
+[[gnu::always_inline]] inline void Reactor::Impl::dispatch(const detail::FiredEvent& e) {
   if (static_cast<std::size_t>(e.fd) >= slots.size()) return;
   Slot* slot = &slots[e.fd];
   if (slot->generation != e.generation) return;  // changed since the wait
@@ -183,6 +184,32 @@ TWISTED_HOT void Reactor::Impl::dispatch(const detail::FiredEvent& e) {
     return;
   }
   if (why && target) disconnectSelectable(*target, *why, inRead);
+}
+
+TWISTED_HOT void Reactor::Impl::doIteration(int timeoutMs) {
+  Frame frame(*this);
+  // The outermost turn polls into the reactor's buffer; a turn nested in a
+  // callback (iterate() from dataReceived) into its own, since the outer
+  // one is still walking the reactor's.
+  std::vector<detail::FiredEvent> nested;
+  std::vector<detail::FiredEvent>& fired = depth == 1 ? firedBuffer : nested;
+  fired.clear();
+  poller->poll(timeoutMs, fired);
+  // Note each slot's generation before any callback can change it.
+  for (detail::FiredEvent& e : fired) {
+    if (static_cast<std::size_t>(e.fd) >= slots.size()) [[unlikely]] {
+      e.generation = 0;
+      continue;
+    }
+    e.generation = slots[e.fd].generation;
+    // Cold with many connections: fetched here, the misses of later events
+    // overlap with the dispatch of earlier ones.
+    const char* object = reinterpret_cast<const char*>(slots[e.fd].reader.get());
+    __builtin_prefetch(object);
+    __builtin_prefetch(object + 64);  // a transport's hot fields span three lines
+    __builtin_prefetch(object + 128);
+  }
+  for (const detail::FiredEvent& e : fired) dispatch(e);
 }
 
 [[gnu::cold]] void Reactor::Impl::dispatchEnd(const detail::FiredEvent& e, Slot& slot) {

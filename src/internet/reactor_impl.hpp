@@ -101,7 +101,9 @@ struct alignas(64) Reactor::Impl {
            !callsPending.load(std::memory_order_acquire);
   }
 
-  // --- loop (reactor.cpp)
+  struct Frame;
+
+  // --- loop (reactor.cpp; doIteration is with dispatch in reactor_fdset.cpp)
   void mainLoop();
   void runUntilCurrent();
   double timeout();
@@ -153,6 +155,18 @@ struct alignas(64) Reactor::Impl {
   TriggerId poolShutdownTrigger = 0;
 
   logger::Logger log{"twisted.internet.reactor"};
+};
+
+// Counts reactor frames on the stack, so the graveyard is emptied only when
+// no callback can still be running on a removed descriptor.
+struct Reactor::Impl::Frame {
+  explicit Frame(Impl& im) : im(im) { ++im.depth; }
+  ~Frame() {
+    if (--im.depth == 0 && !im.graveyard.empty()) im.releaseGraveyard();
+  }
+  Frame(const Frame&) = delete;
+  Frame& operator=(const Frame&) = delete;
+  Impl& im;
 };
 
 }  // namespace twisted

@@ -52,7 +52,7 @@ void Reactor::wakeUp() {
   impl_->waker->wake();
 }
 
-TWISTED_HOT void Reactor::Impl::runThreadCalls() {
+void Reactor::Impl::runThreadCalls() {
   // Clear the flag before taking the queue: a call queued after the swap
   // sets it again (and wakes us), so nothing is ever stranded.
   // A plain load first: most turns have no thread calls, and a load costs
@@ -81,7 +81,7 @@ TWISTED_HOT void Reactor::Impl::runThreadCalls() {
   runningCalls = std::move(calls);
 }
 
-TWISTED_HOT void Reactor::Impl::handleSignals() {
+void Reactor::Impl::handleSignals() {
   unsigned bits = detail::SignalHandlers::takePending();
   if (bits & (detail::kSigInt | detail::kSigTerm)) {
     exitSignal = (bits & detail::kSigInt) ? SIGINT : SIGTERM;

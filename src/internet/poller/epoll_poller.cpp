@@ -3,6 +3,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
+#include <memory>
 #include <system_error>
 #include <vector>
 
@@ -16,7 +18,7 @@ namespace {
 // Aligned: the loop reads it every turn, and it fits one cache line.
 class alignas(64) EpollPoller final : public Poller {
  public:
-  EpollPoller() : epfd_(::epoll_create1(EPOLL_CLOEXEC)), events_(64) {
+  EpollPoller() : epfd_(::epoll_create1(EPOLL_CLOEXEC)) {
     if (epfd_ < 0) throw std::system_error(errno, std::generic_category(), "epoll_create1");
   }
   ~EpollPoller() override { ::close(epfd_); }
@@ -47,29 +49,38 @@ class alignas(64) EpollPoller final : public Poller {
   }
 
   TWISTED_HOT void poll(int timeoutMs, std::vector<FiredEvent>& fired) override {
-    int n = sys::epollWait(epfd_, events_.data(), static_cast<int>(events_.size()), timeoutMs);
-    if (n < 0) {
-      if (errno == EINTR) return;
+    int n = sys::epollWait(epfd_, events_, capacity_, timeoutMs);
+    if (n <= 0) [[unlikely]] {
+      if (n == 0 || errno == EINTR) return;
       throw std::system_error(errno, std::generic_category(), "epoll_wait");
     }
     for (int i = 0; i < n; ++i) {
-      const epoll_event& e = events_[i];
-      unsigned ev = 0;
-      if (e.events & (EPOLLIN | EPOLLPRI)) ev |= kRead;
-      if (e.events & EPOLLOUT) ev |= kWrite;
-      if (e.events & EPOLLHUP) ev |= kHangup;
-      if (e.events & EPOLLERR) ev |= kError;
-      fired.push_back({e.data.fd, ev});
+      std::uint32_t e = events_[i].events;
+      unsigned ev = ((e & (EPOLLIN | EPOLLPRI)) ? kRead : 0u) | ((e & EPOLLOUT) ? kWrite : 0u) |
+                    ((e & EPOLLHUP) ? kHangup : 0u) | ((e & EPOLLERR) ? kError : 0u);
+      fired.push_back({events_[i].data.fd, ev});
     }
     // A full batch suggests more are ready: take more next time.
-    if (static_cast<std::size_t>(n) == events_.size() && events_.size() < 4096) {
-      events_.resize(events_.size() * 2);
+    if (n == capacity_ && capacity_ < 4096) [[unlikely]] {
+      grow();
     }
   }
 
  private:
+  [[gnu::cold, gnu::noinline]] void grow() {
+    capacity_ *= 2;
+    grown_ = std::make_unique<epoll_event[]>(static_cast<std::size_t>(capacity_));
+    events_ = grown_.get();
+  }
+
+  // The first events share the object's cache line: a turn with one or two
+  // ready fds touches one line here. Bigger batches move to the heap.
   int epfd_;
-  std::vector<epoll_event> events_;
+  int capacity_ = kInline;
+  epoll_event* events_ = inline_;
+  static constexpr int kInline = 64;
+  epoll_event inline_[kInline];
+  std::unique_ptr<epoll_event[]> grown_;
 };
 
 }  // namespace
