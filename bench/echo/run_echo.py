@@ -4,7 +4,7 @@ same run, in interleaved rounds; medians and ratios.
 
   run_echo.py BIN_DIR [--rounds 3] [--seconds 3] [--warmup 1] [--client uring|epoll]
                       [--cases c1,c100,c1000,c10x16k,r1,...,s1,s100,s1000,s10x16k,idle10k]
-                      [--servers ...]
+                      [--servers ...] [--baseline OLD_BUILD/echo_server_twisted]
                       [--syscalls] [--callgrind] [--json OUT]
 
 Servers run pinned to core 1 and the client to core 0 (taskset). A server's
@@ -60,7 +60,14 @@ SERVERS = ["twisted-cpp", "raw-epoll", "asio", "libuv", "libevent", "twisted"]
 NATIVE = ["twisted-cpp", "raw-epoll", "asio", "libuv", "libevent"]
 
 
+# --baseline: another build of our own server (an earlier commit's), run as
+# the peer named "baseline", to measure a change side by side.
+BASELINE = {}
+
+
 def server_cmd(bin_dir, name, port):
+    if name == "baseline":
+        return [BASELINE["path"], str(port)]
     if name == "twisted":
         return ["/usr/bin/python3", os.path.join(HERE, "server_twisted.py"), str(port)]
     return [os.path.join(bin_dir, "echo_server_" + name.replace("-", "_").replace("twisted_cpp", "twisted")), str(port)]
@@ -252,9 +259,14 @@ def main():
     ap.add_argument("--syscalls", action="store_true")
     ap.add_argument("--callgrind", action="store_true")
     ap.add_argument("--json")
+    ap.add_argument("--baseline", metavar="SERVER_BINARY",
+                    help="an earlier build of echo_server_twisted, compared as the peer 'baseline'")
     opts = ap.parse_args()
     cases = opts.cases.split(",")
     servers = opts.servers.split(",")
+    if opts.baseline:
+        BASELINE["path"] = os.path.abspath(opts.baseline)
+        servers.append("baseline")
 
     pair_cases = [case for case in cases if CASES[case].get("pair")]
     cases = [case for case in cases if not CASES[case].get("pair")]
