@@ -18,11 +18,11 @@ double steadySeconds() {
 }  // namespace
 
 Reactor::Impl::Impl(Reactor& owner, Backend chosen)
-    : poller(detail::makePoller(resolveBackend(chosen))),
-      self(owner),
+    : self(owner),
       backend(resolveBackend(chosen)),
       events(owner),
       waker(std::make_shared<detail::Waker>(&wakerFired)) {
+  poller = detail::makePoller(backend);  // declared first (hot), built once the backend is known
   timers.setTimeSource([](const void*) { return steadySeconds(); }, nullptr);
 }
 
@@ -220,10 +220,6 @@ TWISTED_HOT double Reactor::Impl::timeout() {
   if (!next) return -1;
   double wait = *next - steadySeconds();
   return wait > 0 ? wait : 0;
-}
-
-detail::ReadArena& Reactor::readArena() {
-  return impl_->readArena;
 }
 
 // ---- about ----------------------------------------------------------------

@@ -48,11 +48,7 @@ class Waker final : public IReadDescriptor {
 /// finds it busy and uses a buffer of its own.
 struct ReadArena {
   static constexpr std::size_t kSize = 64 * 1024;
-  ReadArena() = default;
-  ~ReadArena() { delete[] data; }
-  ReadArena(const ReadArena&) = delete;
-  ReadArena& operator=(const ReadArena&) = delete;
-  char* data = nullptr;  // allocated on first use, freed with the reactor
+  std::unique_ptr<char[]> data;  // allocated on first use
   bool busy = false;
 };
 }  // namespace detail

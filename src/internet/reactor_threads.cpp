@@ -7,7 +7,6 @@
 #include <cstdint>
 #include <system_error>
 
-#include "hot_path.hpp"
 #include "reactor_impl.hpp"
 #include "signals.hpp"
 

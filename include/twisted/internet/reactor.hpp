@@ -30,8 +30,8 @@
 namespace twisted {
 
 class ThreadPool;
-namespace detail {
-struct ReadArena;
+namespace tcp {
+class Connection;
 }
 
 class Reactor final : public IReactorTime,
@@ -173,10 +173,10 @@ class Reactor final : public IReactorTime,
   std::optional<int> exitSignal() const;
 
   struct Impl;
-  /// The read buffer transports share (internal: src/internet/tcp).
-  detail::ReadArena& readArena();
 
  private:
+  // Reads into the reactor's read buffer (Impl::readArena).
+  friend class tcp::Connection;
   static void logTriggerFailure(const Failure& failure);
   std::unique_ptr<Impl> impl_;
 };

@@ -55,7 +55,8 @@ std::unique_ptr<Poller> makePoller(Backend backend) {
   return makeEpollPoller();
 }
 
-int positiveTimeoutMillis(double timeout) {
+int timeoutMillis(double timeout) {
+  if (timeout < 0) return -1;
   // epoll_wait takes an int: clamp as Twisted does (about 24 days).
   constexpr double kMax = 2147483.0;
   double ms = std::ceil(std::min(timeout, kMax) * 1000.0);

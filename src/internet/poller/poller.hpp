@@ -49,10 +49,7 @@ std::unique_ptr<Poller> makePoller(Backend backend);
 
 /// Milliseconds for poll/epoll_wait, rounded up so that a wait never ends
 /// just before a timer is due (which would spin until it is).
-/// (No limit, -1, is decided inline: it is every wait of a busy loop.)
-int positiveTimeoutMillis(double timeout);
-inline int timeoutMillis(double timeout) {
-  return timeout < 0 ? -1 : positiveTimeoutMillis(timeout);
-}
+/// A timeout < 0 (no limit) gives -1.
+int timeoutMillis(double timeout);
 
 }  // namespace twisted::detail

@@ -36,14 +36,17 @@ const logger::Logger& log() {
 // read gets its own. Its bytes are dead once dataReceived returns.
 class ReadBuffer {
  public:
-  [[gnu::always_inline]] explicit ReadBuffer(twisted::detail::ReadArena& arena) {
-    if (!arena.busy && arena.data) [[likely]] {
-      data_ = arena.data;
-      busy_ = &arena.busy;
-      arena.busy = true;
-    } else {
-      slowPath(arena);
+  using Arena = twisted::detail::ReadArena;
+  [[gnu::always_inline]] explicit ReadBuffer(Arena& arena) {
+    if (arena.busy) [[unlikely]] {
+      useOwn();
+      return;
     }
+    if (!arena.data) [[unlikely]]
+      allocate(arena);
+    data_ = arena.data.get();
+    busy_ = &arena.busy;
+    arena.busy = true;
   }
   [[gnu::always_inline]] ~ReadBuffer() {
     if (busy_) *busy_ = false;
@@ -53,16 +56,12 @@ class ReadBuffer {
   char* data() const { return data_; }
 
  private:
-  [[gnu::cold, gnu::noinline]] void slowPath(twisted::detail::ReadArena& arena) {
-    if (!arena.busy) {
-      arena.data = new char[twisted::detail::ReadArena::kSize];
-      data_ = arena.data;
-      busy_ = &arena.busy;
-      arena.busy = true;
-    } else {
-      own_ = std::make_unique<char[]>(twisted::detail::ReadArena::kSize);
-      data_ = own_.get();
-    }
+  [[gnu::cold, gnu::noinline]] static void allocate(Arena& arena) {
+    arena.data = std::make_unique<char[]>(Arena::kSize);
+  }
+  [[gnu::cold, gnu::noinline]] void useOwn() {
+    own_ = std::make_unique<char[]>(Arena::kSize);
+    data_ = own_.get();
   }
   char* data_ = nullptr;
   bool* busy_ = nullptr;
@@ -82,7 +81,7 @@ constexpr std::size_t kMaxIov = 64;
 
 }  // namespace
 
-Connection::Connection(Reactor& reactor) : arena_(&reactor.readArena()), reactor_(reactor) {}
+Connection::Connection(Reactor& reactor) : arena_(&reactor.impl_->readArena), reactor_(reactor) {}
 
 Connection::~Connection() {
   if (fd_ >= 0) ::close(fd_);
