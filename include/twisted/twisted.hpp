@@ -12,6 +12,7 @@
 #include "twisted/internet/endpoints.hpp"
 #include "twisted/internet/error.hpp"
 #include "twisted/internet/interfaces.hpp"
+#include "twisted/internet/pool.hpp"
 #include "twisted/internet/protocol.hpp"
 #include "twisted/internet/reactor.hpp"
 #include "twisted/internet/resolver.hpp"

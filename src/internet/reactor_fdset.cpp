@@ -191,8 +191,8 @@ TWISTED_HOT void Reactor::Impl::doIteration(int timeoutMs) {
   // The outermost turn polls into the reactor's buffer; a turn nested in a
   // callback (iterate() from dataReceived) into its own, since the outer
   // one is still walking the reactor's.
-  std::vector<detail::FiredEvent> nested;
-  std::vector<detail::FiredEvent>& fired = depth == 1 ? firedBuffer : nested;
+  detail::FiredList nested;
+  detail::FiredList& fired = depth == 1 ? firedBuffer : nested;
   fired.clear();
   poller->poll(timeoutMs, fired);
   // Note each slot's generation before any callback can change it.

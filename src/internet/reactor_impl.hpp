@@ -48,7 +48,7 @@ class Waker final : public IReadDescriptor {
 /// finds it busy and uses a buffer of its own.
 struct ReadArena {
   static constexpr std::size_t kSize = 64 * 1024;
-  std::unique_ptr<char[]> data;  // allocated on first use
+  std::unique_ptr<char[], PoolBytesDeleter> data{nullptr, {kSize}};  // on first use
   bool busy = false;
 };
 }  // namespace detail
@@ -58,6 +58,9 @@ struct ReadArena {
 // line it touches is a miss (docs/performance.md).
 struct alignas(64) Reactor::Impl {
   explicit Impl(Reactor& self, Backend backend);
+  // In the connection pool: the loop's state shares the huge page of the
+  // transports it dispatches to (docs/performance.md).
+  TWISTED_POOLED_NEW(Impl)
 
   // One watched fd. `generation` changes whenever a descriptor leaves the
   // slot, so events read before the change are recognised as stale.
@@ -73,8 +76,8 @@ struct alignas(64) Reactor::Impl {
 
   // ---- hot: what a turn of the loop reads, first and together
   std::unique_ptr<detail::Poller> poller;
-  std::vector<Slot> slots;
-  std::vector<detail::FiredEvent> firedBuffer;
+  std::vector<Slot, PoolAllocator<Slot>> slots;
+  detail::FiredList firedBuffer;
   int depth = 0;
   // run state, as Twisted's ReactorBase: started (loop active), stopped
   // (stop() called or never started), running (after "during startup").

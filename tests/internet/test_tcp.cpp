@@ -153,6 +153,25 @@ TEST_P(TCPTest, EchoOverLoopback) {
             tcp::Connector::State::Disconnected);
 }
 
+TEST_P(TCPTest, TransportsOfBothSidesLiveInTheConnectionPool) {
+  // With thousands of connections, what each message touches must stay
+  // within a few huge pages (docs/performance.md).
+  std::vector<bool> pooled;
+  auto record = [&pooled](ScriptedProtocol& self) {
+    pooled.push_back(connectionPool().owns(self.transport.get()));
+    self.transport->loseConnection();
+  };
+  server->setup = [record](ScriptedProtocol& p) { p.onMade = record; };
+  client->setup = [record](ScriptedProtocol& p) { p.onMade = record; };
+  stopWhenClosed();
+  listen();
+  connect();
+  runReactor();
+  ASSERT_EQ(pooled.size(), 2u);
+  EXPECT_EQ(pooled[0], connectionPoolEnabled());
+  EXPECT_EQ(pooled[1], connectionPoolEnabled());
+}
+
 TEST_P(TCPTest, AddressesAgreeOnBothSidesAndSurviveTheClose) {
   Address serverHost, serverPeer, clientHost, clientPeer;
   server->setup = [&](ScriptedProtocol& p) {

@@ -15,6 +15,7 @@
 #include <utility>
 
 #include "twisted/internet/endpoints.hpp"
+#include "twisted/internet/pool.hpp"
 #include "twisted/internet/protocol.hpp"
 
 namespace twisted {
@@ -27,7 +28,7 @@ class ClientCreator {
   /// Each connectTCP builds a new `P(args...)` (copies of args are kept).
   template <class... Args>
   explicit ClientCreator(IReactorTCP& reactor, Args... args)
-      : reactor_(reactor), make_([args...] { return std::make_shared<P>(args...); }) {}
+      : reactor_(reactor), make_([args...] { return makePooled<P>(args...); }) {}
 
   /// Connects a new P to `host`:`port`. The Deferred fires with it once its
   /// connectionMade has run, or fails with the reason (ConnectionRefusedError,

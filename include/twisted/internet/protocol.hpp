@@ -24,6 +24,7 @@
 #include "twisted/internet/address.hpp"
 #include "twisted/internet/delayed_call.hpp"
 #include "twisted/internet/interfaces.hpp"
+#include "twisted/internet/pool.hpp"
 #include "twisted/internet/transport.hpp"
 #include "twisted/python/failure.hpp"
 
@@ -108,7 +109,7 @@ class Factory {
   /// A factory whose buildProtocol makes `P(args...)`.
   template <class P, class... Args>
   static std::shared_ptr<Factory> forProtocol(Args... args) {
-    return std::make_shared<Factory>([args...] { return std::make_shared<P>(args...); });
+    return std::make_shared<Factory>([args...] { return makePooled<P>(args...); });
   }
 
   /// Makes the protocol; buildProtocol's default calls it.
@@ -139,7 +140,7 @@ class ClientFactory : public Factory {
 
   template <class P, class... Args>
   static std::shared_ptr<ClientFactory> forProtocol(Args... args) {
-    return std::make_shared<ClientFactory>([args...] { return std::make_shared<P>(args...); });
+    return std::make_shared<ClientFactory>([args...] { return makePooled<P>(args...); });
   }
 };
 

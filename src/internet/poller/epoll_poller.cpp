@@ -24,6 +24,8 @@ class alignas(64) EpollPoller final : public Poller {
   ~EpollPoller() override { ::close(epfd_); }
   EpollPoller(const EpollPoller&) = delete;
   EpollPoller& operator=(const EpollPoller&) = delete;
+  // With the reactor's state, in the connection pool.
+  TWISTED_POOLED_NEW(EpollPoller)
 
   const char* name() const override { return "epoll"; }
 
@@ -48,7 +50,7 @@ class alignas(64) EpollPoller final : public Poller {
     }
   }
 
-  TWISTED_HOT void poll(int timeoutMs, std::vector<FiredEvent>& fired) override {
+  TWISTED_HOT void poll(int timeoutMs, FiredList& fired) override {
     int n = sys::epollWait(epfd_, events_, capacity_, timeoutMs);
     if (n <= 0) [[unlikely]] {
       if (n == 0 || errno == EINTR) return;

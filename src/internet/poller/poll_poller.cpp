@@ -36,7 +36,7 @@ class PollPoller final : public Poller {
     pollfds_[at].events = events;
   }
 
-  void poll(int timeoutMs, std::vector<FiredEvent>& fired) override {
+  void poll(int timeoutMs, FiredList& fired) override {
     int n = ::poll(pollfds_.data(), pollfds_.size(), timeoutMs);
     if (n < 0) {
       if (errno == EINTR) return;

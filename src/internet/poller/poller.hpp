@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "twisted/internet/backend.hpp"
+#include "twisted/internet/pool.hpp"
 
 namespace twisted::detail {
 
@@ -27,6 +28,9 @@ struct FiredEvent {
   std::uint32_t generation = 0;  // filled in by the reactor, not the poller
 };
 
+// In the connection pool, with the rest of what a turn touches.
+using FiredList = std::vector<FiredEvent, PoolAllocator<FiredEvent>>;
+
 class Poller {
  public:
   virtual ~Poller() = default;
@@ -38,7 +42,7 @@ class Poller {
   /// Waits at most `timeoutMs` milliseconds (-1: no limit; see
   /// timeoutMillis) and appends the ready fds to `fired`. An interrupted
   /// wait (EINTR) returns with none.
-  virtual void poll(int timeoutMs, std::vector<FiredEvent>& fired) = 0;
+  virtual void poll(int timeoutMs, FiredList& fired) = 0;
 };
 
 std::unique_ptr<Poller> makeSelectPoller();

@@ -33,7 +33,7 @@ class SelectPoller final : public Poller {
     while (maxFd_ >= 0 && !FD_ISSET(maxFd_, &reads_) && !FD_ISSET(maxFd_, &writes_)) --maxFd_;
   }
 
-  void poll(int timeoutMs, std::vector<FiredEvent>& fired) override {
+  void poll(int timeoutMs, FiredList& fired) override {
     fd_set r = reads_;
     fd_set w = writes_;
     timeval tv{};
@@ -68,7 +68,7 @@ class SelectPoller final : public Poller {
   }
 
   // select fails as a whole when one watched fd was closed: find which.
-  void reportClosed(std::vector<FiredEvent>& fired) const {
+  void reportClosed(FiredList& fired) const {
     for (int fd = 0; fd <= maxFd_; ++fd) {
       if ((FD_ISSET(fd, &reads_) || FD_ISSET(fd, &writes_)) && ::fcntl(fd, F_GETFD) < 0) {
         fired.push_back({fd, kInvalid});

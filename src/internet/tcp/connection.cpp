@@ -57,7 +57,7 @@ class ReadBuffer {
 
  private:
   [[gnu::cold, gnu::noinline]] static void allocate(Arena& arena) {
-    arena.data = std::make_unique<char[]>(Arena::kSize);
+    arena.data.reset(static_cast<char*>(allocateConnectionMemory(Arena::kSize, BlockPool::kBlock)));
   }
   [[gnu::cold, gnu::noinline]] void useOwn() {
     own_ = std::make_unique<char[]>(Arena::kSize);

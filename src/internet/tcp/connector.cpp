@@ -4,6 +4,7 @@
 
 #include "socket.hpp"
 #include "twisted/internet/error.hpp"
+#include "twisted/internet/pool.hpp"
 #include "twisted/internet/reactor.hpp"
 #include "twisted/internet/tcp.hpp"
 #include "twisted/logger/logger.hpp"
@@ -31,7 +32,7 @@ void Connector::connect() {
     factoryStarted_ = true;
   }
   auto self = std::static_pointer_cast<Connector>(shared_from_this());
-  transport_ = std::make_shared<Client>(reactor_, self);
+  transport_ = makePooled<Client>(reactor_, self);
   std::shared_ptr<Client> transport = transport_;
   transport->begin();
   if (timeout_ > 0) {

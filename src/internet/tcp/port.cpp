@@ -9,6 +9,7 @@
 
 #include "socket.hpp"
 #include "twisted/internet/error.hpp"
+#include "twisted/internet/pool.hpp"
 #include "twisted/internet/reactor.hpp"
 #include "twisted/internet/tcp.hpp"
 #include "twisted/logger/logger.hpp"
@@ -128,7 +129,7 @@ IOResult Port::doRead() {
       ::close(fd);
       continue;
     }
-    auto server = std::make_shared<Server>(reactor_, factory_, std::move(peer), sessionno_++);
+    auto server = makePooled<Server>(reactor_, factory_, std::move(peer), sessionno_++);
     try {
       server->start(fd, std::move(protocol));
     } catch (...) {

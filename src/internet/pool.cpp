@@ -1,0 +1,145 @@
+// BlockPool and the process's connection pool (twisted/internet/pool.hpp).
+#include "twisted/internet/pool.hpp"
+
+#include <sys/mman.h>
+
+#include <cstdint>
+
+namespace twisted {
+
+namespace {
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr bool kPooled = false;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+constexpr bool kPooled = false;
+#else
+constexpr bool kPooled = true;
+#endif
+#else
+constexpr bool kPooled = true;
+#endif
+
+// A region aligned to its size, so that the kernel can back it with one
+// huge page: map twice the size and unmap what lies outside.
+char* mapRegion() {
+  constexpr std::size_t size = BlockPool::kRegion;
+  void* raw = ::mmap(nullptr, 2 * size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (raw == MAP_FAILED) throw std::bad_alloc();
+  auto start = reinterpret_cast<std::uintptr_t>(raw);
+  std::uintptr_t aligned = (start + size - 1) & ~(std::uintptr_t{size} - 1);
+  if (aligned > start) ::munmap(raw, aligned - start);
+  std::uintptr_t tail = start + 2 * size - (aligned + size);
+  if (tail) ::munmap(reinterpret_cast<void*>(aligned + size), tail);
+  auto* region = reinterpret_cast<char*>(aligned);
+  // Advice only: without transparent huge pages the region stays in
+  // ordinary pages, still dense.
+  ::madvise(region, size, MADV_HUGEPAGE);
+  return region;
+}
+
+}  // namespace
+
+std::size_t BlockPool::classOf(std::size_t size) {
+  if (size <= kSmall) return size == 0 ? 0 : (size - 1) / kBlock;
+  std::size_t c = kSmall / kBlock;  // 4 KiB
+  for (std::size_t s = 2 * kSmall; s < size; s *= 2) ++c;
+  return c;
+}
+
+std::size_t BlockPool::classSize(std::size_t c) {
+  constexpr std::size_t small = kSmall / kBlock;
+  return c < small ? (c + 1) * kBlock : (2 * kSmall) << (c - small);
+}
+
+BlockPool::~BlockPool() {
+  for (char* region : regions_) ::munmap(region, kRegion);
+}
+
+void* BlockPool::carve(std::size_t bytes) {
+  if (static_cast<std::size_t>(end_ - next_) < bytes) {
+    char* region = mapRegion();
+    regions_.push_back(region);
+    next_ = region;
+    end_ = region + kRegion;
+  }
+  void* p = next_;
+  next_ += bytes;
+  return p;
+}
+
+void* BlockPool::allocate(std::size_t size, std::size_t align) {
+  if (!serves(size, align)) {
+    return ::operator new (size, std::align_val_t{align < kBlock ? kBlock : align});
+  }
+  std::size_t c = classOf(size);
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (FreeBlock* block = free_[c]) {
+    free_[c] = block->next;
+    return block;
+  }
+  return carve(classSize(c));
+}
+
+void BlockPool::deallocate(void* p, std::size_t size, std::size_t align) noexcept {
+  if (!p) return;
+  if (!serves(size, align)) {
+    ::operator delete (p, std::align_val_t{align < kBlock ? kBlock : align});
+    return;
+  }
+  std::size_t c = classOf(size);
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto* block = static_cast<FreeBlock*>(p);
+  block->next = free_[c];
+  free_[c] = block;
+}
+
+bool BlockPool::owns(const void* p) const {
+  auto at = reinterpret_cast<std::uintptr_t>(p);
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (char* region : regions_) {
+    auto start = reinterpret_cast<std::uintptr_t>(region);
+    if (at >= start && at < start + kRegion) return true;
+  }
+  return false;
+}
+
+std::size_t BlockPool::regions() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return regions_.size();
+}
+
+namespace {
+// Never destroyed: a transport may be released after static destructors
+// have run (a protocol kept by a global).
+BlockPool& theConnectionPool() {
+  static BlockPool* pool = new BlockPool();
+  return *pool;
+}
+}  // namespace
+
+void* allocateConnectionMemory(std::size_t size, std::size_t align) {
+  if constexpr (kPooled) {
+    return theConnectionPool().allocate(size, align);
+  } else {
+    return ::operator new (size, std::align_val_t{align});
+  }
+}
+
+void deallocateConnectionMemory(void* p, std::size_t size, std::size_t align) noexcept {
+  if constexpr (kPooled) {
+    theConnectionPool().deallocate(p, size, align);
+  } else {
+    ::operator delete (p, std::align_val_t{align});
+  }
+}
+
+bool connectionPoolEnabled() {
+  return kPooled;
+}
+
+const BlockPool& connectionPool() {
+  return theConnectionPool();
+}
+
+}  // namespace twisted

@@ -1,0 +1,151 @@
+// BlockPool and the connection pool: dense, aligned, reused blocks in
+// 2 MiB regions; what does not fit goes to operator new.
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <cstring>
+#include <set>
+#include <vector>
+
+#include "twisted/internet/pool.hpp"
+#include "twisted/internet/protocol.hpp"
+#include "twisted/testing/accumulating_protocol.hpp"
+
+namespace twisted::test {
+namespace {
+
+std::uintptr_t at(const void* p) {
+  return reinterpret_cast<std::uintptr_t>(p);
+}
+
+TEST(BlockPoolTest, BlocksAreAlignedDistinctAndPackedIntoOneAlignedRegion) {
+  BlockPool pool;
+  std::vector<void*> blocks;
+  for (int i = 0; i < 1000; ++i) {
+    void* p = pool.allocate(448 + 16, 64);  // a transport and its counts
+    ASSERT_EQ(at(p) % 64, 0u);
+    std::memset(p, i & 0xff, 464);  // usable in full
+    blocks.push_back(p);
+  }
+  std::set<std::uintptr_t> distinct;
+  for (void* p : blocks) distinct.insert(at(p));
+  EXPECT_EQ(distinct.size(), blocks.size());
+  // 1,000 blocks of 512 bytes take half a megabyte of one region: the
+  // objects of 1,000 connections stay within one huge page.
+  EXPECT_EQ(pool.regions(), 1u);
+  std::uintptr_t lowest = *distinct.begin();
+  EXPECT_EQ(lowest % BlockPool::kRegion, 0u) << "the region is aligned to its size";
+  EXPECT_EQ(*distinct.rbegin() - lowest, 999u * 512u) << "no gaps between blocks";
+  for (void* p : blocks) {
+    EXPECT_TRUE(pool.owns(p));
+    pool.deallocate(p, 464, 64);
+  }
+}
+
+// The distances between the blocks a fresh pool hands out for `sizes`, in
+// order; the blocks are freed again.
+std::vector<std::uintptr_t> gapsFor(BlockPool& pool, const std::vector<std::size_t>& sizes) {
+  std::vector<void*> blocks;
+  for (std::size_t n : sizes) blocks.push_back(pool.allocate(n, 8));
+  std::vector<std::uintptr_t> gaps;
+  for (std::size_t i = 1; i < blocks.size(); ++i) gaps.push_back(at(blocks[i]) - at(blocks[i - 1]));
+  for (std::size_t i = 0; i < blocks.size(); ++i) pool.deallocate(blocks[i], sizes[i], 8);
+  return gaps;
+}
+
+TEST(BlockPoolTest, SizesRoundUpToMultiplesOf64) {
+  BlockPool pool;
+  EXPECT_EQ(gapsFor(pool, {65, 65, 1, 64}), (std::vector<std::uintptr_t>{128, 128, 64}));
+}
+
+TEST(BlockPoolTest, AFreedBlockIsReusedFirstAndOnlyForItsSize) {
+  BlockPool pool;
+  void* a = pool.allocate(200, 16);
+  void* keep = pool.allocate(200, 16);
+  pool.deallocate(a, 200, 16);
+  void* other = pool.allocate(100, 16);  // another size class: a fresh block
+  EXPECT_NE(other, a);
+  void* again = pool.allocate(256, 16);  // same class as 200 (193..256)
+  EXPECT_EQ(again, a);
+  pool.deallocate(again, 256, 16);
+  pool.deallocate(keep, 200, 16);
+  pool.deallocate(other, 100, 16);
+  EXPECT_EQ(pool.regions(), 1u);
+}
+
+TEST(BlockPoolTest, ANewRegionWhenOneIsFull) {
+  BlockPool pool;
+  std::vector<void*> blocks;
+  std::size_t perRegion = BlockPool::kRegion / BlockPool::kLargest;
+  for (std::size_t i = 0; i < perRegion; ++i)
+    blocks.push_back(pool.allocate(BlockPool::kLargest, 64));
+  EXPECT_EQ(pool.regions(), 1u);
+  blocks.push_back(pool.allocate(BlockPool::kLargest, 64));
+  EXPECT_EQ(pool.regions(), 2u);
+  EXPECT_TRUE(pool.owns(blocks.back()));
+  for (void* p : blocks) pool.deallocate(p, BlockPool::kLargest, 64);
+}
+
+TEST(BlockPoolTest, BlocksAbove2KiBComeInPowersOfTwo) {
+  // The loop's own buffers (a 64 KiB read buffer, the fd table) share the
+  // connections' huge page.
+  BlockPool pool;
+  EXPECT_EQ(gapsFor(pool, {2049, 4096, 64 << 10, 64}),
+            (std::vector<std::uintptr_t>{4096, 4096, 64 << 10}));
+  void* c = pool.allocate(64 << 10, 64);  // the block freed above
+  std::memset(c, 7, 64 << 10);
+  pool.deallocate(c, 64 << 10, 64);
+  EXPECT_EQ(pool.allocate(40000, 8), c) << "40,000 bytes: the 64 KiB class";
+  pool.deallocate(c, 40000, 8);
+  EXPECT_EQ(pool.regions(), 1u);
+}
+
+TEST(BlockPoolTest, LargeOrOverAlignedRequestsGoToOperatorNew) {
+  BlockPool pool;
+  void* big = pool.allocate(BlockPool::kLargest + 1, 8);
+  void* aligned = pool.allocate(64, 256);
+  EXPECT_FALSE(pool.owns(big));
+  EXPECT_FALSE(pool.owns(aligned));
+  EXPECT_EQ(at(aligned) % 256, 0u);
+  std::memset(big, 1, BlockPool::kLargest + 1);
+  pool.deallocate(big, BlockPool::kLargest + 1, 8);
+  pool.deallocate(aligned, 64, 256);
+  EXPECT_EQ(pool.regions(), 0u) << "no region mapped for what the pool does not serve";
+}
+
+struct alignas(128) OverAligned {
+  char bytes[128];
+};
+
+TEST(ConnectionPoolTest, MakePooledBuildsInTheConnectionPool) {
+  auto p = makePooled<testing::AccumulatingProtocol>();
+  EXPECT_EQ(connectionPool().owns(p.get()), connectionPoolEnabled());
+  auto o = makePooled<OverAligned>();
+  EXPECT_EQ(at(o.get()) % 128, 0u);
+  EXPECT_FALSE(connectionPool().owns(o.get()));
+  std::weak_ptr<testing::AccumulatingProtocol> weak = p;
+  p.reset();
+  EXPECT_TRUE(weak.expired());  // the counts live in the same block
+}
+
+TEST(ConnectionPoolTest, ForProtocolBuildsProtocolsInThePool) {
+  auto factory = Factory::forProtocol<testing::AccumulatingProtocol>();
+  auto built = factory->buildProtocol(IPv4Address{Transport::TCP, "127.0.0.1", 1234});
+  ASSERT_TRUE(built);
+  EXPECT_EQ(connectionPool().owns(built.get()), connectionPoolEnabled());
+  EXPECT_EQ(built->factory, factory.get());
+  auto clientFactory = ClientFactory::forProtocol<testing::AccumulatingProtocol>();
+  auto clientBuilt = clientFactory->buildProtocol(IPv4Address{Transport::TCP, "127.0.0.1", 1234});
+  EXPECT_EQ(connectionPool().owns(clientBuilt.get()), connectionPoolEnabled());
+}
+
+TEST(ConnectionPoolTest, PooledExceptInSanitizerBuilds) {
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  EXPECT_FALSE(connectionPoolEnabled()) << "ASan and TSan must see every transport's lifetime";
+#else
+  EXPECT_TRUE(connectionPoolEnabled());
+#endif
+}
+
+}  // namespace
+}  // namespace twisted::test
