@@ -1,6 +1,7 @@
 // BlockPool and the process's connection pool (twisted/internet/pool.hpp).
 #include "twisted/internet/pool.hpp"
 
+#include <pthread.h>
 #include <sys/mman.h>
 
 #include <cstdint>
@@ -113,7 +114,13 @@ namespace {
 // Never destroyed: a transport may be released after static destructors
 // have run (a protocol kept by a global).
 BlockPool& theConnectionPool() {
-  static BlockPool* pool = new BlockPool();
+  static BlockPool* pool = [] {
+    auto* made = new BlockPool();
+    ::pthread_atfork([] { theConnectionPool().lockForFork(); },
+                     [] { theConnectionPool().unlockAfterFork(); },
+                     [] { theConnectionPool().unlockAfterFork(); });
+    return made;
+  }();
   return *pool;
 }
 }  // namespace

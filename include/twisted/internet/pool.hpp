@@ -55,6 +55,12 @@ class BlockPool {
   /// How many regions the pool has mapped.
   std::size_t regions() const;
 
+  /// Held across fork() for the process's pool (pthread_atfork), so that a
+  /// child (a pre-forked worker running its own reactor) never inherits it
+  /// locked by a thread that does not exist there.
+  void lockForFork() { mutex_.lock(); }
+  void unlockAfterFork() { mutex_.unlock(); }
+
   static bool serves(std::size_t size, std::size_t align) {
     return size <= kLargest && align <= kBlock;
   }
