@@ -56,7 +56,7 @@ struct ReadArena {
 // Aligned so that the fields every turn of the loop reads share a cache
 // line: after the loop has slept, and others have run on its core, each
 // line it touches is a miss (docs/performance.md).
-struct alignas(64) Reactor::Impl {
+struct alignas(64) Reactor::Impl final {
   explicit Impl(Reactor& self, Backend backend);
   // In the connection pool: the loop's state shares the huge page of the
   // transports it dispatches to (docs/performance.md).

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <cstring>
 #include <set>
+#include <stdexcept>
 #include <vector>
 
 #include "twisted/internet/pool.hpp"
@@ -137,6 +138,31 @@ TEST(ConnectionPoolTest, ForProtocolBuildsProtocolsInThePool) {
   auto clientFactory = ClientFactory::forProtocol<testing::AccumulatingProtocol>();
   auto clientBuilt = clientFactory->buildProtocol(IPv4Address{Transport::TCP, "127.0.0.1", 1234});
   EXPECT_EQ(connectionPool().owns(clientBuilt.get()), connectionPoolEnabled());
+}
+
+// As Reactor::Impl: class-scope new and delete in the pool.
+struct alignas(64) Pooled final {
+  TWISTED_POOLED_NEW(Pooled)
+  explicit Pooled(bool fail) {
+    constructedAt = this;
+    if (fail) throw std::runtime_error("constructor failed");
+  }
+  char bytes[200];
+  static inline const void* constructedAt = nullptr;
+};
+
+TEST(ConnectionPoolTest, ABlockIsReturnedWhenTheConstructorThrows) {
+  // A reactor whose backend is refused throws from Impl's constructor; its
+  // block must go back (LSan reports it in sanitizer builds otherwise).
+  EXPECT_THROW(new Pooled(true), std::runtime_error);
+  const void* failed = Pooled::constructedAt;
+  auto* ok = new Pooled(false);
+  if (connectionPoolEnabled()) {
+    EXPECT_TRUE(connectionPool().owns(ok));
+    EXPECT_EQ(static_cast<const void*>(ok), failed) << "the freed block is reused first";
+  }
+  EXPECT_EQ(reinterpret_cast<std::uintptr_t>(ok) % 64, 0u);
+  delete ok;
 }
 
 TEST(ConnectionPoolTest, PooledExceptInSanitizerBuilds) {

@@ -100,19 +100,27 @@ struct PoolBytesDeleter {
 };
 
 /// Class-scope operator new and delete in the connection pool, for the
-/// loop's own objects that every message touches.
-#define TWISTED_POOLED_NEW(Type)                                                   \
-  static void* operator new(std::size_t n) {                                       \
-    return ::twisted::allocateConnectionMemory(n, alignof(Type));                  \
-  }                                                                                \
-  static void* operator new(std::size_t n, std::align_val_t) {                     \
-    return ::twisted::allocateConnectionMemory(n, alignof(Type));                  \
-  }                                                                                \
-  static void operator delete(void* p, std::size_t n) noexcept {                   \
-    ::twisted::deallocateConnectionMemory(p, n, alignof(Type));                    \
-  }                                                                                \
-  static void operator delete(void* p, std::size_t n, std::align_val_t) noexcept { \
-    ::twisted::deallocateConnectionMemory(p, n, alignof(Type));                    \
+/// loop's own objects that every message touches. Every form of delete is
+/// declared: the unsized ones are what a new-expression calls when the
+/// constructor throws. For a final class only (the size is sizeof(Type)).
+#define TWISTED_POOLED_NEW(Type)                                                 \
+  static void* operator new(std::size_t) {                                       \
+    return ::twisted::allocateConnectionMemory(sizeof(Type), alignof(Type));     \
+  }                                                                              \
+  static void* operator new(std::size_t, std::align_val_t) {                     \
+    return ::twisted::allocateConnectionMemory(sizeof(Type), alignof(Type));     \
+  }                                                                              \
+  static void operator delete(void* p) noexcept {                                \
+    ::twisted::deallocateConnectionMemory(p, sizeof(Type), alignof(Type));       \
+  }                                                                              \
+  static void operator delete(void* p, std::align_val_t) noexcept {              \
+    ::twisted::deallocateConnectionMemory(p, sizeof(Type), alignof(Type));       \
+  }                                                                              \
+  static void operator delete(void* p, std::size_t) noexcept {                   \
+    ::twisted::deallocateConnectionMemory(p, sizeof(Type), alignof(Type));       \
+  }                                                                              \
+  static void operator delete(void* p, std::size_t, std::align_val_t) noexcept { \
+    ::twisted::deallocateConnectionMemory(p, sizeof(Type), alignof(Type));       \
   }
 
 /// An allocator over allocateConnectionMemory, for std::allocate_shared.
