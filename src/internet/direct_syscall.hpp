@@ -22,15 +22,7 @@
 #include <cerrno>
 #include <cstddef>
 
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || \
-    __has_feature(memory_sanitizer)
-#define TWISTED_SANITIZED 1
-#endif
-#endif
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define TWISTED_SANITIZED 1
-#endif
+#include "sanitizers.hpp"
 
 #if (defined(__x86_64__) || defined(__aarch64__)) && !defined(TWISTED_SANITIZED)
 #define TWISTED_DIRECT_SYSCALLS 1

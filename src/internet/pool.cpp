@@ -6,17 +6,13 @@
 
 #include <cstdint>
 
+#include "sanitizers.hpp"
+
 namespace twisted {
 
 namespace {
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#ifdef TWISTED_SANITIZED
 constexpr bool kPooled = false;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-constexpr bool kPooled = false;
-#else
-constexpr bool kPooled = true;
-#endif
 #else
 constexpr bool kPooled = true;
 #endif

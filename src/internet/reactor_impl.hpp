@@ -48,7 +48,7 @@ class Waker final : public IReadDescriptor {
 /// finds it busy and uses a buffer of its own.
 struct ReadArena {
   static constexpr std::size_t kSize = 64 * 1024;
-  std::unique_ptr<char[], PoolBytesDeleter> data{nullptr, {kSize}};  // on first use
+  std::vector<char, PoolAllocator<char>> data;  // sized on first use
   bool busy = false;
 };
 }  // namespace detail

@@ -125,8 +125,16 @@ TEST(ConnectionPoolTest, MakePooledBuildsInTheConnectionPool) {
   EXPECT_EQ(at(o.get()) % 128, 0u);
   EXPECT_FALSE(connectionPool().owns(o.get()));
   std::weak_ptr<testing::AccumulatingProtocol> weak = p;
+  const void* block = p.get();
   p.reset();
-  EXPECT_TRUE(weak.expired());  // the counts live in the same block
+  EXPECT_TRUE(weak.expired());
+  // Object and counts are one block, back in the pool once the last
+  // reference, weak ones included, goes: the next one reuses it.
+  weak.reset();
+  auto again = makePooled<testing::AccumulatingProtocol>();
+  if (connectionPoolEnabled()) {
+    EXPECT_EQ(static_cast<const void*>(again.get()), block);
+  }
 }
 
 TEST(ConnectionPoolTest, ForProtocolBuildsProtocolsInThePool) {

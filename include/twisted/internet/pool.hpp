@@ -26,7 +26,7 @@ namespace twisted {
 /// Fixed-size blocks carved from 2 MiB regions that the kernel is asked to
 /// back with huge pages (madvise MADV_HUGEPAGE; where it cannot, they are
 /// ordinary pages, densely packed). Blocks come in multiples of 64 bytes up
-/// to kSmallest (2 KiB), then in powers of two up to kLargest (256 KiB), and
+/// to kSmall (2 KiB), then in powers of two up to kLargest (256 KiB), and
 /// are aligned to 64; a freed block goes back to the free list of its size
 /// and is reused first. Regions are kept until the pool is
 /// destroyed: after a peak of connections the memory stays for the next.
@@ -91,36 +91,18 @@ bool connectionPoolEnabled();
 /// The pool behind allocateConnectionMemory (for tests and diagnostics).
 const BlockPool& connectionPool();
 
-/// Frees a buffer of `size` bytes from allocateConnectionMemory(size, 64).
-struct PoolBytesDeleter {
-  std::size_t size = 0;
-  void operator()(char* p) const noexcept {
-    deallocateConnectionMemory(p, size, BlockPool::kBlock);
-  }
-};
-
 /// Class-scope operator new and delete in the connection pool, for the
-/// loop's own objects that every message touches. Every form of delete is
-/// declared: the unsized ones are what a new-expression calls when the
-/// constructor throws. For a final class only (the size is sizeof(Type)).
-#define TWISTED_POOLED_NEW(Type)                                                 \
-  static void* operator new(std::size_t) {                                       \
-    return ::twisted::allocateConnectionMemory(sizeof(Type), alignof(Type));     \
-  }                                                                              \
-  static void* operator new(std::size_t, std::align_val_t) {                     \
-    return ::twisted::allocateConnectionMemory(sizeof(Type), alignof(Type));     \
-  }                                                                              \
-  static void operator delete(void* p) noexcept {                                \
-    ::twisted::deallocateConnectionMemory(p, sizeof(Type), alignof(Type));       \
-  }                                                                              \
-  static void operator delete(void* p, std::align_val_t) noexcept {              \
-    ::twisted::deallocateConnectionMemory(p, sizeof(Type), alignof(Type));       \
-  }                                                                              \
-  static void operator delete(void* p, std::size_t) noexcept {                   \
-    ::twisted::deallocateConnectionMemory(p, sizeof(Type), alignof(Type));       \
-  }                                                                              \
-  static void operator delete(void* p, std::size_t, std::align_val_t) noexcept { \
-    ::twisted::deallocateConnectionMemory(p, sizeof(Type), alignof(Type));       \
+/// loop's own objects that every message touches. For a final class aligned
+/// beyond operator new's default: new and delete of such a class (and the
+/// delete after a constructor throws) use only the aligned forms.
+#define TWISTED_POOLED_NEW(Type)                                             \
+  static void* operator new(std::size_t, std::align_val_t) {                 \
+    static_assert(alignof(Type) > __STDCPP_DEFAULT_NEW_ALIGNMENT__,          \
+                  "only the aligned forms are declared");                    \
+    return ::twisted::allocateConnectionMemory(sizeof(Type), alignof(Type)); \
+  }                                                                          \
+  static void operator delete(void* p, std::align_val_t) noexcept {          \
+    ::twisted::deallocateConnectionMemory(p, sizeof(Type), alignof(Type));   \
   }
 
 /// An allocator over allocateConnectionMemory, for std::allocate_shared.

@@ -42,9 +42,9 @@ class ReadBuffer {
       useOwn();
       return;
     }
-    if (!arena.data) [[unlikely]]
+    if (arena.data.empty()) [[unlikely]]
       allocate(arena);
-    data_ = arena.data.get();
+    data_ = arena.data.data();
     busy_ = &arena.busy;
     arena.busy = true;
   }
@@ -57,7 +57,7 @@ class ReadBuffer {
 
  private:
   [[gnu::cold, gnu::noinline]] static void allocate(Arena& arena) {
-    arena.data.reset(static_cast<char*>(allocateConnectionMemory(Arena::kSize, BlockPool::kBlock)));
+    arena.data.resize(Arena::kSize);
   }
   [[gnu::cold, gnu::noinline]] void useOwn() {
     own_ = std::make_unique<char[]>(Arena::kSize);
