@@ -1,7 +1,12 @@
 // The reactor's core: construction, run/stop/crash, and the main loop.
 #include "twisted/internet/reactor.hpp"
 
+#include <pthread.h>
+
 #include <cmath>
+#include <cstdlib>
+#include <exception>
+#include <new>
 #include <stdexcept>
 
 #include "hot_path.hpp"
@@ -236,9 +241,29 @@ bool Reactor::isInIOThread() const {
   return std::this_thread::get_id() == impl_->ioThread;
 }
 
+namespace {
+// Built under pthread_once rather than as a function-local static: a child
+// forked while another thread is building it would wait forever on the
+// static's guard, while glibc's pthread_once starts the build again in the
+// child. Destroyed at exit, as a static would be.
+pthread_once_t g_defaultOnce = PTHREAD_ONCE_INIT;
+alignas(Reactor) unsigned char g_defaultStorage[sizeof(Reactor)];
+Reactor* g_default = nullptr;
+std::exception_ptr g_defaultFailed;  // a refused backend: every call throws it
+void buildDefaultReactor() {
+  try {
+    g_default = new (g_defaultStorage) Reactor();
+    std::atexit([] { g_default->~Reactor(); });
+  } catch (...) {
+    g_defaultFailed = std::current_exception();
+  }
+}
+}  // namespace
+
 Reactor& defaultReactor() {
-  static Reactor reactor;
-  return reactor;
+  ::pthread_once(&g_defaultOnce, buildDefaultReactor);
+  if (!g_default) std::rethrow_exception(g_defaultFailed);
+  return *g_default;
 }
 
 }  // namespace twisted

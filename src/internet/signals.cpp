@@ -1,5 +1,6 @@
 #include "signals.hpp"
 
+#include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -29,6 +30,29 @@ extern "C" void onSignal(int signum) {
     [[maybe_unused]] ssize_t n = ::write(fd, &one, sizeof one);
   }
   errno = saved;
+}
+
+// Across fork(): g_mutex is held by the forking thread, so neither side
+// inherits it held by a thread it does not have. The child starts with the
+// dispositions from before any reactor took them, and no owner: the
+// owner's waker is the parent's (an eventfd both processes share), and a
+// reactor the child runs installs the handlers afresh.
+void lockForFork() {
+  g_mutex.lock();
+}
+void unlockInParent() {
+  g_mutex.unlock();
+}
+void resetInChild() {
+  if (g_wakeFd.load() >= 0) {
+    for (int i = 0; i < 3; ++i) ::sigaction(kSignals[i], &g_old[i], nullptr);
+    g_wakeFd.store(-1);
+    g_pending.store(0);
+  }
+  g_mutex.unlock();
+}
+[[gnu::constructor]] void registerForkHandlers() {
+  ::pthread_atfork(lockForFork, unlockInParent, resetInChild);
 }
 
 }  // namespace

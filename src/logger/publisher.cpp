@@ -1,5 +1,7 @@
 #include "twisted/logger/publisher.hpp"
 
+#include <pthread.h>
+
 #include <cstdio>
 
 #include "twisted/logger/observers.hpp"
@@ -56,6 +58,29 @@ struct GlobalState {
 GlobalState& global() {
   static GlobalState* state = new GlobalState;  // never destroyed: usable at exit
   return *state;
+}
+}  // namespace
+
+// Built before main (so that no thread is ever inside its construction when
+// another forks), and both locks are held by the forking thread across
+// fork(), in the order beginLoggingTo takes them, so that neither side
+// inherits one held by a thread it does not have.
+struct PublisherForkHandlers {
+  static void prepare() {
+    global().mutex.lock();
+    global().publisher.mutex_.lock();
+  }
+  static void release() {
+    global().publisher.mutex_.unlock();
+    global().mutex.unlock();
+  }
+};
+
+namespace {
+[[gnu::constructor]] void buildGlobalState() {
+  global();
+  ::pthread_atfork(PublisherForkHandlers::prepare, PublisherForkHandlers::release,
+                   PublisherForkHandlers::release);
 }
 }  // namespace
 

@@ -8,12 +8,14 @@
 #include <stdexcept>
 #include <vector>
 
-#include "twisted/internet/pool.hpp"
+#include "internet/memory/connection_pool.hpp"
 #include "twisted/internet/protocol.hpp"
 #include "twisted/testing/accumulating_protocol.hpp"
 
 namespace twisted::test {
 namespace {
+using detail::BlockPool;
+using detail::connectionPool;
 
 std::uintptr_t at(const void* p) {
   return reinterpret_cast<std::uintptr_t>(p);

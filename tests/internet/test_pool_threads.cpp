@@ -2,20 +2,15 @@
 // thread, so allocate and deallocate race. Runs under TSan (label threads).
 #include <gtest/gtest.h>
 
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <array>
-#include <atomic>
 #include <cstring>
 #include <thread>
 #include <vector>
 
-#include "twisted/internet/pool.hpp"
+#include "internet/memory/connection_pool.hpp"
 
 namespace twisted::test {
 namespace {
+using detail::BlockPool;
 
 TEST(BlockPoolThreadsTest, ConcurrentAllocationsNeverShareABlock) {
   BlockPool pool;
@@ -55,41 +50,6 @@ TEST(BlockPoolThreadsTest, ABlockMadeOnOneThreadIsFreedOnAnother) {
   std::thread([&] { pool.deallocate(p, 512, 64); }).join();
   EXPECT_EQ(pool.allocate(512, 64), p);
   pool.deallocate(p, 512, 64);
-}
-
-TEST(BlockPoolThreadsTest, AForkedChildAllocatesWhileAnotherThreadWasAllocating) {
-  // A pre-forked worker builds transports in the child: the pool's lock
-  // must not be inherited held by a thread the child does not have.
-  if (!connectionPoolEnabled()) GTEST_SKIP() << "sanitizer build: no pool";
-  std::atomic<bool> stop{false};
-  std::thread churn([&stop] {
-    while (!stop.load(std::memory_order_relaxed)) makePooled<std::array<char, 100>>();
-  });
-  int deadlocked = 0;
-  for (int i = 0; i < 40 && deadlocked == 0; ++i) {
-    pid_t pid = ::fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) {
-      auto p = makePooled<std::array<char, 100>>();
-      ::_exit(p ? 0 : 1);
-    }
-    int status = 0;
-    bool exited = false;
-    for (int t = 0; t < 300 && !exited; ++t) {  // up to 3 s
-      exited = ::waitpid(pid, &status, WNOHANG) == pid;
-      if (!exited) ::usleep(10000);
-    }
-    if (!exited) {
-      ++deadlocked;
-      ::kill(pid, SIGKILL);
-      ::waitpid(pid, &status, 0);
-    } else {
-      EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    }
-  }
-  stop = true;
-  churn.join();
-  EXPECT_EQ(deadlocked, 0) << "children stuck on the pool's lock";
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include "internet/memory/connection_pool.hpp"
 #include "tcp_helpers.hpp"
 
 namespace twisted::test {
@@ -158,7 +159,7 @@ TEST_P(TCPTest, TransportsOfBothSidesLiveInTheConnectionPool) {
   // within a few huge pages (docs/performance.md).
   std::vector<bool> pooled;
   auto record = [&pooled](ScriptedProtocol& self) {
-    pooled.push_back(connectionPool().owns(self.transport.get()));
+    pooled.push_back(detail::connectionPool().owns(self.transport.get()));
     self.transport->loseConnection();
   };
   server->setup = [record](ScriptedProtocol& p) { p.onMade = record; };

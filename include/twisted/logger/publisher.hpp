@@ -28,6 +28,7 @@ class LogPublisher {
   std::size_t observerCount() const;
 
  private:
+  friend struct PublisherForkHandlers;  // holds mutex_ across fork() (publisher.cpp)
   using List = std::vector<std::pair<ObserverId, LogObserver>>;
   mutable std::mutex mutex_;
   std::shared_ptr<const List> observers_ = std::make_shared<List>();
@@ -36,7 +37,9 @@ class LogPublisher {
 
 /// The process-wide publisher every Logger uses by default. Until
 /// beginLoggingTo is called it has one observer: warnings and worse, as
-/// text, to stderr, so errors are never silently lost.
+/// text, to stderr, so errors are never silently lost. Built while the
+/// library is loaded and held across fork(): a child forked while another
+/// thread logs can log.
 LogPublisher& globalLogPublisher();
 
 /// Replaces the default stderr observer with `observers`. Observers already

@@ -9,8 +9,8 @@
 #include <memory>
 #include <vector>
 
+#include "../memory/connection_pool.hpp"
 #include "twisted/internet/backend.hpp"
-#include "twisted/internet/pool.hpp"
 
 namespace twisted::detail {
 

@@ -1,22 +1,14 @@
-// BlockPool and the process's connection pool (twisted/internet/pool.hpp).
-#include "twisted/internet/pool.hpp"
+// BlockPool (block_pool.hpp).
+#include "block_pool.hpp"
 
-#include <pthread.h>
 #include <sys/mman.h>
 
 #include <cstdint>
+#include <new>
 
-#include "sanitizers.hpp"
-
-namespace twisted {
+namespace twisted::detail {
 
 namespace {
-#ifdef TWISTED_SANITIZED
-constexpr bool kPooled = false;
-#else
-constexpr bool kPooled = true;
-#endif
-
 // A region aligned to its size, so that the kernel can back it with one
 // huge page: map twice the size and unmap what lies outside.
 char* mapRegion() {
@@ -106,43 +98,4 @@ std::size_t BlockPool::regions() const {
   return regions_.size();
 }
 
-namespace {
-// Never destroyed: a transport may be released after static destructors
-// have run (a protocol kept by a global).
-BlockPool& theConnectionPool() {
-  static BlockPool* pool = [] {
-    auto* made = new BlockPool();
-    ::pthread_atfork([] { theConnectionPool().lockForFork(); },
-                     [] { theConnectionPool().unlockAfterFork(); },
-                     [] { theConnectionPool().unlockAfterFork(); });
-    return made;
-  }();
-  return *pool;
-}
-}  // namespace
-
-void* allocateConnectionMemory(std::size_t size, std::size_t align) {
-  if constexpr (kPooled) {
-    return theConnectionPool().allocate(size, align);
-  } else {
-    return ::operator new (size, std::align_val_t{align});
-  }
-}
-
-void deallocateConnectionMemory(void* p, std::size_t size, std::size_t align) noexcept {
-  if constexpr (kPooled) {
-    theConnectionPool().deallocate(p, size, align);
-  } else {
-    ::operator delete (p, std::align_val_t{align});
-  }
-}
-
-bool connectionPoolEnabled() {
-  return kPooled;
-}
-
-const BlockPool& connectionPool() {
-  return theConnectionPool();
-}
-
-}  // namespace twisted
+}  // namespace twisted::detail
