@@ -1,53 +1,65 @@
-// libuv's echo server, as its guide writes it: uv_read_start with one
-// buffer per connection, uv_try_write, uv_write for what is left (reading
-// stops until it is written).
+// libuv's echo server, used the way its best users use it: alloc_cb hands
+// out one shared read buffer (a connection owns no buffer while idle),
+// uv_try_write sends, and only what the socket does not take is copied into
+// a buffer of the write request's own (reading stops until it is written).
 //   server_libuv PORT      (127.0.0.1, backlog 1024; SIGTERM exits 0)
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <uv.h>
 
 typedef struct {
   uv_tcp_t tcp;
-  uv_write_t req;
-  char buf[65536];
 } conn_t;
 
+typedef struct {
+  uv_write_t req;
+  char* copy;  // the unsent rest, owned until the write completes
+} write_t;
+
 static uv_loop_t* loop;
+static char shared_buf[65536];  // every read goes here; dead once on_read returns
 
 static void on_close(uv_handle_t* h) {
   free(h);
 }
 static void on_alloc(uv_handle_t* h, size_t size, uv_buf_t* b) {
+  (void)h;
   (void)size;
-  conn_t* c = (conn_t*)h;
-  *b = uv_buf_init(c->buf, sizeof c->buf);
+  *b = uv_buf_init(shared_buf, sizeof shared_buf);
 }
 static void on_read(uv_stream_t* s, ssize_t n, const uv_buf_t* b);
 static void on_written(uv_write_t* req, int status) {
-  conn_t* c = (conn_t*)req->handle;
+  write_t* w = (write_t*)req;
+  uv_stream_t* s = req->handle;
+  free(w->copy);
+  free(w);
   if (status < 0) {
-    uv_close((uv_handle_t*)c, on_close);
+    uv_close((uv_handle_t*)s, on_close);
     return;
   }
-  uv_read_start((uv_stream_t*)c, on_alloc, on_read);
+  uv_read_start(s, on_alloc, on_read);
 }
 static void on_read(uv_stream_t* s, ssize_t n, const uv_buf_t* b) {
-  conn_t* c = (conn_t*)s;
   if (n < 0) {
     uv_close((uv_handle_t*)s, on_close);
     return;
   }
   if (n == 0) return;
   uv_buf_t out = uv_buf_init(b->base, (unsigned)n);
-  int w = uv_try_write(s, &out, 1);
-  if (w == n) return;
-  if (w < 0 && w != UV_EAGAIN) {
+  int sent = uv_try_write(s, &out, 1);
+  if (sent == n) return;
+  if (sent < 0 && sent != UV_EAGAIN) {
     uv_close((uv_handle_t*)s, on_close);
     return;
   }
-  if (w > 0) out = uv_buf_init(b->base + w, (unsigned)(n - w));
-  uv_read_stop(s);  // the buffer is in use until the write completes
-  uv_write(&c->req, s, &out, 1, on_written);
+  if (sent < 0) sent = 0;
+  write_t* w = malloc(sizeof *w);
+  w->copy = malloc((size_t)(n - sent));
+  memcpy(w->copy, b->base + sent, (size_t)(n - sent));
+  uv_buf_t rest = uv_buf_init(w->copy, (unsigned)(n - sent));
+  uv_read_stop(s);  // back-pressure: read again once the rest is written
+  uv_write(&w->req, s, &rest, 1, on_written);
 }
 static void on_connection(uv_stream_t* server, int status) {
   if (status < 0) return;

@@ -1,4 +1,5 @@
-// Everything in one include, for small programs.
+// Everything in one include, for small programs. The test kit is not in it:
+// include twisted/testing/*.hpp where tests use it.
 #pragma once
 
 #include "twisted/application/internet.hpp"
@@ -15,10 +16,11 @@
 #include "twisted/internet/pool.hpp"
 #include "twisted/internet/protocol.hpp"
 #include "twisted/internet/reactor.hpp"
+#include "twisted/internet/reactor_tcp.hpp"
+#include "twisted/internet/reconnecting.hpp"
 #include "twisted/internet/resolver.hpp"
 #include "twisted/internet/system_event.hpp"
 #include "twisted/internet/task.hpp"
-#include "twisted/internet/tcp.hpp"
 #include "twisted/internet/transport.hpp"
 #include "twisted/logger/log_event.hpp"
 #include "twisted/logger/logger.hpp"
@@ -31,7 +33,3 @@
 #include "twisted/python/failure.hpp"
 #include "twisted/python/threadpool.hpp"
 #include "twisted/python/unique_function.hpp"
-#include "twisted/testing/accumulating_protocol.hpp"
-#include "twisted/testing/clock.hpp"
-#include "twisted/testing/memory_reactor.hpp"
-#include "twisted/testing/string_transport.hpp"

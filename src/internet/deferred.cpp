@@ -137,6 +137,7 @@ void takeResult(DeferredState& to, DeferredState& from) {
 }
 
 void fire(DeferredState& state, SourceLocation at) {
+  checkThread(state.owner, "a Deferred");
   state.called = true;
   state.canceller = nullptr;  // moot now; frees its captures (and cycles)
   if (g_debugging) state.firedAt = at;

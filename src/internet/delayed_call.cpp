@@ -9,8 +9,13 @@ namespace twisted {
 
 using detail::DelayedCallNode;
 
+void DelayedCallNode::checkCallThread(const DelayedCallNode& n) noexcept {
+  if (n.queue) n.queue->checkThread();
+}
+
 DelayedCallNode& DelayedCall::checkedPending() const {
   if (!node_) throw std::logic_error("empty DelayedCall handle");
+  if constexpr (detail::kThreadChecks) DelayedCallNode::checkCallThread(*node_);
   if (node_->state == DelayedCallNode::State::Cancelled) throw error::AlreadyCancelled();
   if (node_->state == DelayedCallNode::State::Called) throw error::AlreadyCalled();
   return *node_;

@@ -29,6 +29,7 @@ Reactor::Impl::Impl(Reactor& owner, Backend chosen)
       waker(std::make_shared<detail::Waker>(&wakerFired)) {
   poller = detail::makePoller(backend);  // declared first (hot), built once the backend is known
   timers.setTimeSource([](const void*) { return steadySeconds(); }, nullptr);
+  timers.setOwner(&this->owner, &started);
 }
 
 Reactor::Reactor(Backend backend) : impl_(std::make_unique<Impl>(*this, backend)) {
@@ -82,6 +83,7 @@ void Reactor::run(bool installSignalHandlers) {
   im.exitSignal.reset();
   im.wantSignals = installSignalHandlers;
   im.ioThread = std::this_thread::get_id();
+  im.owner = ::pthread_self();
   fireSystemEvent("startup");
   im.mainLoop();
 }
@@ -114,6 +116,7 @@ TWISTED_HOT void Reactor::Impl::mainLoop() {
 }
 
 void Reactor::stop() {
+  impl_->checkThread("Reactor::stop");
   Impl& im = *impl_;
   if (im.stopped) throw error::ReactorNotRunning("cannot stop a reactor that is not running");
   im.stopped = true;
@@ -121,11 +124,13 @@ void Reactor::stop() {
 }
 
 void Reactor::crash() {
+  impl_->checkThread("Reactor::crash");
   impl_->started = false;
   impl_->isRunning = false;
 }
 
 void Reactor::iterate(double delay) {
+  impl_->checkThread("Reactor::iterate");
   impl_->runUntilCurrent();
   impl_->doIteration(detail::timeoutMillis(delay));
 }
@@ -135,6 +140,7 @@ bool Reactor::running() const {
 }
 
 void Reactor::callWhenRunning(UniqueFunction<void()> f) {
+  impl_->checkThread("Reactor::callWhenRunning");
   if (impl_->isRunning) {
     f();
     return;
@@ -149,6 +155,7 @@ void Reactor::callWhenRunning(UniqueFunction<void()> f) {
 }
 
 TriggerId Reactor::addSystemEventTrigger(Phase phase, std::string event, UniqueFunction<void()> f) {
+  impl_->checkThread("Reactor::addSystemEventTrigger");
   return impl_->events.add(phase, std::move(event), [f = std::move(f)](EventHold) mutable { f(); });
 }
 
@@ -158,10 +165,12 @@ TriggerId Reactor::addSystemEventTrigger(Phase phase, std::string event,
 }
 
 void Reactor::removeSystemEventTrigger(TriggerId id) {
+  impl_->checkThread("Reactor::removeSystemEventTrigger");
   impl_->events.remove(id);
 }
 
 void Reactor::fireSystemEvent(const std::string& event) {
+  impl_->checkThread("Reactor::fireSystemEvent");
   impl_->events.fire(event);
 }
 
@@ -177,11 +186,13 @@ double Reactor::seconds() const {
 }
 
 DelayedCall Reactor::callLater(double delay, UniqueFunction<void()> f) {
+  impl_->checkThread("Reactor::callLater");
   if (!(delay >= 0)) throw std::invalid_argument("callLater needs a delay >= 0 seconds");
   return impl_->timers.schedule(steadySeconds() + delay, std::move(f));
 }
 
 std::vector<DelayedCall> Reactor::getDelayedCalls() const {
+  impl_->checkThread("Reactor::getDelayedCalls");
   return impl_->timers.pending();
 }
 
@@ -259,6 +270,25 @@ void buildDefaultReactor() {
   }
 }
 }  // namespace
+
+// ---- IReactorPluggableNameResolver --------------------------------------------
+
+IHostnameResolver& Reactor::nameResolver() {
+  impl_->checkThread("Reactor::nameResolver");
+  if (!impl_->resolver) impl_->resolver = std::make_shared<ThreadedResolver>(*this);
+  return *impl_->resolver;
+}
+
+void Reactor::installNameResolver(std::shared_ptr<IHostnameResolver> resolver) {
+  impl_->checkThread("Reactor::installNameResolver");
+  impl_->resolver = std::move(resolver);
+}
+
+// ---- for transports ------------------------------------------------------------
+
+detail::TransportHost& detail::transportHost(Reactor& reactor) {
+  return reactor.impl_->transportHost;
+}
 
 Reactor& defaultReactor() {
   ::pthread_once(&g_defaultOnce, buildDefaultReactor);

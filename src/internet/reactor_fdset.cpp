@@ -51,6 +51,7 @@ void Reactor::Impl::setMask(int fd, Slot& slot, unsigned mask) {
 }
 
 void Reactor::addReader(std::shared_ptr<IReadDescriptor> reader) {
+  impl_->checkThread("Reactor::addReader");
   if (!reader) throw std::invalid_argument("addReader(nullptr)");
   int fd = reader->fileno();
   Impl& im = *impl_;
@@ -65,6 +66,7 @@ void Reactor::addReader(std::shared_ptr<IReadDescriptor> reader) {
 }
 
 void Reactor::addWriter(std::shared_ptr<IWriteDescriptor> writer) {
+  impl_->checkThread("Reactor::addWriter");
   if (!writer) throw std::invalid_argument("addWriter(nullptr)");
   int fd = writer->fileno();
   Impl& im = *impl_;
@@ -94,6 +96,7 @@ void Reactor::Impl::dropWriter(int fd, Slot& slot) {
 }
 
 void Reactor::removeReader(const IReadDescriptor& reader) {
+  impl_->checkThread("Reactor::removeReader");
   Impl& im = *impl_;
   int fd = im.findFd(reader);
   if (fd < 0) return;
@@ -102,6 +105,7 @@ void Reactor::removeReader(const IReadDescriptor& reader) {
 }
 
 void Reactor::removeWriter(const IWriteDescriptor& writer) {
+  impl_->checkThread("Reactor::removeWriter");
   Impl& im = *impl_;
   int fd = im.findFd(writer);
   if (fd < 0) return;
@@ -110,6 +114,7 @@ void Reactor::removeWriter(const IWriteDescriptor& writer) {
 }
 
 std::vector<std::shared_ptr<IFileDescriptor>> Reactor::removeAll() {
+  impl_->checkThread("Reactor::removeAll");
   Impl& im = *impl_;
   std::vector<std::shared_ptr<IFileDescriptor>> removed;
   for (std::size_t fd = 0; fd < im.slots.size(); ++fd) {
@@ -126,6 +131,7 @@ std::vector<std::shared_ptr<IFileDescriptor>> Reactor::removeAll() {
 }
 
 std::vector<std::shared_ptr<IReadDescriptor>> Reactor::getReaders() const {
+  impl_->checkThread("Reactor::getReaders");
   std::vector<std::shared_ptr<IReadDescriptor>> out;
   for (const Impl::Slot& slot : impl_->slots) {
     if (slot.reader && !slot.internal) out.push_back(slot.reader);
@@ -134,6 +140,7 @@ std::vector<std::shared_ptr<IReadDescriptor>> Reactor::getReaders() const {
 }
 
 std::vector<std::shared_ptr<IWriteDescriptor>> Reactor::getWriters() const {
+  impl_->checkThread("Reactor::getWriters");
   std::vector<std::shared_ptr<IWriteDescriptor>> out;
   for (const Impl::Slot& slot : impl_->slots) {
     if (slot.writer && !slot.internal) out.push_back(slot.writer);
@@ -294,11 +301,13 @@ void Reactor::Impl::loseTracked() {
 }
 
 void Reactor::track(std::shared_ptr<IFileDescriptor> d) {
+  impl_->checkThread("Reactor::track");
   const IFileDescriptor* key = d.get();
   impl_->tracked.emplace(key, std::move(d));
 }
 
 void Reactor::untrack(const IFileDescriptor& d) {
+  impl_->checkThread("Reactor::untrack");
   Impl& im = *impl_;
   auto it = im.tracked.find(&d);
   if (it == im.tracked.end()) return;

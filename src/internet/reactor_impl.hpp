@@ -1,6 +1,8 @@
 // Reactor internals shared by reactor*.cpp. Not installed.
 #pragma once
 
+#include <pthread.h>
+
 #include <atomic>
 #include <exception>
 #include <map>
@@ -13,10 +15,12 @@
 #include <vector>
 
 #include "poller/poller.hpp"
+#include "stream/transport_host.hpp"
 #include "system_events.hpp"
 #include "timer_queue.hpp"
 #include "twisted/internet/reactor.hpp"
 #include "twisted/logger/logger.hpp"
+#include "twisted/python/thread_check.hpp"
 #include "twisted/python/threadpool.hpp"
 
 namespace twisted {
@@ -42,14 +46,19 @@ class Waker final : public IReadDescriptor {
   bool* fired_;
 };
 
-/// The reactor's read buffer: every transport reads into it, and its bytes
-/// are dead once dataReceived returns, so idle connections own no buffer.
-/// A read nested in another (a dataReceived that iterates the reactor)
-/// finds it busy and uses a buffer of its own.
-struct ReadArena {
-  static constexpr std::size_t kSize = 64 * 1024;
-  std::vector<char, PoolAllocator<char>> data;  // sized on first use
-  bool busy = false;
+/// What the reactor offers its transports (stream/transport_host.hpp).
+class ReactorTransportHost final : public TransportHost {
+ public:
+  ReactorTransportHost(Reactor& reactor, ReadArena& arena) : reactor_(reactor), arena_(arena) {}
+  IReactorFDSet& fdset() override { return reactor_; }
+  IReactorTime& clock() override { return reactor_; }
+  void track(std::shared_ptr<IFileDescriptor> d) override { reactor_.track(std::move(d)); }
+  void untrack(const IFileDescriptor& d) override { reactor_.untrack(d); }
+  ReadArena& readArena() override { return arena_; }
+
+ private:
+  Reactor& reactor_;
+  ReadArena& arena_;
 };
 }  // namespace detail
 
@@ -131,6 +140,7 @@ struct alignas(64) Reactor::Impl final {
 
   // ---- cold
   Reactor& self;
+  detail::ReactorTransportHost transportHost{self, readArena};
   Backend backend;
   detail::SystemEvents events;
   bool stopped = true;
@@ -138,6 +148,13 @@ struct alignas(64) Reactor::Impl final {
   bool wantSignals = false;
   std::optional<int> exitSignal;
   std::thread::id ioThread = std::this_thread::get_id();
+  pthread_t owner = ::pthread_self();  // the thread that runs it (or built it)
+  /// In debug builds, while the loop runs, aborts on a call from another
+  /// thread (twisted/python/thread_check.hpp). A reactor that is not
+  /// running may be handed from thread to thread.
+  void checkThread(const char* what) const {
+    if (started) detail::checkThread(owner, what);
+  }
 
   // thread calls
   std::shared_ptr<detail::Waker> waker;

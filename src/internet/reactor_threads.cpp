@@ -93,6 +93,7 @@ void Reactor::Impl::handleSignals() {
 }
 
 ThreadPool& Reactor::getThreadPool() {
+  impl_->checkThread("Reactor::getThreadPool");
   Impl& im = *impl_;
   if (!im.threadPool) {
     im.threadPool = std::make_unique<ThreadPool>(0, 10, "twisted.internet.reactor");
@@ -121,6 +122,7 @@ void Reactor::callInThread(UniqueFunction<void()> f) {
 }
 
 void Reactor::suggestThreadPoolSize(int size) {
+  impl_->checkThread("Reactor::suggestThreadPoolSize");
   ThreadPool& pool = getThreadPool();
   pool.adjustPoolsize(std::min(pool.minThreads(), size), size);
 }

@@ -3,7 +3,7 @@
 #include <random>
 
 #include "twisted/internet/error.hpp"
-#include "twisted/internet/protocol.hpp"
+#include "twisted/internet/reconnecting.hpp"
 
 namespace twisted {
 

@@ -5,7 +5,7 @@
 #include <cmath>
 #include <stdexcept>
 
-#include "twisted/internet/reactor.hpp"
+#include "twisted/internet/error.hpp"
 
 namespace twisted::task {
 
@@ -374,15 +374,6 @@ void Cooperator::stop() {
 
 bool Cooperator::running() const {
   return !impl_->stopped;
-}
-
-Cooperator& defaultCooperator() {
-  static Cooperator cooperator(defaultReactor());
-  return cooperator;
-}
-
-CooperativeTask cooperate(Job job) {
-  return defaultCooperator().cooperate(std::move(job));
 }
 
 }  // namespace twisted::task

@@ -14,6 +14,7 @@
 
 #include "twisted/internet/delayed_call.hpp"
 #include "twisted/python/failure.hpp"
+#include "twisted/python/thread_check.hpp"
 
 namespace twisted::detail {
 
@@ -55,9 +56,21 @@ class TimerQueue {
   void runDue(double now, bool batch, ErrorHandler onError);
 
   std::size_t pendingCount() const { return live_; }
+
+  /// Who may touch the queue's calls (thread_check.hpp): set by a reactor
+  /// to its thread and its "running" flag; a testing::Clock sets nothing.
+  void setOwner(const pthread_t* thread, const bool* running) {
+    ownerThread_ = thread;
+    ownerRunning_ = running;
+  }
+  void checkThread() const {
+    if (ownerRunning_ && *ownerRunning_) detail::checkThread(*ownerThread_, "a DelayedCall");
+  }
   std::vector<DelayedCall> pending() const;
 
  private:
+  const pthread_t* ownerThread_ = nullptr;
+  const bool* ownerRunning_ = nullptr;
   struct Entry {
     double time;
     std::uint64_t seq;

@@ -1,6 +1,7 @@
 #include "twisted/testing/string_transport.hpp"
 
 #include <stdexcept>
+#include <utility>
 
 #include "twisted/internet/error.hpp"
 
@@ -9,12 +10,26 @@ namespace twisted::testing {
 StringTransport::StringTransport(Address host, Address peer)
     : host_(std::move(host)), peer_(std::move(peer)) {}
 
+void StringTransport::clear() {
+  io_.clear();
+  taken(queued_);
+}
+
 void StringTransport::write(std::string_view data) {
   io_.append(data);
+  if (full_) {
+    queued_ += data.size();
+    bufferGrew();
+  }
 }
 
 void StringTransport::writeSequence(std::span<const std::string_view> data) {
+  std::size_t before = io_.size();
   for (std::string_view piece : data) io_.append(piece);
+  if (full_) {
+    queued_ += io_.size() - before;
+    bufferGrew();
+  }
 }
 
 void StringTransport::loseConnection() {
@@ -26,22 +41,85 @@ void StringTransport::abortConnection() {
   disconnecting_ = true;
 }
 
-void StringTransport::setWriteBufferLimits(std::size_t high, std::size_t low, bool) {
+// ---- flow control: what tcp::Connection does, with the test as the socket ----------------
+
+void StringTransport::setFull(bool full) {
+  full_ = full;
+  if (!full) taken(queued_);
+}
+
+std::size_t StringTransport::drain(std::size_t n) {
+  std::size_t k = n < queued_ ? n : queued_;
+  taken(k);
+  return k;
+}
+
+void StringTransport::taken(std::size_t n) {
+  if (queued_ == 0) return;
+  queued_ -= n;
+  bufferShrank();
+  if (queued_ == 0) writeBufferDrained();
+}
+
+void StringTransport::setWriteBufferLimits(std::size_t high, std::size_t low, bool pauseReading) {
   if (low > high) throw std::invalid_argument("setWriteBufferLimits: low water above high water");
   highWater_ = high;
   lowWater_ = low;
+  pauseReadingWhenFull_ = pauseReading;
+  bufferGrew();
+  bufferShrank();
+}
+
+void StringTransport::bufferGrew() {
+  if (queued_ <= highWater_) return;
+  if (producer_ && streaming_ && !producerPaused_) {
+    producerPaused_ = true;
+    std::shared_ptr<IProducer> keep = producer_;
+    dynamic_cast<IPushProducer&>(*keep).pauseProducing();
+  }
+  if (pauseReadingWhenFull_) readPausedByBuffer_ = true;
+}
+
+void StringTransport::bufferShrank() {
+  if (queued_ > lowWater_) return;
+  readPausedByBuffer_ = false;
+  if (producer_ && streaming_ && producerPaused_) {
+    producerPaused_ = false;
+    std::shared_ptr<IProducer> keep = producer_;
+    dynamic_cast<IPushProducer&>(*keep).resumeProducing();
+  }
 }
 
 void StringTransport::registerProducer(std::shared_ptr<IProducer> producer, bool streaming) {
+  if (!producer) throw std::invalid_argument("registerProducer(nullptr)");
   if (producer_) throw std::logic_error("registerProducer: a producer is already registered");
+  if (streaming ? dynamic_cast<IPushProducer*>(producer.get()) == nullptr
+                : dynamic_cast<IPullProducer*>(producer.get()) == nullptr) {
+    throw std::logic_error(streaming
+                               ? "registerProducer: a streaming producer must be an IPushProducer"
+                               : "registerProducer: a pull producer must be an IPullProducer");
+  }
   producer_ = std::move(producer);
   streaming_ = streaming;
+  producerPaused_ = false;
+  if (streaming && queued_ > highWater_) {
+    producerPaused_ = true;
+    std::shared_ptr<IProducer> keep = producer_;
+    dynamic_cast<IPushProducer&>(*keep).pauseProducing();
+  }
 }
 
 void StringTransport::unregisterProducer() {
   if (!producer_) throw std::logic_error("unregisterProducer: no producer is registered");
   producer_.reset();
   streaming_ = false;
+  producerPaused_ = false;
+}
+
+std::shared_ptr<IProducer> StringTransport::releaseProducer() {
+  streaming_ = false;
+  producerPaused_ = false;
+  return std::move(producer_);
 }
 
 void StringTransport::pauseProducing() {
@@ -73,19 +151,41 @@ void disconnect(std::weak_ptr<Protocol>& weak, const Failure& why) {
 void StringTransportWithDisconnection::loseConnection() {
   bool first = !disconnecting_;
   StringTransport::loseConnection();
-  if (first) disconnect(protocol, Failure::of(error::ConnectionDone()));
+  if (!first) return;
+  if (writeBufferSize() > 0) {
+    closePending_ = true;  // as TCP: after what is queued has gone
+  } else {
+    disconnect(protocol, Failure::of(error::ConnectionDone()));
+  }
+}
+
+void StringTransportWithDisconnection::writeBufferDrained() {
+  if (std::exchange(closePending_, false))
+    disconnect(protocol, Failure::of(error::ConnectionDone()));
 }
 
 void StringTransportWithDisconnection::abortConnection() {
   bool first = !aborted_;
   StringTransport::abortConnection();
-  if (first) disconnect(protocol, Failure::of(error::ConnectionAborted()));
+  if (!first) return;
+  closePending_ = false;
+  discardQueue();  // an abort drops what is queued
+  disconnect(protocol, Failure::of(error::ConnectionAborted()));
 }
 
 std::shared_ptr<StringTransportWithDisconnection> connect(
     const std::shared_ptr<Protocol>& protocol) {
   auto transport = std::make_shared<StringTransportWithDisconnection>();
   transport->protocol = protocol;
+  protocol->makeConnection(transport);
+  return transport;
+}
+
+std::shared_ptr<StringTransportWithDisconnection> connect(const std::shared_ptr<Protocol>& protocol,
+                                                          IReactorTime& clock) {
+  auto transport = std::make_shared<StringTransportWithDisconnection>();
+  transport->protocol = protocol;
+  transport->setClock(&clock);
   protocol->makeConnection(transport);
   return transport;
 }

@@ -6,9 +6,9 @@
 #include <string>
 #include <vector>
 
+#include "internet/tcp/tcp.hpp"
 #include "reactor_test.hpp"
 #include "twisted/internet/protocol.hpp"
-#include "twisted/internet/tcp.hpp"
 #include "twisted/testing/accumulating_protocol.hpp"
 
 namespace twisted::test {

@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 
 #include "internet/memory/connection_pool.hpp"
+#include "iterate_until.hpp"
 #include "tcp_helpers.hpp"
 
 namespace twisted::test {
@@ -314,7 +315,9 @@ TEST_P(TCPTest, ClosingFromInsideDataReceivedIsSafe) {
   for (int i = 0; i < 3; ++i) {
     reactor->connectTCP("127.0.0.1", number, client);
     // One at a time, so the connections are numbered in order.
-    while (static_cast<int>(server->protocols.size()) <= i) reactor->iterate(0.01);
+    ASSERT_TRUE(iterateUntil(
+        *reactor, [&] { return !(static_cast<int>(server->protocols.size()) <= i); },
+        "static_cast<int>(server->protocols.size()) <= i", 0.01));
   }
   runReactor();
   EXPECT_EQ(closed, 3);
@@ -426,7 +429,9 @@ TEST_P(TCPTest, DestroyingTheReactorClosesOpenConnections) {
   };
   listen();
   connect();
-  while (server->protocols.empty() || client->protocols.empty()) reactor->iterate(0.01);
+  ASSERT_TRUE(iterateUntil(
+      *reactor, [&] { return !(server->protocols.empty() || client->protocols.empty()); },
+      "server->protocols.empty() || client->protocols.empty()", 0.01));
   reactor.reset();  // must break the transport/protocol cycles: LSan checks
   EXPECT_TRUE(server->protocols[0]->closed);
   EXPECT_TRUE(client->protocols[0]->closed);

@@ -9,8 +9,10 @@
 #include <set>
 
 #include "endpoint_helpers.hpp"
+#include "iterate_until.hpp"
 #include "tcp_helpers.hpp"
 #include "twisted/internet/defer.hpp"
+#include "twisted/internet/reconnecting.hpp"
 #include "twisted/testing/clock.hpp"
 #include "twisted/testing/deferred.hpp"
 #include "twisted/testing/memory_reactor.hpp"
@@ -172,26 +174,35 @@ TEST_P(TCPClientTest, ConnectorStates) {
   EXPECT_EQ(c.state(), tcp::Connector::State::Connecting);
   EXPECT_THROW(connector->connect(), std::logic_error) << "connect() only when disconnected";
   EXPECT_EQ(std::get<IPv4Address>(connector->getDestination()).port, portOf(*port));
-  while (client->protocols.empty()) reactor->iterate(0.01);
+  ASSERT_TRUE(iterateUntil(
+      *reactor, [&] { return !(client->protocols.empty()); }, "client->protocols.empty()", 0.01));
   EXPECT_EQ(c.state(), tcp::Connector::State::Connected);
   EXPECT_THROW(connector->stopConnecting(), error::NotConnectingError);
   EXPECT_THROW(connector->connect(), std::logic_error);
   connector->disconnect();  // loses the connection
-  while (client->lost.empty()) reactor->iterate(0.01);
+  ASSERT_TRUE(iterateUntil(
+      *reactor, [&] { return !(client->lost.empty()); }, "client->lost.empty()", 0.01));
   EXPECT_EQ(c.state(), tcp::Connector::State::Disconnected);
   EXPECT_TRUE(client->lost[0].check<error::ConnectionDone>());
   // The same connector connects again.
   connector->connect();
   EXPECT_EQ(client->startedConnectingCalls, 2);
-  while (client->protocols.size() < 2) reactor->iterate(0.01);
+  ASSERT_TRUE(iterateUntil(
+      *reactor, [&] { return !(client->protocols.size() < 2); }, "client->protocols.size() < 2",
+      0.01));
   connector->disconnect();
-  while (client->lost.size() < 2) reactor->iterate(0.01);
+  ASSERT_TRUE(iterateUntil(
+      *reactor, [&] { return !(client->lost.size() < 2); }, "client->lost.size() < 2", 0.01));
   EXPECT_EQ(client->started, 2);
   EXPECT_EQ(client->stopped, 2);
   port->stopListening();
-  while (server->stopped == 0 || server->protocols.size() < 2 || !server->protocols[1]->closed) {
-    reactor->iterate(0.01);
-  }
+  ASSERT_TRUE(iterateUntil(
+      *reactor,
+      [&] {
+        return server->stopped != 0 && server->protocols.size() >= 2 &&
+               server->protocols[1]->closed;
+      },
+      "the server stops and its second connection closes"));
 }
 
 TEST_P(TCPClientTest, StopConnectingGivesUserError) {

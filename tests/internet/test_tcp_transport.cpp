@@ -6,6 +6,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 
+#include "iterate_until.hpp"
 #include "tcp_helpers.hpp"
 
 namespace twisted::test {
@@ -100,7 +101,9 @@ TEST_P(TCPTransportTest, PeerHalfCloseLosesANonHalfCloseableProtocol) {
   EXPECT_EQ(server->protocols[0]->data, "x");
   EXPECT_TRUE(server->protocols[0]->closedReason->check<error::ConnectionDone>());
   // The client is lost when the server's close arrives.
-  while (!client->protocols[0]->closed) reactor->iterate(0.01);
+  ASSERT_TRUE(iterateUntil(
+      *reactor, [&] { return !(!client->protocols[0]->closed); }, "!client->protocols[0]->closed",
+      0.01));
 }
 
 // ---- producers -------------------------------------------------------------------
@@ -146,18 +149,21 @@ TEST_P(TCPTransportTest, StreamingProducerIsPausedAboveHighWaterAndResumedWhenDr
     p.onMade = [](ScriptedProtocol& self) { self.transport->pauseProducing(); };
   };
   reactor->connectTCP("127.0.0.1", portOf(*port), client);
-  while (producer->paused == 0) reactor->iterate(0.01);
+  ASSERT_TRUE(iterateUntil(
+      *reactor, [&] { return !(producer->paused == 0); }, "producer->paused == 0", 0.01));
   // Still paused after a while: the client is not reading.
   for (int i = 0; i < 5; ++i) reactor->iterate(0.01);
   EXPECT_EQ(producer->resumed, 0);
   client->protocols[0]->transport->resumeProducing();
-  while (producer->resumed == 0) reactor->iterate(0.01);
+  ASSERT_TRUE(iterateUntil(
+      *reactor, [&] { return !(producer->resumed == 0); }, "producer->resumed == 0", 0.01));
   EXPECT_LE(server->protocols[0]->transport->writeBufferSize(), 16u * 1024);
   server->protocols[0]->transport->unregisterProducer();
   server->protocols[0]->transport->loseConnection();
-  while (client->protocols[0]->data.size() < written || !client->protocols[0]->closed) {
-    reactor->iterate(0.01);
-  }
+  ASSERT_TRUE(iterateUntil(
+      *reactor,
+      [&] { return client->protocols[0]->data.size() >= written && client->protocols[0]->closed; },
+      "the client reads everything written, then the close"));
   EXPECT_TRUE(client->protocols[0]->data == std::string(written, 'p'));
   EXPECT_EQ(producer->stopped, 0) << "unregistered before the close";
   port->stopListening();
@@ -255,7 +261,8 @@ TEST_P(TCPTransportTest, EchoStaysBoundedAgainstAPeerThatDoesNotRead) {
     p.onMade = [](ScriptedProtocol& self) { self.transport->pauseProducing(); };
   };
   reactor->connectTCP("127.0.0.1", portOf(*port), client);
-  while (client->protocols.empty()) reactor->iterate(0.01);
+  ASSERT_TRUE(iterateUntil(
+      *reactor, [&] { return !(client->protocols.empty()); }, "client->protocols.empty()", 0.01));
   auto& clientTransport = *client->protocols[0]->transport;
   // Send while the client's own buffer drains; stop when the whole path is full.
   int idle = 0;
@@ -276,7 +283,9 @@ TEST_P(TCPTransportTest, EchoStaysBoundedAgainstAPeerThatDoesNotRead) {
   for (int i = 0; i < 3000 && client->protocols[0]->data.size() < sent; ++i) reactor->iterate(0.01);
   EXPECT_TRUE(client->protocols[0]->data == std::string(sent, 'e'));
   clientTransport.loseConnection();
-  while (!server->protocols[0]->closed) reactor->iterate(0.01);
+  ASSERT_TRUE(iterateUntil(
+      *reactor, [&] { return !(!server->protocols[0]->closed); }, "!server->protocols[0]->closed",
+      0.01));
   port->stopListening();
   reactor->iterate(0);
 }
@@ -291,13 +300,19 @@ TEST_P(TCPTransportTest, PauseProducingStopsDataReceivedUntilResumed) {
     p.onMade = [](ScriptedProtocol& self) { self.transport->write("queued"); };
   };
   reactor->connectTCP("127.0.0.1", portOf(*port), client);
-  while (server->protocols.empty() || client->protocols.empty()) reactor->iterate(0.01);
+  ASSERT_TRUE(iterateUntil(
+      *reactor, [&] { return !(server->protocols.empty() || client->protocols.empty()); },
+      "server->protocols.empty() || client->protocols.empty()", 0.01));
   for (int i = 0; i < 10; ++i) reactor->iterate(0.01);
   EXPECT_EQ(server->protocols[0]->data, "");
   server->protocols[0]->transport->resumeProducing();
-  while (server->protocols[0]->data != "queued") reactor->iterate(0.01);
+  ASSERT_TRUE(iterateUntil(
+      *reactor, [&] { return !(server->protocols[0]->data != "queued"); },
+      "server->protocols[0]->data != \"queued\"", 0.01));
   client->protocols[0]->transport->loseConnection();
-  while (!server->protocols[0]->closed) reactor->iterate(0.01);
+  ASSERT_TRUE(iterateUntil(
+      *reactor, [&] { return !(!server->protocols[0]->closed); }, "!server->protocols[0]->closed",
+      0.01));
   port->stopListening();
   reactor->iterate(0);
 }
@@ -508,9 +523,13 @@ TEST_P(TCPTransportTest, AcceptSurvivesRunningOutOfDescriptors) {
     p.onMade = [](ScriptedProtocol& self) { self.transport->loseConnection(); };
   };
   reactor->connectTCP("127.0.0.1", number, client);
-  while (client->protocols.empty() || !client->protocols[0]->closed) reactor->iterate(0.01);
+  ASSERT_TRUE(iterateUntil(
+      *reactor, [&] { return !(client->protocols.empty() || !client->protocols[0]->closed); },
+      "client->protocols.empty() || !client->protocols[0]->closed", 0.01));
   EXPECT_EQ(server->protocols.size(), 1u);
-  while (!server->protocols[0]->closed) reactor->iterate(0.01);
+  ASSERT_TRUE(iterateUntil(
+      *reactor, [&] { return !(!server->protocols[0]->closed); }, "!server->protocols[0]->closed",
+      0.01));
   port->stopListening();
   reactor->iterate(0);
 }

@@ -6,6 +6,7 @@
 #include <thread>
 #include <vector>
 
+#include "iterate_until.hpp"
 #include "reactor_test.hpp"
 #include "twisted/python/threadpool.hpp"
 
@@ -161,7 +162,8 @@ TEST_P(ThreadsTest, WakeUpFromAnotherThread) {
   });
   // iterate(5) would sleep 5 s unless woken.
   auto start = std::chrono::steady_clock::now();
-  while (!flag) reactor->iterate(5);
+  ASSERT_TRUE(iterateUntil(
+      *reactor, [&] { return flag.load(); }, "the wake-up", 5));
   EXPECT_LT(std::chrono::steady_clock::now() - start, 4s);
   t.join();
 }

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "twisted/internet/reconnecting.hpp"
 #include "twisted/protocols/policies.hpp"
 #include "twisted/testing/accumulating_protocol.hpp"
 #include "twisted/testing/clock.hpp"
@@ -283,6 +284,62 @@ TEST(TimeoutMixin, SetTimeoutChangesOrCancelsAndReturnsThePrevious) {
   EXPECT_TRUE(clock.getDelayedCalls().empty());
   p.resetTimeout();  // harmless without a timeout
   EXPECT_TRUE(clock.getDelayedCalls().empty());
+}
+
+// Starts its timeout in connectionMade, without timeoutClock.
+class TimingOutFromTheStart : public TimingOut {
+ public:
+  void connectionMade() override {
+    TimingOut::connectionMade();
+    setTimeout(10);
+  }
+};
+
+TEST(TimeoutMixin, RunsOnTheTransportsClockWhenTimeoutClockIsUnset) {
+  twisted::testing::Clock clock;
+  auto p = std::make_shared<TimingOutFromTheStart>();
+  auto t = twisted::testing::connect(p, clock);  // the transport's clock() is `clock`
+  EXPECT_EQ(clock.getDelayedCalls().size(), 1u);
+  clock.advance(10);
+  EXPECT_EQ(p->timedOut, 1);
+  EXPECT_TRUE(p->closed) << "timeoutConnection closed it";
+}
+
+TEST(TimeoutMixin, RunsOnTheFactorysClockWhenTheTransportHasNone) {
+  twisted::testing::Clock clock;
+  ReconnectingClientFactory factory(clock,
+                                    [] { return std::make_shared<TimingOutFromTheStart>(); });
+  auto p = std::dynamic_pointer_cast<TimingOutFromTheStart>(factory.buildProtocol(IPv4Address{}));
+  auto t = twisted::testing::connect(p);  // no clock on the transport
+  clock.advance(10);
+  EXPECT_EQ(p->timedOut, 1);
+}
+
+TEST(TimeoutMixin, WrappedProtocolsFindTheWrappingFactorysClock) {
+  // A TimeoutMixin protocol under a policy wrapper: its transport is the
+  // wrapper, whose clock() is the real transport's, else the wrapping
+  // factory's (here a ThrottlingFactory's).
+  twisted::testing::Clock clock;
+  auto throttled =
+      std::make_shared<ThrottlingFactory>(clock, Factory::forProtocol<TimingOutFromTheStart>());
+  auto wrapper = throttled->buildProtocol(IPv4Address{});
+  auto t = twisted::testing::connect(wrapper);
+  auto inner = std::dynamic_pointer_cast<TimingOutFromTheStart>(
+      std::dynamic_pointer_cast<ProtocolWrapper>(wrapper)->wrappedProtocol);
+  ASSERT_TRUE(inner);
+  clock.advance(10);
+  EXPECT_EQ(inner->timedOut, 1);
+}
+
+TEST(TimeoutMixin, WithoutAnyClockSetTimeoutThrowsInsteadOfNeverFiring) {
+  TimingOut detached;
+  EXPECT_THROW(detached.setTimeout(5), std::logic_error);
+  EXPECT_EQ(detached.timeOut(), std::nullopt) << "a failed setTimeout changes nothing";
+  EXPECT_NO_THROW(detached.setTimeout(std::nullopt)) << "no timer, no clock needed";
+
+  auto p = std::make_shared<TimingOutFromTheStart>();
+  EXPECT_THROW(twisted::testing::connect(p), std::logic_error)
+      << "a transport and factory without clocks";
 }
 
 TEST(TimeoutFactory, ClosesIdleConnectionsAndActivityResetsTheTimer) {

@@ -107,6 +107,34 @@ TEST_P(ProtocolsOverTCPTest, TimeoutFactoryClosesAnIdleConnection) {
   EXPECT_LT(lostAt, 5.0);
 }
 
+TEST_P(ProtocolsOverTCPTest, TimeoutMixinTimesOutOnTheReactorTheTestMade) {
+  // No timeoutClock and a plain factory: the protocol's timer runs on its
+  // transport's clock, the test's own reactor (never defaultReactor, which
+  // nobody runs: the connection would stay open until runReactor gives up).
+  struct IdleSession : Protocol, policies::TimeoutMixin {
+    void connectionMade() override { setTimeout(0.2); }
+    void dataReceived(std::string_view data) override {
+      resetTimeout();
+      transport->write(data);
+    }
+    void connectionLost(const Failure&) override { setTimeout(std::nullopt); }
+  };
+  auto port = reactor->listenTCP(0, Factory::forProtocol<IdleSession>(), 50, "127.0.0.1");
+  double lostAt = -1;
+  double start = reactor->seconds();
+  auto client = connect(*port, [&](ScriptedProtocol&) {
+    lostAt = reactor->seconds() - start;
+    port->stopListening().addCallback([this] { reactor->stop(); });
+  });
+  reactor->callLater(0.1, [client] {
+    if (client->transport) client->transport->write("ping");  // resets the timer
+  });
+  runReactor();
+  EXPECT_EQ(client->data, "ping");
+  EXPECT_GT(lostAt, 0.25);
+  EXPECT_LT(lostAt, 5.0);
+}
+
 TEST_P(ProtocolsOverTCPTest, ThrottlingFactoryPausesReadsOverTheLimit) {
   // 64 KiB/s read limit, checked once a second (as Twisted): a 256 KiB burst
   // is read at once, then at the check reads stop for 256/64 - 1 = 3 s, so

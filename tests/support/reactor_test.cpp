@@ -24,10 +24,6 @@ int countEntries(const char* dirPath) {
 }
 }  // namespace
 
-int countOpenFds() {
-  return countEntries("/proc/self/fd") - 1;  // the directory's own fd
-}
-
 int countThreads() {
   return countEntries("/proc/self/task");
 }
@@ -94,20 +90,20 @@ std::vector<std::string> LogCapture::unflushedErrors() const {
 }
 
 void ReactorTest::SetUp() {
-  fdsBefore_ = countOpenFds();
+  janitor_.emplace();  // before the reactor opens its own descriptors
   logs = std::make_unique<LogCapture>();
   reactor = Reactor::create(GetParam());
 }
 
 void ReactorTest::TearDown() {
-  // The janitor: nothing may be left registered or scheduled.
-  EXPECT_TRUE(reactor->getReaders().empty()) << "test left readers registered";
-  EXPECT_TRUE(reactor->getWriters().empty()) << "test left writers registered";
-  EXPECT_TRUE(reactor->getDelayedCalls().empty()) << "test left delayed calls pending";
-  EXPECT_EQ(reactor->trackedCount(), 0u) << "test left connections or ports open";
+  // The janitor: nothing may be left registered, scheduled or open.
+  for (const std::string& problem : janitor_->reactorLeftovers(*reactor)) {
+    ADD_FAILURE() << "test left " << problem;
+  }
   for (auto& d : reactor->removeAll()) (void)d;
   reactor.reset();
-  EXPECT_EQ(countOpenFds(), fdsBefore_) << "test leaked file descriptors";
+  for (const std::string& problem : janitor_->leakedFds()) ADD_FAILURE() << problem;
+  janitor_.reset();
   auto errors = logs->unflushedErrors();
   EXPECT_TRUE(errors.empty()) << "unexpected logged errors:\n"
                               << (errors.empty() ? std::string() : errors.front());

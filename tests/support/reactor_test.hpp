@@ -1,7 +1,8 @@
 // The test harness for reactor tests: every test runs on every backend
-// (Twisted's ReactorBuilder), and a janitor fails the test if it leaves
-// descriptors, delayed calls, open fds or unflushed logged errors behind
-// (trial's _Janitor, libuv's clean-loop assertion).
+// (Twisted's ReactorBuilder), and the janitor users get
+// (twisted/testing/janitor.hpp) fails the test if it leaves descriptors,
+// delayed calls, open connections or fds behind; unflushed logged errors
+// fail it too.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -11,6 +12,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -18,11 +20,12 @@
 #include "twisted/internet/error.hpp"
 #include "twisted/internet/reactor.hpp"
 #include "twisted/logger/publisher.hpp"
+#include "twisted/testing/janitor.hpp"
 
 namespace twisted::test {
 
-/// Number of open file descriptors of this process.
-int countOpenFds();
+/// Number of open file descriptors of this process (the shipped one).
+using twisted::testing::countOpenFds;
 /// Number of threads of this process (/proc/self/task).
 int countThreads();
 /// countThreads() once threads have been used at least once: a sanitizer
@@ -143,7 +146,7 @@ class ReactorTest : public ::testing::TestWithParam<Backend> {
   std::unique_ptr<LogCapture> logs;
 
  private:
-  int fdsBefore_ = 0;
+  std::optional<testing::Janitor> janitor_;
 };
 
 std::string backendParamName(const ::testing::TestParamInfo<Backend>& info);

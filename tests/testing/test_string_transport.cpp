@@ -6,6 +6,7 @@
 
 #include "twisted/internet/error.hpp"
 #include "twisted/testing/accumulating_protocol.hpp"
+#include "twisted/testing/clock.hpp"
 #include "twisted/testing/memory_reactor.hpp"
 #include "twisted/testing/string_transport.hpp"
 
@@ -73,6 +74,147 @@ TEST(StringTransport, ProducerBookkeeping) {
   t.stopProducing();
   EXPECT_EQ(t.producerState(), StringTransport::ProducerState::Stopped);
   EXPECT_THROW(t.resumeProducing(), std::logic_error);
+}
+
+// A push producer that counts what it is told.
+struct CountingProducer : IPushProducer {
+  int paused = 0;
+  int resumed = 0;
+  int stopped = 0;
+  void pauseProducing() override { ++paused; }
+  void resumeProducing() override { ++resumed; }
+  void stopProducing() override { ++stopped; }
+};
+
+struct PullProducer : IPullProducer {
+  void resumeProducing() override {}
+  void stopProducing() override {}
+};
+
+TEST(StringTransport, TakesEverythingUnlessFull) {
+  StringTransport t;
+  auto p = std::make_shared<CountingProducer>();
+  t.registerProducer(p, true);
+  t.write(std::string(200 * 1024, 'x'));  // far past the 64 KiB mark
+  EXPECT_EQ(t.writeBufferSize(), 0u);
+  EXPECT_EQ(t.value().size(), 200u * 1024);
+  EXPECT_EQ(p->paused, 0);
+  EXPECT_FALSE(t.readingPausedByBuffer());
+}
+
+TEST(StringTransport, FullSocketQueuesAndPausesTheProducerPastHighWater) {
+  StringTransport t;
+  t.setWriteBufferLimits(10, 4);
+  t.setFull(true);
+  auto p = std::make_shared<CountingProducer>();
+  t.registerProducer(p, true);
+
+  t.write("12345678");
+  EXPECT_EQ(t.writeBufferSize(), 8u);
+  EXPECT_EQ(p->paused, 0) << "not above the high-water mark yet";
+  t.writeSequence({"9", "0"});
+  EXPECT_EQ(t.writeBufferSize(), 10u);
+  EXPECT_EQ(p->paused, 0) << "at the mark is not above it";
+  t.write("a");
+  EXPECT_EQ(t.writeBufferSize(), 11u);
+  EXPECT_EQ(p->paused, 1);
+  EXPECT_TRUE(t.producerPausedByBuffer());
+  EXPECT_TRUE(t.readingPausedByBuffer());
+  t.write("bcd");
+  EXPECT_EQ(p->paused, 1) << "paused once";
+  EXPECT_EQ(t.value(), "1234567890abcd");
+
+  EXPECT_EQ(t.drain(5), 5u);  // the peer reads five bytes
+  EXPECT_EQ(t.writeBufferSize(), 9u);
+  EXPECT_EQ(t.queued(), "67890abcd");
+  EXPECT_EQ(p->resumed, 0) << "still above the low-water mark";
+  EXPECT_EQ(t.drain(5), 5u);
+  EXPECT_EQ(t.writeBufferSize(), 4u);
+  EXPECT_EQ(p->resumed, 1) << "down to the low-water mark";
+  EXPECT_FALSE(t.producerPausedByBuffer());
+  EXPECT_FALSE(t.readingPausedByBuffer());
+  EXPECT_EQ(t.value(), "1234567890abcd") << "value() keeps what was drained";
+
+  t.write(std::string(20, 'z'));
+  EXPECT_EQ(p->paused, 2);
+  t.clear();  // the test takes everything
+  EXPECT_EQ(t.writeBufferSize(), 0u);
+  EXPECT_EQ(t.value(), "");
+  EXPECT_EQ(p->resumed, 2);
+
+  t.write(std::string(20, 'z'));
+  EXPECT_EQ(p->paused, 3);
+  t.setFull(false);  // the socket takes everything queued
+  EXPECT_EQ(t.writeBufferSize(), 0u);
+  EXPECT_EQ(p->resumed, 3);
+  EXPECT_EQ(t.drain(), 0u);
+}
+
+TEST(StringTransport, LimitsApplyAtOnceAndToProducersRegisteredLater) {
+  StringTransport t;
+  t.setFull(true);
+  t.write(std::string(100, 'x'));
+  auto p = std::make_shared<CountingProducer>();
+  t.registerProducer(p, true);
+  EXPECT_EQ(p->paused, 0) << "100 bytes is under the default 64 KiB";
+  t.setWriteBufferLimits(50, 10, /*pauseReading=*/false);
+  EXPECT_EQ(p->paused, 1);
+  EXPECT_FALSE(t.readingPausedByBuffer()) << "pauseReading is off";
+  t.setWriteBufferLimits(200, 150);
+  EXPECT_EQ(p->resumed, 1);
+  t.unregisterProducer();
+
+  t.setWriteBufferLimits(50, 10);
+  auto late = std::make_shared<CountingProducer>();
+  t.registerProducer(late, true);
+  EXPECT_EQ(late->paused, 1) << "registered while above the high-water mark";
+  t.drain(95);
+  EXPECT_EQ(late->resumed, 1);
+  EXPECT_THROW(t.setWriteBufferLimits(1, 2), std::invalid_argument);
+}
+
+TEST(StringTransport, ProducerMustHaveTheInterfaceItIsRegisteredAs) {
+  StringTransport t;
+  EXPECT_THROW(t.registerProducer(nullptr, true), std::invalid_argument);
+  EXPECT_THROW(t.registerProducer(std::make_shared<PullProducer>(), true), std::logic_error);
+  EXPECT_THROW(t.registerProducer(std::make_shared<CountingProducer>(), false), std::logic_error);
+  EXPECT_FALSE(t.producer());
+  t.registerProducer(std::make_shared<PullProducer>(), false);
+  EXPECT_FALSE(t.streaming());
+}
+
+TEST(StringTransport, ClockIsWhatTheTestSets) {
+  Clock clock;
+  StringTransport t;
+  EXPECT_EQ(t.clock(), nullptr);
+  t.setClock(&clock);
+  EXPECT_EQ(t.clock(), &clock);
+  auto proto = std::make_shared<AccumulatingProtocol>();
+  EXPECT_EQ(connect(proto, clock)->clock(), &clock);
+}
+
+TEST(StringTransportWithDisconnection, LoseConnectionWaitsForTheQueueAbortDoesNot) {
+  auto proto = std::make_shared<AccumulatingProtocol>();
+  auto t = connect(proto);
+  t->setFull(true);
+  t->write("pending");
+  t->loseConnection();
+  EXPECT_TRUE(t->disconnecting());
+  EXPECT_FALSE(proto->closed) << "bytes still queued";
+  t->drain(3);
+  EXPECT_FALSE(proto->closed);
+  t->drain();
+  ASSERT_TRUE(proto->closed);
+  EXPECT_TRUE(proto->closedReason->check<error::ConnectionDone>());
+
+  auto aborted = std::make_shared<AccumulatingProtocol>();
+  auto t2 = connect(aborted);
+  t2->setFull(true);
+  t2->write("pending");
+  t2->abortConnection();
+  ASSERT_TRUE(aborted->closed);
+  EXPECT_TRUE(aborted->closedReason->check<error::ConnectionAborted>());
+  EXPECT_EQ(t2->writeBufferSize(), 0u);
 }
 
 TEST(StringTransportWithDisconnection, DeliversConnectionLostOnce) {

@@ -7,7 +7,7 @@
 #include <utility>
 
 #include "twisted/internet/deferred.hpp"
-#include "twisted/internet/reactor.hpp"
+#include "twisted/internet/interfaces.hpp"
 
 namespace twisted {
 
@@ -15,7 +15,7 @@ namespace twisted {
 /// reactor thread, through callFromThread) with its value, or fails with
 /// what it threw. `f` must not touch Deferreds: it runs on another thread.
 template <class F>
-auto deferToThread(Reactor& reactor, F f) {
+auto deferToThread(IReactorThreads& reactor, F f) {
   using U = std::remove_cvref_t<std::invoke_result_t<F&>>;
   static_assert(!detail::isDeferred<U>,
                 "deferToThread: the function runs on a worker thread "

@@ -15,6 +15,7 @@
 
 #include "twisted/internet/result_box.hpp"
 #include "twisted/python/failure.hpp"
+#include "twisted/python/thread_check.hpp"
 #include "twisted/python/unique_function.hpp"
 
 namespace twisted::detail {
@@ -94,8 +95,9 @@ struct DeferredState {
                                        // it clears this if it dies first
   UniqueFunction<void(DeferredState&)> canceller;
 
-  const void* headType;  // the type callback() takes
-  const void* tailType;  // the type the last step produces
+  pthread_t owner = ::pthread_self();  // the thread that made it (thread_check.hpp)
+  const void* headType;                // the type callback() takes
+  const void* tailType;                // the type the last step produces
   SourceLocation createdAt;
   std::optional<SourceLocation> firedAt;
 
@@ -120,7 +122,10 @@ void chain(DeferredState& outer, const DeferredRef& inner);
 void takeResult(DeferredState& to, DeferredState& from);
 
 inline DeferredRef::DeferredRef(DeferredState* p) noexcept : p_(p) {
-  if (p_) ++p_->refs;
+  if (p_) {
+    checkThread(p_->owner, "a Deferred");
+    ++p_->refs;
+  }
 }
 /// Deletes a state whose count reached zero. Out of line on purpose: it
 /// keeps GCC 12's -Wuse-after-free from pairing the delete with later,
@@ -128,7 +133,10 @@ inline DeferredRef::DeferredRef(DeferredState* p) noexcept : p_(p) {
 void destroyState(DeferredState* state) noexcept;
 
 inline DeferredRef::~DeferredRef() {
-  if (p_ && --p_->refs == 0) destroyState(p_);
+  if (p_) {
+    checkThread(p_->owner, "a Deferred");
+    if (--p_->refs == 0) destroyState(p_);
+  }
 }
 
 /// Resumes coroutines without growing the stack: a resumption requested

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 
+#include "twisted/python/thread_check.hpp"
 #include "twisted/python/unique_function.hpp"
 
 namespace twisted {
@@ -21,10 +22,17 @@ struct DelayedCallNode {
   TimerQueue* queue = nullptr;  // null once the queue is gone
   UniqueFunction<void()> fn;
 
-  static void ref(DelayedCallNode* n) noexcept { ++n->refs; }
+  static void ref(DelayedCallNode* n) noexcept {
+    if constexpr (kThreadChecks) checkCallThread(*n);
+    ++n->refs;
+  }
   static void unref(DelayedCallNode* n) noexcept {
+    if constexpr (kThreadChecks) checkCallThread(*n);
     if (--n->refs == 0) delete n;
   }
+  /// Aborts if the node's reactor is running on another thread
+  /// (thread_check.hpp; debug builds).
+  static void checkCallThread(const DelayedCallNode& n) noexcept;
 };
 }  // namespace detail
 

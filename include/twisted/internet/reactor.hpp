@@ -22,6 +22,7 @@
 #include "twisted/internet/deferred.hpp"
 #include "twisted/internet/delayed_call.hpp"
 #include "twisted/internet/interfaces.hpp"
+#include "twisted/internet/reactor_tcp.hpp"
 #include "twisted/internet/resolver.hpp"
 #include "twisted/internet/system_event.hpp"
 #include "twisted/internet/transport.hpp"
@@ -30,14 +31,19 @@
 namespace twisted {
 
 class ThreadPool;
-namespace tcp {
-class Connection;
-}
+class Reactor;
+namespace detail {
+class TransportHost;
+TransportHost& transportHost(Reactor& reactor);
+}  // namespace detail
 
+// The reactor interfaces beyond the core are base classes implemented in
+// folders of their own (ReactorTCP: src/internet/tcp/).
 class Reactor final : public IReactorTime,
                       public IReactorFDSet,
                       public IReactorThreads,
-                      public IReactorTCP {
+                      public IReactorPluggableNameResolver,
+                      public ReactorTCP {
  public:
   /// Builds a reactor on `backend` (Default: $TWISTED_REACTOR, else epoll).
   /// @throws error::UnknownBackend for a bad $TWISTED_REACTOR value,
@@ -138,20 +144,12 @@ class Reactor final : public IReactorTime,
   /// True on the thread that runs (or last ran, or built) this reactor.
   bool isInIOThread() const;
 
-  // ---- IReactorTCP (src/internet/tcp/reactor_tcp.cpp) ----------------------
-
-  std::shared_ptr<IListeningPort> listenTCP(int port, std::shared_ptr<Factory> factory,
-                                            int backlog = 50,
-                                            std::string_view interface = "") override;
-  std::shared_ptr<IConnector> connectTCP(std::string host, int port,
-                                         std::shared_ptr<ClientFactory> factory,
-                                         double timeout = 30,
-                                         std::optional<BindAddress> bindAddress = {}) override;
+  // ---- IReactorPluggableNameResolver -----------------------------------------
 
   /// The resolver connectTCP and HostnameEndpoint use (a ThreadedResolver
   /// until another is installed).
-  IHostnameResolver& nameResolver();
-  void installNameResolver(std::shared_ptr<IHostnameResolver> resolver);
+  IHostnameResolver& nameResolver() override;
+  void installNameResolver(std::shared_ptr<IHostnameResolver> resolver) override;
 
   // ---- for transport implementers ----------------------------------------------
 
@@ -175,8 +173,8 @@ class Reactor final : public IReactorTime,
   struct Impl;
 
  private:
-  // Reads into the reactor's read buffer (Impl::readArena).
-  friend class tcp::Connection;
+  // The narrow interface its transports use (src/internet/stream/).
+  friend detail::TransportHost& detail::transportHost(Reactor& reactor);
   static void logTriggerFailure(const Failure& failure);
   std::unique_ptr<Impl> impl_;
 };

@@ -12,10 +12,9 @@
 
 #include "twisted/internet/address.hpp"
 #include "twisted/internet/deferred.hpp"
+#include "twisted/internet/interfaces.hpp"
 
 namespace twisted {
-
-class Reactor;
 
 /// Which address families a lookup may return.
 enum class AddressFamily { Any, IPv4, IPv6 };
@@ -31,15 +30,24 @@ class IHostnameResolver {
       const std::string& host, int port, AddressFamily family = AddressFamily::Any) = 0;
 };
 
+/// Twisted's IReactorPluggableNameResolver: the resolver a reactor's name
+/// lookups use (connectTCP, HostnameEndpoint), and a way to replace it.
+class IReactorPluggableNameResolver {
+ public:
+  virtual ~IReactorPluggableNameResolver() = default;
+  virtual IHostnameResolver& nameResolver() = 0;
+  virtual void installNameResolver(std::shared_ptr<IHostnameResolver> resolver) = 0;
+};
+
 /// getaddrinfo(3) in the reactor's thread pool.
 class ThreadedResolver final : public IHostnameResolver {
  public:
-  explicit ThreadedResolver(Reactor& reactor) : reactor_(reactor) {}
+  explicit ThreadedResolver(IReactorThreads& reactor) : reactor_(reactor) {}
   Deferred<std::vector<Address>> resolveHostName(
       const std::string& host, int port, AddressFamily family = AddressFamily::Any) override;
 
  private:
-  Reactor& reactor_;
+  IReactorThreads& reactor_;
 };
 
 }  // namespace twisted

@@ -100,6 +100,15 @@ class CooperativeTask {
 
 /// Runs many long jobs a step at a time, round-robin, for at most a time
 /// slice per turn of the loop, so that none of them starves I/O.
+///
+/// Twisted's module-level task.cooperate(iterator) runs on a global
+/// Cooperator of the global reactor; here there is none (a program may run
+/// several reactors, or one of its own that a global Cooperator would never
+/// be scheduled on). Make one next to the reactor and share it:
+///
+///   twisted::Reactor reactor;
+///   twisted::task::Cooperator cooperator(reactor);
+///   cooperator.cooperate(job);            // task.cooperate(job)
 class Cooperator {
  public:
   /// Runs steps for `timeSlice` seconds of real time per turn, then yields
@@ -126,11 +135,5 @@ class Cooperator {
  private:
   std::shared_ptr<Impl> impl_;
 };
-
-/// A Cooperator on defaultReactor(), built on first use (Twisted's
-/// module-level cooperator).
-Cooperator& defaultCooperator();
-/// defaultCooperator().cooperate(job), as Twisted's task.cooperate.
-CooperativeTask cooperate(Job job);
 
 }  // namespace twisted::task

@@ -22,6 +22,7 @@ namespace twisted {
 
 class Factory;
 class ClientFactory;
+class IReactorTime;
 
 /// Twisted's IProducer: something that writes into a consumer.
 class IProducer {
@@ -108,6 +109,11 @@ class ITransport : public IConsumer, public IPushProducer {
                                     bool pauseReading = true) = 0;
   /// Bytes written and not yet sent.
   virtual std::size_t writeBufferSize() const = 0;
+
+  /// The clock this connection's events run on (its reactor), for code that
+  /// schedules timers of its own per connection, such as TimeoutMixin;
+  /// nullptr when the transport cannot tell (the default).
+  virtual IReactorTime* clock() const { return nullptr; }
 };
 
 /// Twisted's ITCPTransport.

@@ -85,6 +85,7 @@ class ThrottlingFactory : public WrappingFactory {
   std::shared_ptr<ProtocolWrapper> wrapProtocol(std::shared_ptr<Protocol> wrapped,
                                                 const Address& addr) override;
   void unregisterProtocol(ProtocolWrapper& p) override;
+  IReactorTime* clock() const override { return &clock_; }
 
  private:
   void cancelCalls();
@@ -140,6 +141,12 @@ class LimitConnectionsByPeer : public WrappingFactory {
 /// by default closes the connection) once no resetTimeout has happened for
 /// the period given to setTimeout.
 ///
+/// The timer runs on `timeoutClock` if set, else on the clock of the
+/// protocol's transport (ITransport::clock(): its reactor), else on its
+/// factory's (Factory::clock()). Twisted uses the global reactor; nothing
+/// here does: with no clock to be found setTimeout throws, rather than
+/// schedule a timeout that a reactor nobody runs would never fire.
+///
 ///   class Session : public Protocol, public TimeoutMixin {
 ///     void connectionMade() override { setTimeout(60); }
 ///     void dataReceived(std::string_view d) override { resetTimeout(); ... }
@@ -148,12 +155,15 @@ class LimitConnectionsByPeer : public WrappingFactory {
 class TimeoutMixin {
  public:
   virtual ~TimeoutMixin();
-  /// Where the timer runs: the default reactor unless set (a testing::Clock
-  /// in tests).
+  /// Where the timer runs, when set (a testing::Clock in tests); otherwise
+  /// the transport's clock, else the factory's.
   IReactorTime* timeoutClock = nullptr;
 
   /// Sets the period (nothing: no timeout) and restarts the timer; returns
   /// the previous period.
+  /// @throws std::logic_error if a timer is to be started and no clock is
+  ///   found (timeoutClock unset, and neither the transport nor the factory
+  ///   of the Protocol this is mixed into has one).
   std::optional<double> setTimeout(std::optional<double> period);
   /// Restarts the timer (call on activity).
   void resetTimeout();
@@ -201,6 +211,7 @@ class TimeoutFactory : public WrappingFactory {
   double timeoutPeriod;
   std::shared_ptr<ProtocolWrapper> wrapProtocol(std::shared_ptr<Protocol> wrapped,
                                                 const Address& addr) override;
+  IReactorTime* clock() const override { return &clock_; }
 
  private:
   IReactorTime& clock_;

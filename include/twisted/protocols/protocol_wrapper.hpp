@@ -55,6 +55,8 @@ class ProtocolWrapper : public Protocol,
   Address getHost() const override;
   void setWriteBufferLimits(std::size_t high, std::size_t low, bool pauseReading = true) override;
   std::size_t writeBufferSize() const override;
+  /// The real transport's clock, else the wrapping factory's.
+  IReactorTime* clock() const override;
   void registerProducer(std::shared_ptr<IProducer> producer, bool streaming) override;
   void unregisterProducer() override;
   void pauseProducing() override;
@@ -116,6 +118,10 @@ class WrappingFactory : public ClientFactory {
   void clientConnectionFailed(IConnector& connector, const Failure& reason) override;
   void clientConnectionLost(IConnector& connector, const Failure& reason) override;
   std::string logPrefix() const override;
+  /// The wrapped factory's clock.
+  IReactorTime* clock() const override {
+    return wrappedFactory ? wrappedFactory->clock() : nullptr;
+  }
 
  protected:
   /// A W(*this, wrapped, args...), half-close aware if `wrapped` is.

@@ -8,7 +8,6 @@
 
 #include "twisted/internet/endpoints.hpp"
 #include "twisted/internet/error.hpp"
-#include "twisted/internet/reactor.hpp"
 
 namespace twisted {
 
@@ -174,7 +173,7 @@ std::shared_ptr<IStreamServerEndpoint> serverFromString(IReactorTCP& reactor,
   return std::make_shared<TCP4ServerEndpoint>(reactor, port, backlog, iface);
 }
 
-std::shared_ptr<IStreamClientEndpoint> clientFromString(Reactor& reactor,
+std::shared_ptr<IStreamClientEndpoint> clientFromString(ClientReactor reactor,
                                                         std::string_view description) {
   EndpointDescription parsed = parseEndpointDescription(description);
   std::string type = lower(parsed.args.front());
@@ -202,7 +201,7 @@ std::shared_ptr<IStreamClientEndpoint> clientFromString(Reactor& reactor,
   std::optional<BindAddress> bind;
   if (const std::string* b = p.get("bindAddress")) bind = BindAddress{*b, 0};
   if (type == "tcp")
-    return std::make_shared<TCP4ClientEndpoint>(reactor, host, port, timeout, bind);
+    return std::make_shared<TCP4ClientEndpoint>(reactor.tcp, host, port, timeout, bind);
   if (type == "tcp6")
     return std::make_shared<TCP6ClientEndpoint>(reactor, host, port, timeout, bind);
   return std::make_shared<HostnameEndpoint>(reactor, host, port, timeout, bind);

@@ -3,7 +3,6 @@
 
 #include "twisted/internet/endpoints.hpp"
 #include "twisted/internet/error.hpp"
-#include "twisted/internet/reactor.hpp"
 #include "wrapping_factory.hpp"
 
 namespace twisted {
@@ -176,10 +175,11 @@ class HappyEyeballs final : public std::enable_shared_from_this<HappyEyeballs> {
 
 }  // namespace
 
-HostnameEndpoint::HostnameEndpoint(Reactor& reactor, std::string host, int port, double timeout,
-                                   std::optional<BindAddress> bindAddress, double attemptDelay)
-    : HostnameEndpoint(reactor, reactor, reactor.nameResolver(), std::move(host), port, timeout,
-                       std::move(bindAddress), attemptDelay) {}
+HostnameEndpoint::HostnameEndpoint(ClientReactor reactor, std::string host, int port,
+                                   double timeout, std::optional<BindAddress> bindAddress,
+                                   double attemptDelay)
+    : HostnameEndpoint(reactor.tcp, reactor.clock, reactor.names.nameResolver(), std::move(host),
+                       port, timeout, std::move(bindAddress), attemptDelay) {}
 
 HostnameEndpoint::HostnameEndpoint(IReactorTCP& tcp, IReactorTime& clock,
                                    IHostnameResolver& resolver, std::string host, int port,

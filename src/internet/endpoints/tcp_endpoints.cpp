@@ -4,7 +4,6 @@
 #include "twisted/internet/defer_helpers.hpp"
 #include "twisted/internet/endpoints.hpp"
 #include "twisted/internet/error.hpp"
-#include "twisted/internet/reactor.hpp"
 #include "wrapping_factory.hpp"
 
 namespace twisted {
@@ -83,9 +82,9 @@ std::string TCP4ClientEndpoint::describe() const {
   return describeClient("tcp", host_, port_, timeout_, bindAddress_);
 }
 
-TCP6ClientEndpoint::TCP6ClientEndpoint(Reactor& reactor, std::string host, int port, double timeout,
-                                       std::optional<BindAddress> bindAddress)
-    : TCP6ClientEndpoint(reactor, reactor.nameResolver(), std::move(host), port, timeout,
+TCP6ClientEndpoint::TCP6ClientEndpoint(ClientReactor reactor, std::string host, int port,
+                                       double timeout, std::optional<BindAddress> bindAddress)
+    : TCP6ClientEndpoint(reactor.tcp, reactor.names.nameResolver(), std::move(host), port, timeout,
                          std::move(bindAddress)) {}
 
 TCP6ClientEndpoint::TCP6ClientEndpoint(IReactorTCP& reactor, IHostnameResolver& resolver,

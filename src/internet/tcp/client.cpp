@@ -5,14 +5,14 @@
 #include <cerrno>
 
 #include "socket.hpp"
+#include "tcp.hpp"
 #include "twisted/internet/error.hpp"
 #include "twisted/internet/reactor.hpp"
-#include "twisted/internet/tcp.hpp"
 
 namespace twisted::tcp {
 
-Client::Client(Reactor& reactor, std::shared_ptr<Connector> connector)
-    : Connection(reactor), connector_(std::move(connector)) {
+Client::Client(twisted::detail::TransportHost& host, std::shared_ptr<Connector> connector)
+    : Connection(host), connector_(std::move(connector)) {
   // A client keeps reading while its buffer is full: if both ends of a
   // connection stopped reading, two writers would wait on each other forever.
   setWriteBufferLimits(kDefaultHighWater, kDefaultLowWater, /*pauseReading=*/false);
@@ -20,18 +20,18 @@ Client::Client(Reactor& reactor, std::shared_ptr<Connector> connector)
 
 void Client::begin() {
   std::shared_ptr<Client> self = std::static_pointer_cast<Client>(shared_from_this());
-  reactor_.track(self);
+  host().track(self);
   // The attempt starts on the next turn (as Twisted's), so connectTCP never
   // reports anything before it returns, even for a literal address or a
   // resolver that answers at once.
   std::weak_ptr<Client> weak = self;
-  reactor_.callLater(0, [weak] {
+  host().clock().callLater(0, [weak] {
     if (auto client = weak.lock()) client->resolve();
   });
 }
 
 void Client::resolve() {
-  if (failed_ || disconnected_ || connected_) return;
+  if (failed_ || phase() != twisted::detail::Phase::Unconnected) return;
   const std::string& host = connector_->host();
   int port = connector_->port();
   if (std::optional<Address> literal = detail::literalAddress(host, port)) {
@@ -42,7 +42,8 @@ void Client::resolve() {
   // is the way to reach IPv6 by name.
   std::weak_ptr<Client> weak = std::static_pointer_cast<Client>(shared_from_this());
   resolvingActive_ = true;
-  resolving_ = reactor_.nameResolver().resolveHostName(host, port, AddressFamily::IPv4);
+  resolving_ =
+      connector_->reactor().nameResolver().resolveHostName(host, port, AddressFamily::IPv4);
   resolving_.addCallbacks(
       [weak](std::vector<Address> addresses) {
         auto client = weak.lock();
@@ -64,13 +65,13 @@ void Client::resolve() {
 }
 
 void Client::resolved(const Address& address) {
-  if (failed_ || disconnected_ || connected_) return;
+  if (failed_ || phase() != twisted::detail::Phase::Unconnected) return;
   realAddress_ = address;
   peer_ = address;
   SocketAddress sa = toSocketAddress(address);
   const std::string where = detail::describe(connector_->host(), connector_->port());
   try {
-    fd_ = detail::makeSocket(sa.storage.ss_family);
+    setFd(detail::makeSocket(sa.storage.ss_family));
   } catch (const std::system_error& e) {
     failIfNotConnected(
         Failure::of(error::ConnectError(where + ": " + detail::errnoText(e.code().value()))));
@@ -87,8 +88,8 @@ void Client::resolved(const Address& address) {
     }
     SocketAddress lsa = toSocketAddress(*local);
     int one = 1;
-    ::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (::bind(fd_, reinterpret_cast<const sockaddr*>(&lsa.storage), lsa.length) != 0) {
+    ::setsockopt(fd(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (::bind(fd(), reinterpret_cast<const sockaddr*>(&lsa.storage), lsa.length) != 0) {
       int err = errno;
       failIfNotConnected(
           Failure::of(error::ConnectBindError(bindWhere + ": " + detail::errnoText(err))));
@@ -97,7 +98,7 @@ void Client::resolved(const Address& address) {
   }
   int rc;
   do {
-    rc = ::connect(fd_, reinterpret_cast<const sockaddr*>(&sa.storage), sa.length);
+    rc = ::connect(fd(), reinterpret_cast<const sockaddr*>(&sa.storage), sa.length);
   } while (rc != 0 && errno == EINTR);
   if (rc == 0) {
     connectDone();
@@ -114,7 +115,7 @@ void Client::resolved(const Address& address) {
 IOResult Client::doConnect() {
   int err = 0;
   socklen_t len = sizeof err;
-  if (::getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+  if (::getsockopt(fd(), SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
   if (err == EINPROGRESS || err == EALREADY) return {};
   if (err != 0)
     return detail::connectError(err, detail::describe(connector_->host(), connector_->port()));
@@ -131,44 +132,44 @@ void Client::connectDone() {
     return;
   }
   prefix_ = protocol->logPrefix() + ",client";
-  startConnection(fd_, std::move(protocol));
+  startConnection(fd(), std::move(protocol));
 }
 
 IOResult Client::doRead() {
-  if (!connected_) return failed_ ? IOResult{} : doConnect();
+  if (phase() == twisted::detail::Phase::Unconnected) return failed_ ? IOResult{} : doConnect();
   return Connection::doRead();
 }
 
 IOResult Client::doWrite() {
-  if (!connected_) return failed_ ? IOResult{} : doConnect();
+  if (phase() == twisted::detail::Phase::Unconnected) return failed_ ? IOResult{} : doConnect();
   return Connection::doWrite();
 }
 
 void Client::failIfNotConnected(const Failure& reason) {
-  if (connected_ || disconnected_ || failed_) return;
-  std::shared_ptr<Connection> self = shared_from_this();
+  if (phase() != twisted::detail::Phase::Unconnected || failed_) return;
+  auto self = shared_from_this();
   failed_ = true;
-  disconnected_ = true;
+  markDisconnected();
   if (resolvingActive_) {
     resolvingActive_ = false;
     resolving_.cancel();
   }
   stopReading();
   stopWriting();
-  closeSocket(true);
+  closeDescriptor(true);
   if (std::shared_ptr<Connector> connector = std::move(connector_)) {
     connector->connectionFailed(reason);
   }
-  reactor_.untrack(*this);
+  host().untrack(*this);
 }
 
 void Client::connectionLost(const Failure& reason) {
-  if (!connected_) {
+  if (phase() == twisted::detail::Phase::Unconnected) {
     // A backend may report a failed handshake as a hang-up without calling
     // doWrite; the socket still holds the real reason.
     int err = 0;
     socklen_t len = sizeof err;
-    if (fd_ >= 0 && ::getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err != 0) {
+    if (fd() >= 0 && ::getsockopt(fd(), SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err != 0) {
       failIfNotConnected(
           detail::connectError(err, detail::describe(connector_->host(), connector_->port())));
       return;

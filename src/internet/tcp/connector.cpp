@@ -3,10 +3,10 @@
 #include <stdexcept>
 
 #include "socket.hpp"
+#include "tcp.hpp"
 #include "twisted/internet/error.hpp"
 #include "twisted/internet/pool.hpp"
 #include "twisted/internet/reactor.hpp"
-#include "twisted/internet/tcp.hpp"
 #include "twisted/logger/logger.hpp"
 
 namespace twisted::tcp {
@@ -32,7 +32,7 @@ void Connector::connect() {
     factoryStarted_ = true;
   }
   auto self = std::static_pointer_cast<Connector>(shared_from_this());
-  transport_ = makePooled<Client>(reactor_, self);
+  transport_ = makePooled<Client>(twisted::detail::transportHost(reactor_), self);
   std::shared_ptr<Client> transport = transport_;
   transport->begin();
   if (timeout_ > 0) {

@@ -8,10 +8,10 @@
 #include <cerrno>
 
 #include "socket.hpp"
+#include "tcp.hpp"
 #include "twisted/internet/error.hpp"
 #include "twisted/internet/pool.hpp"
 #include "twisted/internet/reactor.hpp"
-#include "twisted/internet/tcp.hpp"
 #include "twisted/logger/logger.hpp"
 
 namespace twisted::tcp {
@@ -129,7 +129,8 @@ IOResult Port::doRead() {
       ::close(fd);
       continue;
     }
-    auto server = makePooled<Server>(reactor_, factory_, std::move(peer), sessionno_++);
+    auto server = makePooled<Server>(twisted::detail::transportHost(reactor_), factory_,
+                                     std::move(peer), sessionno_++);
     try {
       server->start(fd, std::move(protocol));
     } catch (...) {

@@ -50,6 +50,11 @@ void ProtocolWrapper::abortConnection() {
   transport->abortConnection();
 }
 
+IReactorTime* ProtocolWrapper::clock() const {
+  if (IReactorTime* c = transport ? transport->clock() : nullptr) return c;
+  return owner_->clock();
+}
+
 bool ProtocolWrapper::disconnecting() const {
   return disconnecting_ || (transport && transport->disconnecting());
 }

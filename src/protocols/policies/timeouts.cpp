@@ -1,9 +1,29 @@
-#include "twisted/internet/reactor.hpp"
+#include <stdexcept>
+
 #include "twisted/protocols/policies.hpp"
 
 namespace twisted::policies {
 
 // ---- TimeoutMixin ------------------------------------------------------------------------
+
+namespace {
+// timeoutClock, else the transport's, else the factory's: never a reactor
+// the program may not be running.
+IReactorTime& clockFor(TimeoutMixin& mixin) {
+  if (mixin.timeoutClock) return *mixin.timeoutClock;
+  if (auto* protocol = dynamic_cast<Protocol*>(&mixin)) {
+    if (protocol->transport) {
+      if (IReactorTime* clock = protocol->transport->clock()) return *clock;
+    }
+    if (protocol->factory) {
+      if (IReactorTime* clock = protocol->factory->clock()) return *clock;
+    }
+  }
+  throw std::logic_error(
+      "TimeoutMixin::setTimeout: no clock to run the timeout on; set timeoutClock, or connect the "
+      "protocol to a transport (or build it with a factory) whose clock() is not null");
+}
+}  // namespace
 
 TimeoutMixin::~TimeoutMixin() {
   if (timeoutCall_ && timeoutCall_->active()) timeoutCall_->cancel();
@@ -11,7 +31,6 @@ TimeoutMixin::~TimeoutMixin() {
 
 std::optional<double> TimeoutMixin::setTimeout(std::optional<double> period) {
   std::optional<double> previous = timeOut_;
-  timeOut_ = period;
   if (timeoutCall_ && timeoutCall_->active()) {
     if (period) {
       timeoutCall_->reset(*period);
@@ -20,12 +39,13 @@ std::optional<double> TimeoutMixin::setTimeout(std::optional<double> period) {
       timeoutCall_.reset();
     }
   } else if (period) {
-    IReactorTime& clock = timeoutClock ? *timeoutClock : defaultReactor();
-    timeoutCall_ = clock.callLater(*period, [this] {
+    // Throws (changing nothing) when there is no clock.
+    timeoutCall_ = clockFor(*this).callLater(*period, [this] {
       timeoutCall_.reset();
       timeoutConnection();
     });
   }
+  timeOut_ = period;
   return previous;
 }
 

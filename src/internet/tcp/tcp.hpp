@@ -1,7 +1,7 @@
 // TCP, as Twisted's twisted.internet.tcp: Port (listening), Server and
-// Client (the two kinds of Connection) and Connector.
+// Client (the two kinds of Connection) and Connector. Internal.
 //
-// Users normally meet these only through the interfaces: listenTCP returns
+// Users meet these only through the interfaces: listenTCP returns
 // an IListeningPort, connectTCP an IConnector, and a protocol sees its
 // Connection as an ITCPTransport. The flow follows Twisted's:
 //
@@ -21,156 +21,44 @@
 #include <optional>
 #include <string>
 
+#include "../stream/socket_io.hpp"
+#include "../stream/stream_transport.hpp"
 #include "twisted/internet/address.hpp"
 #include "twisted/internet/deferred.hpp"
 #include "twisted/internet/delayed_call.hpp"
 #include "twisted/internet/interfaces.hpp"
 #include "twisted/internet/protocol.hpp"
 #include "twisted/internet/transport.hpp"
-#include "twisted/internet/write_buffer.hpp"
 
 namespace twisted {
 class Reactor;
 }
 
-namespace twisted::detail {
-struct ReadArena;
-}  // namespace twisted::detail
-
 namespace twisted::tcp {
 
 class Connector;
 
-/// A connected TCP socket: the transport of one protocol.
-// Aligned to a cache line: the fields every read and write touches (the
-// first 184 bytes) then span three lines, not four.
-class alignas(64) Connection : public IReadWriteDescriptor,
-                               public IHalfCloseableDescriptor,
-                               public ITCPTransport,
-                               public std::enable_shared_from_this<Connection> {
+/// A connected TCP socket: the shared stream transport over a socket, and
+/// what is TCP's own (options, addresses).
+class Connection
+    : public twisted::detail::StreamTransport<ITCPTransport, twisted::detail::SocketIO> {
  public:
-  static constexpr std::size_t kDefaultHighWater = 64 * 1024;
-  static constexpr std::size_t kDefaultLowWater = 16 * 1024;
+  using Stream = twisted::detail::StreamTransport<ITCPTransport, twisted::detail::SocketIO>;
 
-  ~Connection() override;
-  Connection(const Connection&) = delete;
-  Connection& operator=(const Connection&) = delete;
-
-  // ---- ITransport / ITCPTransport ------------------------------------------
-  void write(std::string_view data) override;
-  void writeSequence(std::span<const std::string_view> data) override;
-  using ITransport::writeSequence;
-  void loseConnection() override;
-  void abortConnection() override;
-  void loseWriteConnection() override;
+  // ---- ITCPTransport ---------------------------------------------------------
   Address getPeer() const override;
   Address getHost() const override;
   bool getTcpNoDelay() const override;
   void setTcpNoDelay(bool enabled) override;
   bool getTcpKeepAlive() const override;
   void setTcpKeepAlive(bool enabled) override;
-  void setWriteBufferLimits(std::size_t high, std::size_t low, bool pauseReading = true) override;
-  std::size_t writeBufferSize() const override { return buffer_.size() + readView_.size(); }
-
-  // ---- IConsumer --------------------------------------------------------
-  void registerProducer(std::shared_ptr<IProducer> producer, bool streaming) override;
-  void unregisterProducer() override;
-
-  // ---- IPushProducer: the data this transport reads ------------------------
-  /// Stops calling dataReceived until resumeProducing.
-  void pauseProducing() override;
-  void resumeProducing() override;
-  /// Closes the connection (Twisted's stopProducing on a transport).
-  void stopProducing() override;
-
-  // ---- the reactor's side ----------------------------------------------------
-  int fileno() const override;
-  IOResult doRead() override;
-  IOResult doWrite() override;
-  void connectionLost(const Failure& reason) override;
-  void readConnectionLost(const Failure& reason) override;
   std::string logPrefix() const override;
 
-  /// The protocol; null after connectionLost.
-  const std::shared_ptr<Protocol>& protocol() const { return protocol_; }
-  Reactor& reactor() const { return reactor_; }
-  bool connected() const { return connected_; }
-  bool disconnecting() const override { return disconnecting_ || aborting_; }
-  bool disconnected() const { return disconnected_; }
-
  protected:
-  explicit Connection(Reactor& reactor);
-  /// Takes `fd` (connected, non-blocking) and `protocol`; registers as a
-  /// reader and calls protocol->makeConnection.
-  void startConnection(int fd, std::shared_ptr<Protocol> protocol);
-  /// Closes the socket; `orderly` false sends a reset (SO_LINGER 0).
-  void closeSocket(bool orderly);
-  void startReading();
-  void stopReading();
-  void startWriting();
-  void stopWriting();
-  /// After the protocol's connectionLost: the Client tells its connector.
-  virtual void afterConnectionLost(const Failure& reason) { (void)reason; }
+  explicit Connection(twisted::detail::TransportHost& host) : Stream(host) {}
+  /// getHost answers after close.
+  void beforeClose() override;
 
-  // Members are laid out by use, not by topic: what every read and write
-  // touches comes first, right after the bases, so that an echo touches
-  // three cache lines of the transport instead of seven (with 1,000
-  // connections they are cold, and each miss costs about as much as all
-  // the code of an echo).
-  int fd_ = -1;
-  bool connected_ = false;
-  bool disconnected_ = false;
-
- private:
-  // Sends what is buffered; a failure if the socket is gone.
-  IOResult flush();
-  // Sends `pieces` directly when nothing is queued; queues the rest.
-  void writeNow(std::span<const std::string_view> pieces);
-  // Pauses or resumes producer and reading after the buffer size changed.
-  void bufferGrew();
-  void bufferShrank();
-  void updateReading();
-  void closeWriteSide();
-  // Copies a pending readView_ into buffer_ (before anything that must see
-  // the bytes queued in order).
-  void spillReadView();
-  // After dataReceived: sends or queues readView_.
-  IOResult sendReadView();
-  // write() when the bytes cannot be sent from the read buffer.
-  void writeCopied(std::string_view data);
-
-  // ---- hot: every read and write
-  bool reading_ = false;
-  bool writing_ = false;
-  bool inRead_ = false;  // inside dataReceived: writes wait for the flush after it
-  bool disconnecting_ = false;
-  bool writeDisconnecting_ = false;
-  bool writeDisconnected_ = false;
-  bool readDisconnected_ = false;
-  bool aborting_ = false;
-  bool readPausedByBuffer_ = false;
-  bool readPausedByUser_ = false;
-  bool pauseReadingWhenFull_ = true;
-  bool streamingProducer_ = false;
-  bool producerPaused_ = false;
-  std::shared_ptr<Protocol> protocol_;
-  twisted::detail::WriteBuffer buffer_;
-  // Inside dataReceived: the bytes just read, and a write of some of them
-  // made while nothing else was queued (an echo). That write is not copied:
-  // it is sent from the read buffer once dataReceived returns, and copied
-  // into buffer_ only if the socket does not take it all.
-  std::string_view readBytes_;
-  std::string_view readView_;
-  std::size_t highWater_ = kDefaultHighWater;
-  std::size_t lowWater_ = kDefaultLowWater;
-  twisted::detail::ReadArena* arena_;  // the reactor's read buffer
-
-  // ---- cold
-  std::optional<Failure> writeError_;  // a failed direct write, reported by doWrite
-  std::shared_ptr<IProducer> producer_;
-
- protected:
-  Reactor& reactor_;
   std::string prefix_;  // logPrefix, computed once
   // Both ends, looked up on first use and kept, so they answer after close.
   mutable std::optional<Address> host_;
@@ -181,7 +69,8 @@ class alignas(64) Connection : public IReadWriteDescriptor,
 class Server final : public Connection {
  public:
   /// Use Port; public for make_shared.
-  Server(Reactor& reactor, std::shared_ptr<Factory> factory, Address peer, long sessionno);
+  Server(twisted::detail::TransportHost& host, std::shared_ptr<Factory> factory, Address peer,
+         long sessionno);
   /// Starts serving `fd` with `protocol` (called by Port).
   void start(int fd, std::shared_ptr<Protocol> protocol);
   long sessionno() const { return sessionno_; }
@@ -246,7 +135,7 @@ class Port final : public IReadDescriptor,
 class Client final : public Connection {
  public:
   /// Use Connector; public for make_shared.
-  Client(Reactor& reactor, std::shared_ptr<Connector> connector);
+  Client(twisted::detail::TransportHost& host, std::shared_ptr<Connector> connector);
   /// Begins the attempt on the next turn (as Twisted: connect() never
   /// reports synchronously).
   void begin();

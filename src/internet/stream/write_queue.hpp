@@ -1,10 +1,15 @@
-// The outgoing byte queue of a stream transport (internal).
+// The outgoing bytes of a stream transport, in order (docs/architecture.md,
+// "The stream transport layer").
 //
-// One contiguous buffer with a read offset: bytes are copied in once and
-// sent from where they lie. Its capacity is kept between bursts, so a
-// connection in steady state allocates nothing; a large capacity left by a
+// WriteBuffer: one contiguous buffer with a read offset: bytes are copied in
+// once and sent from where they lie. Its capacity is kept between bursts, so
+// a connection in steady state allocates nothing; a large capacity left by a
 // burst is given back once the buffer drains, so an idle connection costs
 // little memory.
+//
+// WriteQueue: a WriteBuffer, or a borrowed view of bytes the transport has
+// just read (an echo, sent without a copy); never both, so order is kept by
+// the queue itself.
 #pragma once
 
 #include <algorithm>
@@ -12,6 +17,7 @@
 #include <cstring>
 #include <memory>
 #include <string_view>
+#include <utility>
 
 namespace twisted::detail {
 
@@ -70,6 +76,50 @@ class WriteBuffer {
   std::size_t capacity_ = 0;
   std::size_t head_ = 0;  // first unsent byte
   std::size_t tail_ = 0;  // end of the bytes
+};
+
+/// What a stream transport has yet to send: a borrowed view (bytes of the
+/// current read, valid until dataReceived returns) or owned bytes.
+class WriteQueue {
+ public:
+  bool empty() const { return borrowed_.empty() && owned_.empty(); }
+  std::size_t size() const { return borrowed_.size() + owned_.size(); }
+  bool hasBorrowed() const { return !borrowed_.empty(); }
+
+  /// Takes `view` without copying it, if nothing is queued.
+  bool borrow(std::string_view view) {
+    if (!empty()) return false;
+    borrowed_ = view;
+    return true;
+  }
+  /// The borrowed view, now the caller's to send; the queue no longer has it.
+  std::string_view takeBorrowed() { return std::exchange(borrowed_, {}); }
+
+  /// Queues a copy of `bytes` behind everything queued (a borrowed view is
+  /// copied first).
+  void append(std::string_view bytes) {
+    if (!borrowed_.empty()) [[unlikely]]
+      ownBorrowed();
+    owned_.append(bytes);
+  }
+  /// Copies a borrowed view into the queue's own bytes (before its bytes die).
+  void ownBorrowed() { owned_.append(takeBorrowed()); }
+
+  /// The owned bytes at the front, to send; a borrowed view is owned first.
+  std::string_view pending() {
+    if (!borrowed_.empty()) [[unlikely]]
+      ownBorrowed();
+    return owned_.pending();
+  }
+  void consume(std::size_t n) { owned_.consume(n); }
+  void clear() {
+    borrowed_ = {};
+    owned_.clear();
+  }
+
+ private:
+  WriteBuffer owned_;
+  std::string_view borrowed_;
 };
 
 }  // namespace twisted::detail

@@ -1,0 +1,33 @@
+// Turning a reactor until something happens, with a bound: a regression
+// shows as a failed assertion naming what never happened, not as ctest's
+// timeout. The bound is generous (a loaded 2-core machine finishes each
+// wait in milliseconds) and is never what a test decides by.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+
+#include "twisted/internet/reactor.hpp"
+
+namespace twisted::test {
+
+inline constexpr double kIterateLimitSeconds = 60;
+
+/// Iterates `reactor` (at most `step` seconds per turn) until `done()`.
+template <class Pred>
+::testing::AssertionResult iterateUntil(Reactor& reactor, Pred done, const char* what,
+                                        double step = 0.01,
+                                        double limitSeconds = kIterateLimitSeconds) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(limitSeconds);
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      return ::testing::AssertionFailure()
+             << "still waiting after " << limitSeconds << " s for: " << what;
+    }
+    reactor.iterate(step);
+  }
+  return ::testing::AssertionSuccess();
+}
+
+}  // namespace twisted::test
