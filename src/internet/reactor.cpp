@@ -78,12 +78,20 @@ Reactor::~Reactor() {
 void Reactor::run(bool installSignalHandlers) {
   Impl& im = *impl_;
   if (im.started) throw error::ReactorAlreadyRunning();
+  im.owner = ::pthread_self();  // before `started`: the checks compare with it
   im.started = true;
   im.stopped = false;
   im.exitSignal.reset();
   im.wantSignals = installSignalHandlers;
   im.ioThread = std::this_thread::get_id();
-  im.owner = ::pthread_self();
+  // Deferreds made by this loop belong to this thread (thread_check.hpp).
+  struct LoopMark {
+    bool outer = detail::t_inReactorLoop;
+    LoopMark() { detail::t_inReactorLoop = true; }
+    ~LoopMark() { detail::t_inReactorLoop = outer; }
+    LoopMark(const LoopMark&) = delete;
+    LoopMark& operator=(const LoopMark&) = delete;
+  } mark;
   fireSystemEvent("startup");
   im.mainLoop();
 }

@@ -150,6 +150,9 @@ bool IOPump::closeDrained() {
   FakeTransport& c = *clientIO;
   FakeTransport& s = *serverIO;
   if (c.lost_ || s.lost_) return false;
+  // An abort made during this pass: the next pass reports it (as aborted,
+  // not as a clean close).
+  if (c.aborted() || s.aborted()) return true;
   for (FakeTransport* x : {&s, &c}) {
     FakeTransport& y = x == &s ? c : s;
     if (!x->drained()) continue;

@@ -1,8 +1,10 @@
-// End-to-end tests of the `twist` program: every plugin over real sockets on
-// every reactor backend, the port discovered from the log (tcp:0), error
-// exits, clean shutdown, and bounded memory against slow or absent readers
-// (Twisted's twisted/test/test_strports.py and the portforward tests, plus
-// what the `twist` issue names).
+// End-to-end tests of the `twist` program: every plugin over real sockets,
+// the port discovered from the log (tcp:0), error exits, clean shutdown, and
+// bounded memory against slow or absent readers (Twisted's
+// twisted/test/test_strports.py and the portforward tests, plus what the
+// `twist` issue names). Every test that opens a socket runs on each reactor
+// backend (TwistOnBackend, `--reactor select|poll|epoll`); only the usage and
+// help tests run once.
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -65,6 +67,29 @@ void sendAll(int fd, std::string_view data) {
   }
 }
 
+// A usage error: status 2 and one line on stderr, starting "twist: ".
+void expectUsageError(std::vector<std::string> args) {
+  std::string shown;
+  for (const auto& a : args) shown += a + " ";
+  args.insert(args.begin(), kTwist);
+  auto r = runProgram(args);
+  EXPECT_EQ(r.status, 2) << shown << r.err;
+  EXPECT_TRUE(r.err.starts_with("twist: ")) << shown << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << shown << r.err;
+}
+
+// Each test that opens a socket runs once per backend.
+class TwistOnBackend : public ::testing::TestWithParam<std::string> {
+ protected:
+  // `args` after `twist --reactor <backend>`.
+  std::vector<std::string> on(std::vector<std::string> args) const {
+    args.insert(args.begin(), {"--reactor", GetParam()});
+    return args;
+  }
+};
+INSTANTIATE_TEST_SUITE_P(Backends, TwistOnBackend, ::testing::Values("select", "poll", "epoll"),
+                         [](const auto& info) { return info.param; });
+
 // ---- command line and exit status ---------------------------------------------------
 
 TEST(Twist, HelpListsThePluginsAndTheirOptions) {
@@ -95,21 +120,17 @@ TEST(Twist, BadUsageIsOneLineOnStderrAndStatus2) {
       {"portforward", "--listen", "tcp:0"},
       {"portforward", "--listen", "tcp:0", "--dest", "tcp:onlyhost"},
       {"qotd", "--quote", "a", "--quote", "b"},
-      {"echo", "--listen", "tcp:0:interface=192.0.2.1"},  // not a local address
       {"--log-file", "/nonexistent/dir/log", "echo", "--listen", "tcp:0"},
   };
-  for (auto args : cases) {
-    std::string shown;
-    for (const auto& a : args) shown += a + " ";
-    args.insert(args.begin(), kTwist);
-    auto r = runProgram(args);
-    EXPECT_EQ(r.status, 2) << shown << r.err;
-    EXPECT_TRUE(r.err.starts_with("twist: ")) << shown << r.err;
-    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << shown << r.err;
-  }
+  for (const auto& args : cases) expectUsageError(args);
 }
 
-TEST(Twist, PortInUseIsStatus1NamingTheAddress) {
+// The reactor runs and the bind fails: a usage error all the same.
+TEST_P(TwistOnBackend, ANonLocalInterfaceIsAUsageError) {
+  expectUsageError(on({"echo", "--listen", "tcp:0:interface=192.0.2.1"}));
+}
+
+TEST_P(TwistOnBackend, PortInUseIsStatus1NamingTheAddress) {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
@@ -119,7 +140,8 @@ TEST(Twist, PortInUseIsStatus1NamingTheAddress) {
   socklen_t len = sizeof addr;
   ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
   std::string port = std::to_string(ntohs(addr.sin_port));
-  auto r = runProgram({kTwist, "echo", "--listen", "tcp:" + port + ":interface=127.0.0.1"});
+  auto r =
+      runProgram(Twist::withPath(on({"echo", "--listen", "tcp:" + port + ":interface=127.0.0.1"})));
   ::close(fd);
   EXPECT_EQ(r.status, 1) << r.err;
   EXPECT_NE(r.err.find("127.0.0.1:" + port), std::string::npos) << r.err;
@@ -127,11 +149,7 @@ TEST(Twist, PortInUseIsStatus1NamingTheAddress) {
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
 }
 
-// ---- the plugins, on every backend ------------------------------------------------------
-
-class TwistOnBackend : public ::testing::TestWithParam<std::string> {};
-INSTANTIATE_TEST_SUITE_P(Backends, TwistOnBackend, ::testing::Values("select", "poll", "epoll"),
-                         [](const auto& info) { return info.param; });
+// ---- the plugins ----------------------------------------------------------------------
 
 TEST_P(TwistOnBackend, EchoAnswersAndShutsDownCleanlyOnSigterm) {
   Twist twist({"--reactor", GetParam(), "echo", "--listen", "tcp:0:interface=127.0.0.1"});
@@ -188,9 +206,9 @@ TEST_P(TwistOnBackend, DaytimeAndQotdAnswerAndClose) {
   EXPECT_EQ(qotd.program.stop(SIGINT), 0);  // Ctrl-C stops it as cleanly as SIGTERM
 }
 
-TEST(Twist, ListensOnEveryEndpointGivenIncludingIPv6) {
-  Twist twist(
-      {"echo", "--listen", "tcp:0:interface=127.0.0.1", "--listen", "tcp6:0:interface=\\:\\:1"});
+TEST_P(TwistOnBackend, ListensOnEveryEndpointGivenIncludingIPv6) {
+  Twist twist(on(
+      {"echo", "--listen", "tcp:0:interface=127.0.0.1", "--listen", "tcp6:0:interface=\\:\\:1"}));
   std::string second = twist.program.waitForLine("starting on [::1]:");
   ASSERT_FALSE(second.empty());
   int fd6 = ::socket(AF_INET6, SOCK_STREAM, 0);
@@ -209,11 +227,11 @@ TEST(Twist, ListensOnEveryEndpointGivenIncludingIPv6) {
   EXPECT_EQ(twist.program.stop(), 0);
 }
 
-TEST(Twist, JsonLogsToAFileNameThePort) {
-  std::string path = ::testing::TempDir() + "twist_json.log";
+TEST_P(TwistOnBackend, JsonLogsToAFileNameThePort) {
+  std::string path = ::testing::TempDir() + "twist_json_" + GetParam() + ".log";
   std::remove(path.c_str());
-  BackgroundProgram twist({kTwist, "--log-format", "json", "--log-file", path, "echo", "--listen",
-                           "tcp:0:interface=127.0.0.1"});
+  BackgroundProgram twist(Twist::withPath(on({"--log-format", "json", "--log-file", path, "echo",
+                                              "--listen", "tcp:0:interface=127.0.0.1"})));
   std::string line;
   for (int i = 0; i < 500 && line.empty(); ++i) {
     std::this_thread::sleep_for(10ms);
@@ -235,25 +253,27 @@ TEST(Twist, JsonLogsToAFileNameThePort) {
   std::remove(path.c_str());
 }
 
-TEST(Twist, LogLevelFiltersWhatIsWritten) {
+TEST_P(TwistOnBackend, LogLevelFiltersWhatIsWritten) {
   int port = twisted::test::freePort();
-  BackgroundProgram quiet({kTwist, "--log-level", "warn", "echo", "--listen",
-                           "tcp:" + std::to_string(port) + ":interface=127.0.0.1"},
-                          true);
+  BackgroundProgram quiet(
+      Twist::withPath(on({"--log-level", "warn", "echo", "--listen",
+                          "tcp:" + std::to_string(port) + ":interface=127.0.0.1"})),
+      true);
   int fd = connectTo(port);  // it is up (and would have logged by now)
   ASSERT_GE(fd, 0);
   ::close(fd);
   EXPECT_EQ(quiet.waitForLine("starting on", 300), "") << "an info line got through";
   EXPECT_EQ(quiet.stop(), 0);
-  BackgroundProgram chatty({kTwist, "--log-level", "debug", "echo", "--listen", "tcp:0"}, true);
+  BackgroundProgram chatty(
+      Twist::withPath(on({"--log-level", "debug", "echo", "--listen", "tcp:0"})), true);
   EXPECT_NE(chatty.waitForLine("starting on"), "");
   EXPECT_EQ(chatty.stop(), 0);
 }
 
 // ---- bounded memory ------------------------------------------------------------------
 
-TEST(Twist, EchoStaysBoundedAgainstAClientThatNeverReads) {
-  Twist twist({"echo", "--listen", "tcp:0:interface=127.0.0.1"});
+TEST_P(TwistOnBackend, EchoStaysBoundedAgainstAClientThatNeverReads) {
+  Twist twist(on({"echo", "--listen", "tcp:0:interface=127.0.0.1"}));
   long baseline = peakRssKiB(twist.program.pid());
   int fd = connectTo(twist.port);
   ASSERT_GE(fd, 0);
@@ -280,11 +300,11 @@ TEST(Twist, EchoStaysBoundedAgainstAClientThatNeverReads) {
   EXPECT_EQ(twist.program.stop(), 0);
 }
 
-TEST(Twist, PortforwardCarries64MiBThroughASlowReaderInBoundedMemory) {
-  Twist upstream({"echo", "--listen", "tcp:0:interface=127.0.0.1"});
+TEST_P(TwistOnBackend, PortforwardCarries64MiBThroughASlowReaderInBoundedMemory) {
+  Twist upstream(on({"echo", "--listen", "tcp:0:interface=127.0.0.1"}));
   ASSERT_GT(upstream.port, 0);
-  Twist forward({"portforward", "--listen", "tcp:0:interface=127.0.0.1", "--dest",
-                 "tcp:127.0.0.1:" + std::to_string(upstream.port)});
+  Twist forward(on({"portforward", "--listen", "tcp:0:interface=127.0.0.1", "--dest",
+                    "tcp:127.0.0.1:" + std::to_string(upstream.port)}));
   ASSERT_GT(forward.port, 0);
   long baseline = peakRssKiB(forward.program.pid());
   int fd = connectTo(forward.port);
@@ -326,10 +346,10 @@ TEST(Twist, PortforwardCarries64MiBThroughASlowReaderInBoundedMemory) {
   EXPECT_EQ(upstream.program.stop(), 0);
 }
 
-TEST(Twist, PortforwardToAClosedPortClosesTheClient) {
+TEST_P(TwistOnBackend, PortforwardToAClosedPortClosesTheClient) {
   int closed = twisted::test::freePort();
-  Twist forward({"portforward", "--listen", "tcp:0:interface=127.0.0.1", "--dest",
-                 "tcp:127.0.0.1:" + std::to_string(closed)});
+  Twist forward(on({"portforward", "--listen", "tcp:0:interface=127.0.0.1", "--dest",
+                    "tcp:127.0.0.1:" + std::to_string(closed)}));
   int fd = connectTo(forward.port);
   ASSERT_GE(fd, 0);
   EXPECT_EQ(readToEof(fd), std::optional<std::string>(""));  // closed: destination refused

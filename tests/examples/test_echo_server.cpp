@@ -59,7 +59,8 @@ TEST_P(EchoServerProcess, PortInUseExitsWithStatus1) {
   int a = connectTo(port_);  // the first server is up
   ASSERT_GE(a, 0);
   ::close(a);
-  ProgramResult second = runProgram({ECHO_SERVER_PATH, "--port", std::to_string(port_)});
+  ProgramResult second =
+      runProgram({ECHO_SERVER_PATH, "--port", std::to_string(port_), "--reactor", GetParam()});
   EXPECT_EQ(second.status, 1) << second.err;
   EXPECT_EQ(stopAndWait(), 0);
 }

@@ -1,7 +1,11 @@
 // End-to-end: the TCP examples as real processes over real sockets (echo
 // client against the echo server, ClientCreator's failures and
-// cancellation, the chat server relaying lines and stopping cleanly).
+// cancellation, the chat server relaying lines and stopping cleanly), each
+// on every reactor backend: the examples pick theirs from TWISTED_REACTOR.
 #include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <optional>
 
 #include "process_helpers.hpp"
 
@@ -9,14 +13,33 @@ namespace {
 
 using namespace twisted::test;
 
-class TCPExamplesTest : public ::testing::Test {
+class TCPExamplesTest : public ::testing::TestWithParam<std::string> {
  protected:
+  // Every program started from here on inherits the environment.
+  void SetUp() override {
+    if (const char* old = std::getenv("TWISTED_REACTOR")) saved_ = old;
+    ASSERT_EQ(::setenv("TWISTED_REACTOR", GetParam().c_str(), 1), 0);
+  }
+  void TearDown() override {
+    if (saved_) {
+      ::setenv("TWISTED_REACTOR", saved_->c_str(), 1);
+    } else {
+      ::unsetenv("TWISTED_REACTOR");
+    }
+  }
   int port = freePort();
   std::string portText = std::to_string(port);
-};
 
-TEST_F(TCPExamplesTest, EchoClientGetsItsMessagesBack) {
-  BackgroundProgram server({ECHO_SERVER_PATH, "--port", portText});
+ private:
+  std::optional<std::string> saved_;
+};
+INSTANTIATE_TEST_SUITE_P(Backends, TCPExamplesTest, ::testing::Values("select", "poll", "epoll"),
+                         [](const auto& info) { return info.param; });
+
+TEST_P(TCPExamplesTest, EchoClientGetsItsMessagesBack) {
+  BackgroundProgram server({ECHO_SERVER_PATH, "--port", portText}, true);
+  // The backend came from TWISTED_REACTOR.
+  EXPECT_NE(server.waitForLine("(" + GetParam() + " reactor)"), "");
   int probe = connectTo(port);  // wait until it listens
   ASSERT_GE(probe, 0);
   ::close(probe);
@@ -27,7 +50,7 @@ TEST_F(TCPExamplesTest, EchoClientGetsItsMessagesBack) {
   EXPECT_EQ(server.stop(), 0);
 }
 
-TEST_F(TCPExamplesTest, EchoClientReportsRefusalAndBadEndpoints) {
+TEST_P(TCPExamplesTest, EchoClientReportsRefusalAndBadEndpoints) {
   ProgramResult r = runProgram({ECHO_CLIENT_PATH, "--connect", "tcp:127.0.0.1:" + portText});
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.err.find("refused"), std::string::npos) << r.err;
@@ -36,7 +59,7 @@ TEST_F(TCPExamplesTest, EchoClientReportsRefusalAndBadEndpoints) {
   EXPECT_NE(r.err.find("port 'notaport'"), std::string::npos) << r.err;
 }
 
-TEST_F(TCPExamplesTest, ClientCreatorConnectsOrSaysWhyNot) {
+TEST_P(TCPExamplesTest, ClientCreatorConnectsOrSaysWhyNot) {
   ProgramResult refused = runProgram({CLIENT_CREATOR_PATH, "--port", portText});
   EXPECT_EQ(refused.status, 1);
   EXPECT_NE(refused.err.find("refused"), std::string::npos) << refused.err;
@@ -56,7 +79,7 @@ TEST_F(TCPExamplesTest, ClientCreatorConnectsOrSaysWhyNot) {
   EXPECT_EQ(server.stop(), 0);
 }
 
-TEST_F(TCPExamplesTest, ChatServerRelaysLinesToTheOthersAndStopsCleanly) {
+TEST_P(TCPExamplesTest, ChatServerRelaysLinesToTheOthersAndStopsCleanly) {
   BackgroundProgram server(
       {CHAT_SERVER_PATH, "--listen", "tcp:" + portText + ":interface=127.0.0.1"});
   int alice = connectTo(port);
@@ -82,7 +105,7 @@ TEST_F(TCPExamplesTest, ChatServerRelaysLinesToTheOthersAndStopsCleanly) {
   EXPECT_EQ(server.stop(), 0);
 }
 
-TEST_F(TCPExamplesTest, ChatServerClosesAClientWhoseLineIsTooLong) {
+TEST_P(TCPExamplesTest, ChatServerClosesAClientWhoseLineIsTooLong) {
   BackgroundProgram server(
       {CHAT_SERVER_PATH, "--listen", "tcp:" + portText + ":interface=127.0.0.1"});
   int mallory = connectTo(port);
@@ -94,7 +117,7 @@ TEST_F(TCPExamplesTest, ChatServerClosesAClientWhoseLineIsTooLong) {
   EXPECT_EQ(server.stop(), 0);
 }
 
-TEST_F(TCPExamplesTest, ChatServerExitsWith1WhenThePortIsTaken) {
+TEST_P(TCPExamplesTest, ChatServerExitsWith1WhenThePortIsTaken) {
   BackgroundProgram first(
       {CHAT_SERVER_PATH, "--listen", "tcp:" + portText + ":interface=127.0.0.1"});
   int probe = connectTo(port);

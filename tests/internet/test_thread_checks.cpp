@@ -55,13 +55,31 @@ TEST_F(ThreadChecksTest, AReactorThatIsNotRunningMayBeHandedToAnotherThread) {
   SUCCEED();
 }
 
-TEST_F(ThreadChecksTest, ADeferredCopiedOnAnotherThreadAborts) {
+TEST_F(ThreadChecksTest, ADeferredOfARunningLoopCopiedOnAnotherThreadAborts) {
   EXPECT_DEATH(
       {
-        Deferred<int> d;
-        std::thread([&d] { Deferred<int> copy = d; }).join();
+        Reactor reactor(Backend::Poll);
+        reactor.callWhenRunning([&] {
+          Deferred<int> d;  // made by the loop: the loop's thread owns it
+          std::thread([&d] { Deferred<int> copy = d; }).join();
+          reactor.stop();
+        });
+        reactor.run(false);
       },
       "a Deferred used from a thread that does not own it");
+}
+
+TEST_F(ThreadChecksTest, ADeferredMadeBeforeRunMayBeFiredByAReactorOnAnotherThread) {
+  Reactor reactor(Backend::Poll);
+  Deferred<int> d;
+  int got = 0;
+  d.addCallback([&got](int v) { got = v; });
+  reactor.callLater(0, [&] {
+    d.callback(7);
+    reactor.stop();
+  });
+  std::thread([&] { reactor.run(false); }).join();
+  EXPECT_EQ(got, 7);
 }
 
 TEST_F(ThreadChecksTest, ADelayedCallCopiedOnAnotherThreadWhileItsReactorRunsAborts) {

@@ -162,6 +162,49 @@ TEST(IOPump, AbortDropsWhatIsQueuedOnTheNextPump) {
   EXPECT_FALSE(pump.flush());
 }
 
+TEST(IOPump, AnAbortFromInsideDataReceivedIsReportedAsAnAbort) {
+  struct AbortOnData : AccumulatingProtocol {
+    void dataReceived(std::string_view data) override {
+      AccumulatingProtocol::dataReceived(data);
+      transport->abortConnection();
+    }
+  };
+  auto [client, server, pump] = connectedServerAndClient<AbortOnData, AccumulatingProtocol>();
+  client->transport->write("hello");
+  pump.flush();
+  ASSERT_TRUE(server->closed);
+  ASSERT_TRUE(client->closed);
+  EXPECT_EQ(server->data, "hello");
+  EXPECT_TRUE(server->closedReason->check<error::ConnectionAborted>())
+      << "not a clean close: the server aborted";
+  EXPECT_TRUE(client->closedReason->check<error::ConnectionLost>());
+}
+
+TEST(IOPump, UnregisteringAProducerInConnectionLostIsHarmless) {
+  // As over TCP: a protocol may unregister its producer when the
+  // connection goes, whether or not the transport still has it.
+  struct Producer : IPushProducer {
+    void pauseProducing() override {}
+    void resumeProducing() override {}
+    void stopProducing() override {}
+  };
+  struct Unregisters : AccumulatingProtocol {
+    void connectionMade() override {
+      AccumulatingProtocol::connectionMade();
+      transport->registerProducer(std::make_shared<Producer>(), true);
+    }
+    void connectionLost(const Failure& reason) override {
+      transport->unregisterProducer();
+      AccumulatingProtocol::connectionLost(reason);
+    }
+  };
+  auto [client, server, pump] = connectedServerAndClient<Unregisters, AccumulatingProtocol>();
+  client->transport->loseConnection();
+  EXPECT_NO_THROW(pump.flush());
+  EXPECT_TRUE(server->closed);
+  EXPECT_TRUE(client->closed);
+}
+
 TEST(IOPump, PullProducerWritesWhileThePeerReadsAndStopsWithTheConnection) {
   // wire::Chargen never ends: flush() gives up, pump() goes pass by pass.
   auto [client, server, pump] =

@@ -95,9 +95,9 @@ struct DeferredState {
                                        // it clears this if it dies first
   UniqueFunction<void(DeferredState&)> canceller;
 
-  pthread_t owner = ::pthread_self();  // the thread that made it (thread_check.hpp)
-  const void* headType;                // the type callback() takes
-  const void* tailType;                // the type the last step produces
+  pthread_t owner = loopOwner();  // the loop thread that made it, if any (thread_check.hpp)
+  const void* headType;           // the type callback() takes
+  const void* tailType;           // the type the last step produces
   SourceLocation createdAt;
   std::optional<SourceLocation> firedAt;
 

@@ -33,12 +33,9 @@
 
 namespace twisted {
 
-class Reactor;
-
-/// Twisted's IStreamServerEndpoint.
 /// A reactor as client endpoints use it: TCP, a clock and a name resolver.
-/// Any object that provides the three converts to it (a Reactor, a test
-/// double), so endpoints never need the concrete Reactor.
+/// Any object that provides the three converts to it (a Reactor, or a test
+/// double that does), so endpoints never need the concrete Reactor.
 class ClientReactor {
  public:
   template <class R>
@@ -51,6 +48,7 @@ class ClientReactor {
   IReactorPluggableNameResolver& names;
 };
 
+/// Twisted's IStreamServerEndpoint.
 class IStreamServerEndpoint {
  public:
   virtual ~IStreamServerEndpoint() = default;

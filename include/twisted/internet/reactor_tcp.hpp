@@ -15,6 +15,7 @@ namespace twisted {
 
 class Factory;
 class ClientFactory;
+class Reactor;
 
 /// Twisted's IReactorTCP on a Reactor (the only class that derives from
 /// it).
@@ -34,7 +35,9 @@ class ReactorTCP : public IReactorTCP {
                                          double timeout = 30,
                                          std::optional<BindAddress> bindAddress = {}) override;
 
- protected:
+ private:
+  // Only a Reactor is one (src/internet/tcp/reactor_tcp.cpp casts to it).
+  friend class Reactor;
   ReactorTCP() = default;
   ~ReactorTCP() override = default;
 };

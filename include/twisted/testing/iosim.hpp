@@ -78,6 +78,11 @@ class FakeTransport final : public StringTransport {
   void loseWriteConnection() override;
   /// Same as loseConnection (Twisted's and TCP's transports do this).
   void stopProducing() override { loseConnection(); }
+  /// Does nothing when no producer is registered (the pump releases it
+  /// before connectionLost, which may unregister it again), as TCP.
+  void unregisterProducer() override {
+    if (producer()) StringTransport::unregisterProducer();
+  }
 
   /// True once this side's protocol has had connectionLost.
   bool closed() const { return lost_; }

@@ -74,8 +74,9 @@ class alignas(64) StreamTransport
   std::size_t writeBufferSize() const override { return queue_.size(); }
   /// The reactor's clock.
   IReactorTime* clock() const override { return &host_.clock(); }
-  /// Half-close: shuts the write side once the queue has drained.
-  void loseWriteConnection();
+  /// Half-close (an adapter's loseWriteConnection): shuts the write side
+  /// once the queue has drained.
+  void halfClose();
 
   // ---- IConsumer ---------------------------------------------------------------
   void registerProducer(std::shared_ptr<IProducer> producer, bool streaming) override;

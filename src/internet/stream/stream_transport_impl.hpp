@@ -446,8 +446,12 @@ template <class I, class IO>
 void StreamTransport<I, IO>::unregisterProducer() {
   if (cold_) cold_->producer.reset();
   producerPaused_ = false;
-  // A loseConnection waiting for the producer can finish now.
-  if (phase_ == Phase::Connected && closing_ == Closing::Lose) startWriting();
+  // A loseConnection or loseWriteConnection waiting for the producer can
+  // finish now.
+  if (phase_ == Phase::Connected &&
+      (closing_ == Closing::Lose || writeSide_ == WriteSide::Closing)) {
+    startWriting();
+  }
 }
 
 template <class I, class IO>
@@ -491,7 +495,7 @@ void StreamTransport<I, IO>::loseConnection() {
 }
 
 template <class I, class IO>
-void StreamTransport<I, IO>::loseWriteConnection() {
+void StreamTransport<I, IO>::halfClose() {
   if (phase_ != Phase::Connected || closing_ != Closing::None || writeSide_ != WriteSide::Open) {
     return;
   }

@@ -46,6 +46,7 @@ class Connection
   using Stream = twisted::detail::StreamTransport<ITCPTransport, twisted::detail::SocketIO>;
 
   // ---- ITCPTransport ---------------------------------------------------------
+  void loseWriteConnection() override { halfClose(); }
   Address getPeer() const override;
   Address getHost() const override;
   bool getTcpNoDelay() const override;
