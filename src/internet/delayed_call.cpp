@@ -10,7 +10,10 @@ namespace twisted {
 using detail::DelayedCallNode;
 
 void DelayedCallNode::checkCallThread(const DelayedCallNode& n) noexcept {
-  if (n.queue) n.queue->checkThread();
+  // Only a pending call is sure to have a live queue (a queue forgets the
+  // calls in its heap when it dies; one that ran or was cancelled may have
+  // left the heap, and outlive its reactor).
+  if (n.state == State::Pending && n.queue) n.queue->checkThread();
 }
 
 DelayedCallNode& DelayedCall::checkedPending() const {

@@ -213,7 +213,9 @@ TWISTED_HOT void Reactor::Impl::doIteration(int timeoutMs) {
     // overlap with the dispatch of earlier ones.
     const char* object = reinterpret_cast<const char*>(slots[e.fd].reader.get());
     __builtin_prefetch(object);
-    __builtin_prefetch(object + 64);  // a transport's hot fields span three lines
+    // A pooled transport's hot fields are the first three lines of its block
+    // (stream_transport.hpp, kPrefetchedBytes).
+    __builtin_prefetch(object + 64);
     __builtin_prefetch(object + 128);
   }
   for (const detail::FiredEvent& e : fired) dispatch(e);
@@ -292,27 +294,20 @@ void Reactor::Impl::disconnectAll() {
 void Reactor::Impl::loseTracked() {
   // Paused transports are registered nowhere: removeAll misses them.
   Failure lost = Failure::of(error::ConnectionLost());
-  std::vector<std::shared_ptr<IFileDescriptor>> open;
-  open.reserve(tracked.size());
-  for (auto& [key, d] : tracked) open.push_back(d);
-  for (auto& d : open) {
-    if (tracked.count(d.get())) loseAtShutdown(*d, lost);
+  for (auto& d : tracked.snapshot()) {
+    if (tracked.contains(d.get())) loseAtShutdown(*d, lost);
   }
 }
 
 void Reactor::track(std::shared_ptr<IFileDescriptor> d) {
   impl_->checkThread("Reactor::track");
-  const IFileDescriptor* key = d.get();
-  impl_->tracked.emplace(key, std::move(d));
+  impl_->tracked.insert(std::move(d));
 }
 
 void Reactor::untrack(const IFileDescriptor& d) {
   impl_->checkThread("Reactor::untrack");
   Impl& im = *impl_;
-  auto it = im.tracked.find(&d);
-  if (it == im.tracked.end()) return;
-  im.graveyard.push_back(std::move(it->second));
-  im.tracked.erase(it);
+  if (auto entry = im.tracked.take(&d)) im.graveyard.push_back(std::move(entry));
 }
 
 std::size_t Reactor::trackedCount() const {

@@ -11,13 +11,13 @@
 #include <optional>
 #include <string>
 #include <thread>
-#include <unordered_map>
 #include <vector>
 
 #include "poller/poller.hpp"
 #include "stream/transport_host.hpp"
 #include "system_events.hpp"
 #include "timer_queue.hpp"
+#include "tracked_set.hpp"
 #include "twisted/internet/reactor.hpp"
 #include "twisted/logger/logger.hpp"
 #include "twisted/python/thread_check.hpp"
@@ -163,7 +163,7 @@ struct alignas(64) Reactor::Impl final {
   std::vector<UniqueFunction<void()>> runningCalls;
 
   // Open transports and ports (Reactor::track), and the name resolver.
-  std::unordered_map<const IFileDescriptor*, std::shared_ptr<IFileDescriptor>> tracked;
+  detail::TrackedSet tracked;
   std::shared_ptr<IHostnameResolver> resolver;
   void loseTracked();
 

@@ -4,6 +4,7 @@
 // (see docs/conformance.md).
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <cstdint>
 
 #include "internet/memory/connection_pool.hpp"
 #include "iterate_until.hpp"
@@ -159,8 +160,12 @@ TEST_P(TCPTest, TransportsOfBothSidesLiveInTheConnectionPool) {
   // With thousands of connections, what each message touches must stay
   // within a few huge pages (docs/performance.md).
   std::vector<bool> pooled;
-  auto record = [&pooled](ScriptedProtocol& self) {
+  std::vector<std::uintptr_t> offsets;
+  auto record = [&pooled, &offsets](ScriptedProtocol& self) {
     pooled.push_back(detail::connectionPool().owns(self.transport.get()));
+    // The object's start, not the ITransport base's.
+    offsets.push_back(
+        reinterpret_cast<std::uintptr_t>(dynamic_cast<const void*>(self.transport.get())) % 64);
     self.transport->loseConnection();
   };
   server->setup = [record](ScriptedProtocol& p) { p.onMade = record; };
@@ -172,6 +177,13 @@ TEST_P(TCPTest, TransportsOfBothSidesLiveInTheConnectionPool) {
   ASSERT_EQ(pooled.size(), 2u);
   EXPECT_EQ(pooled[0], connectionPoolEnabled());
   EXPECT_EQ(pooled[1], connectionPoolEnabled());
+  if (connectionPoolEnabled()) {
+    // Right after shared_ptr's control block in a 64-byte-aligned block: the
+    // hot fields are the block's first three lines, which the reactor
+    // prefetches (stream_transport.hpp, kControlBlock).
+    EXPECT_EQ(offsets[0], twisted::detail::kControlBlock);
+    EXPECT_EQ(offsets[1], twisted::detail::kControlBlock);
+  }
 }
 
 TEST_P(TCPTest, AddressesAgreeOnBothSidesAndSurviveTheClose) {

@@ -23,8 +23,12 @@ namespace twisted::detail {
 
 /// How far the reactor reads ahead into a reader before dispatching to it
 /// (reactor_fdset.cpp prefetches this many bytes from the object's start).
-/// Every field a read or an echo touches must end inside it.
 inline constexpr std::size_t kPrefetchedBytes = 192;
+/// Where a pooled transport lies in its 64-byte-aligned block: after
+/// shared_ptr's control block (allocate_shared). Every field a read or an
+/// echo touches ends within kPrefetchedBytes - kControlBlock of the
+/// object's start, so that they are the block's first three cache lines.
+inline constexpr std::size_t kControlBlock = 16;
 
 /// The lifecycle of a stream transport.
 enum class Phase : std::uint8_t {
@@ -50,11 +54,10 @@ enum class WriteSide : std::uint8_t {
 /// close (socket_io.hpp). The member functions are in
 /// stream_transport_impl.hpp; each adapter instantiates its own.
 template <class Interface, class IO>
-class alignas(64) StreamTransport
-    : public IReadWriteDescriptor,
-      public IHalfCloseableDescriptor,
-      public Interface,
-      public std::enable_shared_from_this<StreamTransport<Interface, IO>> {
+class StreamTransport : public IReadWriteDescriptor,
+                        public IHalfCloseableDescriptor,
+                        public Interface,
+                        public std::enable_shared_from_this<StreamTransport<Interface, IO>> {
  public:
   static constexpr std::size_t kDefaultHighWater = 64 * 1024;
   static constexpr std::size_t kDefaultLowWater = 16 * 1024;
@@ -105,6 +108,20 @@ class alignas(64) StreamTransport
   bool disconnected() const { return phase_ == Phase::Disconnected; }
 
  protected:
+  /// State of the rarely used features, allocated on first use so that an
+  /// idle connection does not carry it. An adapter extends it with its own
+  /// (makeCold) rather than adding fields to every connection.
+  struct Cold {
+    virtual ~Cold() = default;
+    std::shared_ptr<IProducer> producer;
+    bool streaming = false;
+    std::optional<Failure> writeError;  // a failed direct write, reported by doWrite
+  };
+  /// The cold block, made on first use.
+  Cold& cold() const;
+  /// Makes the cold block: an adapter returns its extension of Cold.
+  virtual std::unique_ptr<Cold> makeCold() const { return std::make_unique<Cold>(); }
+
   explicit StreamTransport(TransportHost& host);
   /// Takes `fd` (connected, non-blocking) and `protocol`; registers as a
   /// reader and calls protocol->makeConnection.
@@ -132,18 +149,10 @@ class alignas(64) StreamTransport
   enum PauseReason : std::uint8_t { kPausedByUser = 1, kPausedByQueue = 2 };
   // What the transport is registered for in the FD set.
   enum Registered : std::uint8_t { kReading = 1, kWriting = 2 };
-  // State of the rarely used features, allocated on first use so that an
-  // idle connection does not carry it.
-  struct Cold {
-    std::shared_ptr<IProducer> producer;
-    bool streaming = false;
-    std::optional<Failure> writeError;  // a failed direct write, reported by doWrite
-  };
 
   // True while the transport may still read and send.
   bool live() const { return phase_ == Phase::Connected && closing_ != Closing::Abort; }
   bool canWrite() const { return live() && writeSide_ != WriteSide::Closed; }
-  Cold& cold();
   IProducer* producer() const { return cold_ ? cold_->producer.get() : nullptr; }
 
   // Sends what is queued; a failure if the descriptor is gone.
@@ -186,7 +195,7 @@ class alignas(64) StreamTransport
 
   // ---- cold
   TransportHost& host_;
-  std::unique_ptr<Cold> cold_;
+  mutable std::unique_ptr<Cold> cold_;
 };
 
 }  // namespace twisted::detail

@@ -49,7 +49,7 @@ StreamTransport<I, IO>::StreamTransport(TransportHost& host)
   // dispatches (reactor_fdset.cpp): the hot fields must lie inside them.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Winvalid-offsetof"
-  static_assert(offsetof(Self, arena_) + sizeof(arena_) <= kPrefetchedBytes,
+  static_assert(offsetof(Self, arena_) + sizeof(arena_) <= kPrefetchedBytes - kControlBlock,
                 "the transport's hot fields outgrew the reactor's prefetch");
 #pragma GCC diagnostic pop
 }
@@ -76,8 +76,8 @@ TWISTED_HOT int StreamTransport<I, IO>::fileno() const {
 }
 
 template <class I, class IO>
-typename StreamTransport<I, IO>::Cold& StreamTransport<I, IO>::cold() {
-  if (!cold_) cold_ = std::make_unique<Cold>();
+typename StreamTransport<I, IO>::Cold& StreamTransport<I, IO>::cold() const {
+  if (!cold_) cold_ = makeCold();
   return *cold_;
 }
 

@@ -67,7 +67,7 @@ void Client::resolve() {
 void Client::resolved(const Address& address) {
   if (failed_ || phase() != twisted::detail::Phase::Unconnected) return;
   realAddress_ = address;
-  peer_ = address;
+  setPeer(address);
   SocketAddress sa = toSocketAddress(address);
   const std::string where = detail::describe(connector_->host(), connector_->port());
   try {
@@ -131,7 +131,6 @@ void Client::connectDone() {
     failIfNotConnected(Failure::of(error::NoProtocol()));
     return;
   }
-  prefix_ = protocol->logPrefix() + ",client";
   startConnection(fd(), std::move(protocol));
 }
 
@@ -178,6 +177,10 @@ void Client::connectionLost(const Failure& reason) {
     return;
   }
   Connection::connectionLost(reason);
+}
+
+std::string Client::prefixFor(const Protocol& protocol) const {
+  return protocol.logPrefix() + ",client";
 }
 
 void Client::afterConnectionLost(const Failure& reason) {

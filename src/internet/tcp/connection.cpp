@@ -5,6 +5,9 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
+#include <algorithm>
+#include <cstring>
+
 #include "../stream/stream_transport_impl.hpp"
 #include "socket.hpp"
 #include "tcp.hpp"
@@ -14,22 +17,34 @@ template class twisted::detail::StreamTransport<twisted::ITCPTransport, twisted:
 namespace twisted::tcp {
 
 std::string Connection::logPrefix() const {
-  if (!prefix_.empty()) return prefix_;
-  return protocol() ? protocol()->logPrefix() : std::string("Connection");
+  TcpCold& c = tcpCold();
+  if (c.prefix.empty() && protocol()) c.prefix = prefixFor(*protocol());
+  return c.prefix.empty() ? std::string("Connection") : c.prefix;
 }
 
 void Connection::beforeClose() {
-  if (!host_ && fd() >= 0) host_ = detail::localAddress(fd());
+  (void)getHost();  // answers after close
 }
 
 Address Connection::getHost() const {
-  if (!host_ && fd() >= 0) host_ = detail::localAddress(fd());
-  return host_ ? *host_ : Address{IPv4Address{}};
+  TcpCold& c = tcpCold();
+  if (!c.host && fd() >= 0) c.host = detail::localAddress(fd());
+  return c.host ? *c.host : Address{IPv4Address{}};
+}
+
+void Connection::setPeer(const Address& address) {
+  SocketAddress sa = toSocketAddress(address);
+  std::memcpy(&peer_, &sa.storage, std::min<std::size_t>(sa.length, sizeof peer_));
 }
 
 Address Connection::getPeer() const {
-  if (!peer_ && fd() >= 0) peer_ = detail::remoteAddress(fd());
-  return peer_ ? *peer_ : Address{IPv4Address{}};
+  if (peer_.sa.sa_family == AF_UNSPEC && fd() >= 0) {
+    socklen_t length = sizeof peer_;
+    if (::getpeername(fd(), &peer_.sa, &length) != 0) peer_.sa.sa_family = AF_UNSPEC;
+  }
+  if (peer_.sa.sa_family == AF_INET) return fromSocketAddress(&peer_.sa, sizeof peer_.v4);
+  if (peer_.sa.sa_family == AF_INET6) return fromSocketAddress(&peer_.sa, sizeof peer_.v6);
+  return Address{IPv4Address{}};
 }
 
 namespace {

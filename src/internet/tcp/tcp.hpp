@@ -16,7 +16,11 @@
 // Lifetimes are in docs/architecture.md ("Connections, protocols, ...").
 #pragma once
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -59,22 +63,44 @@ class Connection
   explicit Connection(twisted::detail::TransportHost& host) : Stream(host) {}
   /// getHost answers after close.
   void beforeClose() override;
+  /// Keeps `address` as the peer's (an accepted or a resolved address).
+  void setPeer(const Address& address);
+  /// The log prefix while `protocol` is connected ("Echo,3,127.0.0.1").
+  virtual std::string prefixFor(const Protocol& protocol) const = 0;
 
-  std::string prefix_;  // logPrefix, computed once
-  // Both ends, looked up on first use and kept, so they answer after close.
-  mutable std::optional<Address> host_;
-  mutable std::optional<Address> peer_;
+  /// Server's session number (0 for a client).
+  std::uint32_t sessionno_ = 0;
+
+ private:
+  // Kept out of the object until used: an idle connection carries only
+  // what it needs (docs/performance.md, "Memory per idle connection").
+  struct TcpCold final : Cold {
+    std::optional<Address> host;  // looked up on first use, kept after close
+    std::string prefix;           // logPrefix, computed once
+  };
+  std::unique_ptr<Cold> makeCold() const override { return std::make_unique<TcpCold>(); }
+  TcpCold& tcpCold() const { return static_cast<TcpCold&>(cold()); }
+
+  // The peer, as the kernel gives it (28 bytes, not an Address's 72):
+  // known from accept or the resolver, else looked up on first use.
+  union PeerAddress {
+    sockaddr sa;
+    sockaddr_in v4;
+    sockaddr_in6 v6;
+  };
+  mutable PeerAddress peer_{};
 };
 
 /// The server side of an accepted connection (Twisted's tcp.Server).
 class Server final : public Connection {
  public:
   /// Use Port; public for make_shared.
-  Server(twisted::detail::TransportHost& host, std::shared_ptr<Factory> factory, Address peer,
-         long sessionno);
+  Server(twisted::detail::TransportHost& host, std::shared_ptr<Factory> factory,
+         const Address& peer, long sessionno);
   /// Starts serving `fd` with `protocol` (called by Port).
   void start(int fd, std::shared_ptr<Protocol> protocol);
   long sessionno() const { return sessionno_; }
+  std::string prefixFor(const Protocol& protocol) const override;
 
  protected:
   /// Lets go of the factory: a protocol kept after its connection (which
@@ -83,7 +109,6 @@ class Server final : public Connection {
 
  private:
   std::shared_ptr<Factory> factory_;  // pinned: protocol->factory stays valid
-  long sessionno_;
 };
 
 /// A listening TCP socket (Twisted's tcp.Port).
@@ -150,6 +175,7 @@ class Client final : public Connection {
 
  protected:
   void afterConnectionLost(const Failure& reason) override;
+  std::string prefixFor(const Protocol& protocol) const override;
 
  private:
   void resolve();
