@@ -1,6 +1,7 @@
 #include "twisted/testing/memory_reactor.hpp"
 
 #include "twisted/internet/defer.hpp"
+#include "twisted/internet/error.hpp"
 
 namespace twisted::testing {
 
@@ -38,6 +39,12 @@ std::shared_ptr<IConnector> MemoryReactor::connectTCP(std::string host, int port
   connector->connect();
   factory->startedConnecting(*connector);
   return connector;
+}
+
+Deferred<std::vector<Address>> NoResolver::resolveHostName(const std::string& host, int,
+                                                           AddressFamily) {
+  return fail<std::vector<Address>>(Failure::of(error::DNSLookupError(
+      host + ": a MemoryReactor resolves nothing (installNameResolver a double)")));
 }
 
 }  // namespace twisted::testing

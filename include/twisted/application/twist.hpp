@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "twisted/application/service.hpp"
+#include "twisted/internet/endpoints.hpp"
 #include "twisted/internet/error.hpp"
 #include "twisted/internet/reactor.hpp"
 
@@ -65,9 +66,12 @@ class ServiceMaker {
   /// One line for `twist --help`.
   virtual std::string description() const = 0;
   virtual std::vector<PluginOption> options() const = 0;
-  /// Builds the service (not started yet).
+  /// Builds the service (not started yet), on `reactor`: what endpoints need
+  /// of a reactor (TCP, its clock, its name resolver), not the concrete
+  /// Reactor, so that any reactor implementation can run a plugin.
   /// @throws UsageError or error::InvalidEndpointDescription for bad values.
-  virtual std::shared_ptr<Service> makeService(Reactor& reactor, const PluginOptions& options) = 0;
+  virtual std::shared_ptr<Service> makeService(EndpointReactor reactor,
+                                               const PluginOptions& options) = 0;
 };
 
 /// echo, discard, chargen, daytime, qotd and portforward.

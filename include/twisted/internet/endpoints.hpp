@@ -36,12 +36,12 @@ namespace twisted {
 /// A reactor as client endpoints use it: TCP, a clock and a name resolver.
 /// Any object that provides the three converts to it (a Reactor, or a test
 /// double that does), so endpoints never need the concrete Reactor.
-class ClientReactor {
+class EndpointReactor {
  public:
   template <class R>
   requires std::derived_from<R, IReactorTCP> && std::derived_from<R, IReactorTime> &&
       std::derived_from<R, IReactorPluggableNameResolver>
-      ClientReactor(R& reactor)  // NOLINT(google-explicit-constructor): converts by design
+      EndpointReactor(R& reactor)  // NOLINT(google-explicit-constructor): converts by design
       : tcp(reactor), clock(reactor), names(reactor) {}
   IReactorTCP& tcp;
   IReactorTime& clock;
@@ -123,7 +123,7 @@ class TCP4ClientEndpoint final : public IStreamClientEndpoint {
 class TCP6ClientEndpoint final : public IStreamClientEndpoint {
  public:
   /// Uses the reactor's resolver.
-  TCP6ClientEndpoint(ClientReactor reactor, std::string host, int port, double timeout = 30,
+  TCP6ClientEndpoint(EndpointReactor reactor, std::string host, int port, double timeout = 30,
                      std::optional<BindAddress> bindAddress = {});
   TCP6ClientEndpoint(IReactorTCP& reactor, IHostnameResolver& resolver, std::string host, int port,
                      double timeout = 30, std::optional<BindAddress> bindAddress = {});
@@ -157,7 +157,7 @@ class HostnameEndpoint final : public IStreamClientEndpoint {
   static constexpr double kDefaultAttemptDelay = 0.3;  // Twisted's; RFC 8305 suggests 0.25
 
   /// Uses the reactor's clock and resolver.
-  HostnameEndpoint(ClientReactor reactor, std::string host, int port, double timeout = 30,
+  HostnameEndpoint(EndpointReactor reactor, std::string host, int port, double timeout = 30,
                    std::optional<BindAddress> bindAddress = {},
                    double attemptDelay = kDefaultAttemptDelay);
   HostnameEndpoint(IReactorTCP& tcp, IReactorTime& clock, IHostnameResolver& resolver,
@@ -214,7 +214,7 @@ std::shared_ptr<IStreamServerEndpoint> serverFromString(IReactorTCP& reactor,
 ///   hostname:... (the same keys; HostnameEndpoint, happy eyeballs)
 /// e.g. "tcp:host=example.com:port=80:timeout=5", "tcp:example.com:80".
 /// @throws error::InvalidEndpointDescription naming the part that is wrong.
-std::shared_ptr<IStreamClientEndpoint> clientFromString(ClientReactor reactor,
+std::shared_ptr<IStreamClientEndpoint> clientFromString(EndpointReactor reactor,
                                                         std::string_view description);
 
 /// The parsed form of a description (Twisted's endpoints._parse): the

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "twisted/internet/protocol.hpp"
+#include "twisted/internet/resolver.hpp"
 #include "twisted/internet/transport.hpp"
 #include "twisted/testing/clock.hpp"
 
@@ -68,7 +69,20 @@ class FakeConnector final : public IConnector {
   std::shared_ptr<ClientFactory> factory_;
 };
 
-class MemoryReactor : public IReactorTCP, public IReactorTime {
+/// A MemoryReactor's resolver until the test installs one: every lookup
+/// fails with DNSLookupError (a test that needs names installs a double).
+class NoResolver final : public IHostnameResolver {
+ public:
+  Deferred<std::vector<Address>> resolveHostName(const std::string& host, int port,
+                                                 AddressFamily family) override;
+};
+
+/// Also an IReactorPluggableNameResolver, so that whatever takes an
+/// EndpointReactor (client endpoints, clientFromString, twist plugins) runs
+/// on it.
+class MemoryReactor : public IReactorTCP,
+                      public IReactorTime,
+                      public IReactorPluggableNameResolver {
  public:
   struct TCPServer {
     int port;
@@ -108,8 +122,14 @@ class MemoryReactor : public IReactorTCP, public IReactorTime {
   std::vector<DelayedCall> getDelayedCalls() const override { return clock_.getDelayedCalls(); }
   Clock& clock() { return clock_; }
 
+  IHostnameResolver& nameResolver() override { return *resolver_; }
+  void installNameResolver(std::shared_ptr<IHostnameResolver> resolver) override {
+    resolver_ = std::move(resolver);
+  }
+
  private:
   Clock clock_;
+  std::shared_ptr<IHostnameResolver> resolver_ = std::make_shared<NoResolver>();
 };
 
 }  // namespace twisted::testing

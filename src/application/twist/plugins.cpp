@@ -25,7 +25,8 @@ PluginOption listenOption() {
 // A plugin serving one factory on every --listen endpoint.
 class ServerPlugin : public ServiceMaker {
  public:
-  using MakeFactory = std::function<std::shared_ptr<Factory>(Reactor&, const PluginOptions&)>;
+  using MakeFactory =
+      std::function<std::shared_ptr<Factory>(EndpointReactor, const PluginOptions&)>;
 
   ServerPlugin(std::string name, std::string description, MakeFactory makeFactory,
                std::vector<PluginOption> extra = {})
@@ -42,12 +43,13 @@ class ServerPlugin : public ServiceMaker {
     return all;
   }
 
-  std::shared_ptr<Service> makeService(Reactor& reactor, const PluginOptions& options) override {
+  std::shared_ptr<Service> makeService(EndpointReactor reactor,
+                                       const PluginOptions& options) override {
     auto factory = makeFactory_(reactor, options);
     auto top = std::make_shared<MultiService>();
     top->name = name_;
     for (const auto& description : options.all("listen")) {
-      top->addService(strports::service(reactor, description, factory));
+      top->addService(strports::service(reactor.tcp, description, factory));
     }
     return top;
   }
@@ -61,7 +63,7 @@ class ServerPlugin : public ServiceMaker {
 
 template <class P>
 ServerPlugin::MakeFactory simple() {
-  return [](Reactor&, const PluginOptions&) { return Factory::forProtocol<P>(); };
+  return [](EndpointReactor, const PluginOptions&) { return Factory::forProtocol<P>(); };
 }
 
 }  // namespace
@@ -79,7 +81,7 @@ std::vector<std::shared_ptr<ServiceMaker>> builtinPlugins() {
       "daytime", "Sends the date and time, then closes (RFC 867).", simple<wire::Daytime>()));
   plugins.push_back(std::make_shared<ServerPlugin>(
       "qotd", "Sends a quote of the day, then closes (RFC 865).",
-      [](Reactor&, const PluginOptions& options) {
+      [](EndpointReactor, const PluginOptions& options) {
         return Factory::forProtocol<wire::QOTD>(options.get("quote"));
       },
       std::vector<PluginOption>{{"quote",
@@ -89,7 +91,7 @@ std::vector<std::shared_ptr<ServiceMaker>> builtinPlugins() {
                                  false}}));
   plugins.push_back(std::make_shared<ServerPlugin>(
       "portforward", "Forwards each connection to a destination, both ways, with back-pressure.",
-      [](Reactor& reactor, const PluginOptions& options) -> std::shared_ptr<Factory> {
+      [](EndpointReactor reactor, const PluginOptions& options) -> std::shared_ptr<Factory> {
         return std::make_shared<portforward::ProxyFactory>(
             clientFromString(reactor, options.get("dest")));
       },

@@ -173,7 +173,7 @@ std::shared_ptr<IStreamServerEndpoint> serverFromString(IReactorTCP& reactor,
   return std::make_shared<TCP4ServerEndpoint>(reactor, port, backlog, iface);
 }
 
-std::shared_ptr<IStreamClientEndpoint> clientFromString(ClientReactor reactor,
+std::shared_ptr<IStreamClientEndpoint> clientFromString(EndpointReactor reactor,
                                                         std::string_view description) {
   EndpointDescription parsed = parseEndpointDescription(description);
   std::string type = lower(parsed.args.front());

@@ -175,7 +175,7 @@ class HappyEyeballs final : public std::enable_shared_from_this<HappyEyeballs> {
 
 }  // namespace
 
-HostnameEndpoint::HostnameEndpoint(ClientReactor reactor, std::string host, int port,
+HostnameEndpoint::HostnameEndpoint(EndpointReactor reactor, std::string host, int port,
                                    double timeout, std::optional<BindAddress> bindAddress,
                                    double attemptDelay)
     : HostnameEndpoint(reactor.tcp, reactor.clock, reactor.names.nameResolver(), std::move(host),

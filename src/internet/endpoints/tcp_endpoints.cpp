@@ -82,7 +82,7 @@ std::string TCP4ClientEndpoint::describe() const {
   return describeClient("tcp", host_, port_, timeout_, bindAddress_);
 }
 
-TCP6ClientEndpoint::TCP6ClientEndpoint(ClientReactor reactor, std::string host, int port,
+TCP6ClientEndpoint::TCP6ClientEndpoint(EndpointReactor reactor, std::string host, int port,
                                        double timeout, std::optional<BindAddress> bindAddress)
     : TCP6ClientEndpoint(reactor.tcp, reactor.names.nameResolver(), std::move(host), port, timeout,
                          std::move(bindAddress)) {}
