@@ -49,11 +49,18 @@ TEST(ThreadPool, MinThreadsStartAtOnceAndMaxBoundsConcurrency) {
     pool.callInThread([&] {
       std::unique_lock lock(m);
       peak = std::max(peak, ++running);
+      cv.notify_all();
       cv.wait(lock, [&] { return release; });
       --running;
     });
   }
-  std::this_thread::sleep_for(50ms);
+  {
+    // Until three run at once (a bound only: a loaded machine is slow to
+    // start the third thread), then a little longer: a fourth must not.
+    std::unique_lock lock(m);
+    EXPECT_TRUE(cv.wait_for(lock, 60s, [&] { return running == 3; })) << "running " << running;
+  }
+  std::this_thread::sleep_for(20ms);
   {
     std::lock_guard lock(m);
     release = true;
@@ -80,7 +87,9 @@ TEST(ThreadPool, AdjustPoolsizeShrinksAndGrows) {
   pool.start();
   EXPECT_EQ(pool.threadCount(), 4u);
   pool.adjustPoolsize(1, 2);
-  for (int i = 0; i < 100 && pool.threadCount() > 2; ++i) std::this_thread::sleep_for(2ms);
+  // Bounded at 60 s: idle threads leave when they next look, which a loaded
+  // machine may delay.
+  for (int i = 0; i < 30000 && pool.threadCount() > 2; ++i) std::this_thread::sleep_for(2ms);
   EXPECT_EQ(pool.threadCount(), 2u);
   pool.adjustPoolsize(3, 5);
   EXPECT_EQ(pool.threadCount(), 3u);
@@ -112,7 +121,7 @@ TEST(ThreadPool, RunsOnDistinctThreads) {
       }
       ++arrived;
       // Hold the thread until all four arrived, so each item has its own.
-      for (int spin = 0; spin < 2000 && arrived < 4; ++spin) std::this_thread::sleep_for(1ms);
+      for (int spin = 0; spin < 60000 && arrived < 4; ++spin) std::this_thread::sleep_for(1ms);
     });
   }
   pool.stop();
