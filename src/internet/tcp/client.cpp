@@ -31,7 +31,7 @@ void Client::begin() {
 }
 
 void Client::resolve() {
-  if (failed_ || phase() != twisted::detail::Phase::Unconnected) return;
+  if (phase() != twisted::detail::Phase::Unconnected) return;
   const std::string& host = connector_->host();
   int port = connector_->port();
   if (std::optional<Address> literal = detail::literalAddress(host, port)) {
@@ -65,7 +65,7 @@ void Client::resolve() {
 }
 
 void Client::resolved(const Address& address) {
-  if (failed_ || phase() != twisted::detail::Phase::Unconnected) return;
+  if (phase() != twisted::detail::Phase::Unconnected) return;
   realAddress_ = address;
   setPeer(address);
   SocketAddress sa = toSocketAddress(address);
@@ -135,19 +135,18 @@ void Client::connectDone() {
 }
 
 IOResult Client::doRead() {
-  if (phase() == twisted::detail::Phase::Unconnected) return failed_ ? IOResult{} : doConnect();
+  if (phase() == twisted::detail::Phase::Unconnected) return doConnect();
   return Connection::doRead();
 }
 
 IOResult Client::doWrite() {
-  if (phase() == twisted::detail::Phase::Unconnected) return failed_ ? IOResult{} : doConnect();
+  if (phase() == twisted::detail::Phase::Unconnected) return doConnect();
   return Connection::doWrite();
 }
 
 void Client::failIfNotConnected(const Failure& reason) {
-  if (phase() != twisted::detail::Phase::Unconnected || failed_) return;
+  if (phase() != twisted::detail::Phase::Unconnected) return;
   auto self = shared_from_this();
-  failed_ = true;
   markDisconnected();
   if (resolvingActive_) {
     resolvingActive_ = false;

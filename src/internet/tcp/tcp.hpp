@@ -188,7 +188,6 @@ class Client final : public Connection {
   Deferred<std::vector<Address>> resolving_;
   bool resolvingActive_ = false;
   std::optional<Address> realAddress_;
-  bool failed_ = false;
 };
 
 /// Twisted's tcp.Connector: a repeatable TCP client connection attempt.
