@@ -6,6 +6,7 @@
 #include "twisted/application/service.hpp"
 #include "twisted/application/twist.hpp"
 #include "twisted/internet/address.hpp"
+#include "twisted/internet/backlog.hpp"
 #include "twisted/internet/backend.hpp"
 #include "twisted/internet/client_creator.hpp"
 #include "twisted/internet/defer.hpp"

@@ -126,7 +126,11 @@ TWISTED_HOT void Reactor::Impl::mainLoop() {
 void Reactor::stop() {
   impl_->checkThread("Reactor::stop");
   Impl& im = *impl_;
-  if (im.stopped) throw error::ReactorNotRunning("cannot stop a reactor that is not running");
+  if (im.stopped) {
+    // Say which: a second stop() during shutdown is a different mistake
+    // from a stop() with no run() at all.
+    throw error::ReactorNotRunning(im.started ? "it is already stopping" : "it is not running");
+  }
   im.stopped = true;
   im.justStopped = true;
 }

@@ -4,6 +4,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "../internet/build_protocol.hpp"
 #include "twisted/internet/error.hpp"
 
 namespace twisted::testing {
@@ -213,9 +214,9 @@ IOPump connect(std::shared_ptr<Protocol> server, std::shared_ptr<FakeTransport> 
 ClientServerPump<Protocol, Protocol> connectedServerAndClient(Factory& serverFactory,
                                                               Factory& clientFactory,
                                                               LoopbackOptions options) {
-  std::shared_ptr<Protocol> server = serverFactory.buildProtocol(options.clientAddress);
+  std::shared_ptr<Protocol> server = detail::buildProtocol(serverFactory, options.clientAddress);
   if (!server) throw std::logic_error("connectedServerAndClient: the server factory refused");
-  std::shared_ptr<Protocol> client = clientFactory.buildProtocol(options.serverAddress);
+  std::shared_ptr<Protocol> client = detail::buildProtocol(clientFactory, options.serverAddress);
   if (!client) throw std::logic_error("connectedServerAndClient: the client factory refused");
   return connectedServerAndClient(std::move(server), std::move(client), std::move(options));
 }

@@ -18,28 +18,39 @@ using Events = std::vector<std::string>;
 
 class CoreTest : public ReactorTest {};
 
+// What stop() says when it refuses: each case names what is true.
+std::string stopError(Reactor& reactor) {
+  try {
+    reactor.stop();
+  } catch (const error::ReactorNotRunning& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
 TEST_P(CoreTest, StopWhenNotStartedRaises) {
   EXPECT_THROW(reactor->stop(), error::ReactorNotRunning);
+  EXPECT_EQ(stopError(*reactor), "The reactor cannot be stopped: it is not running");
 }
 
 TEST_P(CoreTest, StopWhenAlreadyStoppedRaises) {
   reactor->callWhenRunning([&] { reactor->stop(); });
   runReactor();
   EXPECT_THROW(reactor->stop(), error::ReactorNotRunning);
+  EXPECT_EQ(stopError(*reactor), "The reactor cannot be stopped: it is not running");
 }
 
 TEST_P(CoreTest, StopTwiceInOneRunRaises) {
-  bool raised = false;
+  std::string second, duringShutdown;
+  reactor->addSystemEventTrigger(Phase::Before, "shutdown",
+                                 [&] { duringShutdown = stopError(*reactor); });
   reactor->callWhenRunning([&] {
     reactor->stop();
-    try {
-      reactor->stop();
-    } catch (const error::ReactorNotRunning&) {
-      raised = true;
-    }
+    second = stopError(*reactor);
   });
   runReactor();
-  EXPECT_TRUE(raised);
+  EXPECT_EQ(second, "The reactor cannot be stopped: it is already stopping");
+  EXPECT_EQ(duringShutdown, "The reactor cannot be stopped: it is already stopping");
 }
 
 TEST_P(CoreTest, CallWhenRunningOrder) {

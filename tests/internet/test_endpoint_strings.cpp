@@ -69,7 +69,7 @@ TEST_F(ServerFromStringTest, TCPDefaultsAndPositionalArguments) {
   auto ep = server("tcp:8080");
   EXPECT_EQ(ep->port(), 8080);
   EXPECT_EQ(ep->interface(), "");
-  EXPECT_EQ(ep->backlog(), 50);
+  EXPECT_EQ(ep->backlog(), kSystemMaxBacklog);  // not listenTCP's 50: see backlog.hpp
   ep = server("tcp:80:127.0.0.1:7");  // Twisted's order: port, interface, backlog
   EXPECT_EQ(ep->interface(), "127.0.0.1");
   EXPECT_EQ(ep->backlog(), 7);

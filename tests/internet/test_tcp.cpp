@@ -253,6 +253,38 @@ TEST_P(TCPTest, RefusedByBuildProtocolClosesTheConnection) {
   EXPECT_TRUE(client->protocols[0]->closedReason->check<error::ConnectionClosed>());
 }
 
+// Twisted users expect `protocol->factory` set on every protocol a port
+// hands over, also when an override of buildProtocol built it itself (the
+// makePooled snippet of docs/tcp.md), so that factoryAs<F>() works.
+class OverridingFactory : public Factory {
+ public:
+  std::shared_ptr<Protocol> buildProtocol(const Address&) override {
+    built = makePooled<ScriptedProtocol>();  // no `factory` set here
+    return built;
+  }
+  std::shared_ptr<Protocol> built;
+};
+
+TEST_P(TCPTest, APortSetsTheFactoryWhenAnOverriddenBuildProtocolDidNot) {
+  auto overriding = std::make_shared<OverridingFactory>();
+  client->setup = [&](ScriptedProtocol& p) {
+    p.onMade = [](ScriptedProtocol& self) { self.transport->loseConnection(); };
+    p.onLost = [&](ScriptedProtocol&, const Failure&) {
+      port->stopListening().addCallback([this] { reactor->stop(); });
+    };
+  };
+  port = reactor->listenTCP(0, overriding, 50, "127.0.0.1");
+  connect();
+  runReactor();
+  ASSERT_TRUE(overriding->built);
+  EXPECT_EQ(overriding->built->factory, overriding.get());
+  OverridingFactory* seen = nullptr;
+  EXPECT_NO_THROW(seen = &overriding->built->factoryAs<OverridingFactory>());
+  EXPECT_EQ(seen, overriding.get());
+  ASSERT_EQ(client->protocols.size(), 1u);
+  EXPECT_EQ(client->protocols[0]->factory, client.get());
+}
+
 TEST_P(TCPTest, LoseConnectionSendsEverythingQueuedFirst) {
   const std::string big(4 << 20, 'z');
   server->setup = [&](ScriptedProtocol& p) {

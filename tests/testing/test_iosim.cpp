@@ -361,3 +361,25 @@ TEST(IOPump, ATransportJoinsOnePumpOnly) {
 
 }  // namespace
 }  // namespace twisted::testing
+
+namespace twisted::testing {
+namespace {
+
+// As a port does: a protocol built by an override of buildProtocol that did
+// not set `factory` gets it from the loopback.
+class BareEchoFactory : public Factory {
+ public:
+  std::shared_ptr<Protocol> buildProtocol(const Address&) override {
+    return std::make_shared<wire::Echo>();
+  }
+};
+
+TEST(IOPump, TheFactoryIsSetWhenAnOverriddenBuildProtocolDidNot) {
+  BareEchoFactory serverFactory, clientFactory;
+  auto pair = connectedServerAndClient(serverFactory, clientFactory);
+  EXPECT_EQ(pair.server->factory, &serverFactory);
+  EXPECT_EQ(pair.client->factory, &clientFactory);
+}
+
+}  // namespace
+}  // namespace twisted::testing

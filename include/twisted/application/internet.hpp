@@ -21,9 +21,12 @@ namespace twisted::application {
 /// startService; otherwise it is logged and kept in listenFailure().
 class StreamServerEndpointService : public Service {
  public:
+  /// Listens on `endpoint` with `factory` once started; nothing happens until then.
   StreamServerEndpointService(std::shared_ptr<IStreamServerEndpoint> endpoint,
                               std::shared_ptr<Factory> factory);
 
+  /// If true, startService throws when listening fails at once; if false, the failure is
+  /// logged and kept in listenFailure().
   bool raiseSynchronously = true;
 
   /// @throws error::CannotListenError (or what the endpoint failed with).
@@ -33,6 +36,7 @@ class StreamServerEndpointService : public Service {
 
   /// The listening port while running.
   const std::shared_ptr<IListeningPort>& port() const { return port_; }
+  /// Why the last startService could not listen, or empty if it did (or has not answered).
   const std::optional<Failure>& listenFailure() const { return failure_; }
 
  private:

@@ -30,9 +30,11 @@ class Service {
   /// Stops the service; the Deferred fires once it has stopped (a listening
   /// port closed, connections drained). The default stops at once.
   virtual Deferred<void> stopService();
+  /// True between startService and stopService.
   bool running() const { return running_; }
 
  protected:
+  /// Whether the service is running; subclasses set it in startService and stopService.
   bool running_ = false;
 };
 
@@ -46,6 +48,7 @@ class MultiService : public Service {
   Deferred<void> removeService(const std::shared_ptr<Service>& service);
   /// The child named `name`, or nullptr.
   std::shared_ptr<Service> getServiceNamed(const std::string& name) const;
+  /// The children, in the order they were added.
   const std::vector<std::shared_ptr<Service>>& services() const { return services_; }
 
   /// Starts each child in order. If one throws, the ones already started

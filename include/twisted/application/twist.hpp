@@ -33,13 +33,17 @@ TWISTED_DEFINE_ERROR(UsageError, error::Error, "Bad usage");
 
 /// One option of a plugin: `--name METAVAR`.
 struct PluginOption {
-  std::string name;     // without the dashes: "listen"
-  std::string metavar;  // "ENDPOINT"
+  /// The option's name without the dashes: "listen" for `--listen`.
+  std::string name;
+  /// What the value is, in the help: "ENDPOINT".
+  std::string metavar;
+  /// One line for the plugin's `--help`.
   std::string help;
   /// Used when the option is not given (none: the option is required).
   std::vector<std::string> defaults;
   /// May be given more than once (each value is kept, in order).
   bool repeatable = false;
+  /// True when the option has no default and must be given.
   bool required() const { return defaults.empty(); }
 };
 
@@ -51,6 +55,7 @@ class PluginOptions {
   const std::vector<std::string>& all(std::string_view name) const;
   /// The (last) value of `name`.
   const std::string& get(std::string_view name) const;
+  /// Records the values of `name` (runTwist does, from the command line).
   void set(std::string name, std::vector<std::string> values);
 
  private:
@@ -65,6 +70,7 @@ class ServiceMaker {
   virtual std::string tapname() const = 0;
   /// One line for `twist --help`.
   virtual std::string description() const = 0;
+  /// The plugin's options, as `twist PLUGIN --help` lists them.
   virtual std::vector<PluginOption> options() const = 0;
   /// Builds the service (not started yet), on `reactor`: what endpoints need
   /// of a reactor (TCP, its clock, its name resolver), not the concrete

@@ -19,30 +19,34 @@ enum class Transport { TCP, UDP };
 
 /// An IPv4 socket endpoint (Twisted's IPv4Address).
 struct IPv4Address {
-  Transport type = Transport::TCP;
-  std::string host;  // dotted quad, e.g. "127.0.0.1"
-  std::uint16_t port = 0;
+  Transport type = Transport::TCP;  ///< The socket's protocol, TCP or UDP.
+  std::string host;                 ///< The host as a dotted quad, e.g. "127.0.0.1".
+  std::uint16_t port = 0;           ///< The port number, in host byte order.
+  /// True if type, host and port are all equal.
   friend bool operator==(const IPv4Address&, const IPv4Address&) = default;
 };
 
 /// An IPv6 socket endpoint (Twisted's IPv6Address). `scopeID` is the
 /// interface index for link-local addresses (0 otherwise).
 struct IPv6Address {
-  Transport type = Transport::TCP;
-  std::string host;  // e.g. "::1"
-  std::uint16_t port = 0;
-  std::uint32_t flowInfo = 0;
-  std::uint32_t scopeID = 0;
+  Transport type = Transport::TCP;  ///< The socket's protocol, TCP or UDP.
+  std::string host;                 ///< The host in IPv6 text form, e.g. "::1".
+  std::uint16_t port = 0;           ///< The port number, in host byte order.
+  std::uint32_t flowInfo = 0;       ///< The IPv6 flow information, in host byte order.
+  std::uint32_t scopeID = 0;        ///< The interface index of a link-local host, else 0.
+  /// True if all five fields are equal.
   friend bool operator==(const IPv6Address&, const IPv6Address&) = default;
 };
 
 /// A UNIX socket endpoint (Twisted's UNIXAddress); `name` is empty for an
 /// unnamed socket and starts with '\0' for an abstract one (Linux).
 struct UNIXAddress {
-  std::string name;
+  std::string name;  ///< The socket's path, or abstract name with its leading '\0'.
+  /// True if the names are equal.
   friend bool operator==(const UNIXAddress&, const UNIXAddress&) = default;
 };
 
+/// Any address a transport reports (getHost, getPeer) or buildProtocol gets.
 using Address = std::variant<IPv4Address, IPv6Address, UNIXAddress>;
 
 /// Twisted's repr: "IPv4Address(type='TCP', host='127.0.0.1', port=8000)".
@@ -56,9 +60,11 @@ bool isIPv6Address(std::string_view text);
 
 /// A sockaddr big enough for any of the three, with its length.
 struct SocketAddress {
-  sockaddr_storage storage{};
-  socklen_t length = 0;
+  sockaddr_storage storage{};  ///< The raw address, of any family.
+  socklen_t length = 0;        ///< How many bytes of `storage` are in use.
+  /// Returns `storage` as the sockaddr pointer the socket calls take.
   const sockaddr* get() const { return reinterpret_cast<const sockaddr*>(&storage); }
+  /// Returns `storage` as a writable sockaddr pointer (for accept, getsockname).
   sockaddr* get() { return reinterpret_cast<sockaddr*>(&storage); }
 };
 

@@ -20,6 +20,8 @@
 
 namespace twisted {
 
+/// Connects single protocol instances of type `P` without a user-written factory.
+/// P must derive from Protocol; connectTCP() builds a fresh one per connection.
 template <class P>
 class ClientCreator {
   static_assert(std::is_base_of_v<Protocol, P>, "ClientCreator<P>: P must be a Protocol");

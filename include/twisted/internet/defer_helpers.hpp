@@ -19,6 +19,7 @@ Deferred<T> succeed(T value) {
   d.callback(std::move(value));
   return d;
 }
+/// A Deferred<void> that has already succeeded.
 inline Deferred<void> succeed() {
   Deferred<void> d;
   d.callback();
@@ -57,22 +58,25 @@ auto maybeDeferred(F&& f) {
 /// gatherResults: which Deferred failed first, and how.
 class FirstError : public error::Error {
  public:
+  /// Wraps `subFailure`, the failure of the Deferred at position `index`.
   FirstError(Failure subFailure, std::size_t index)
       : error::Error("FirstError[#" + std::to_string(index) + ", " + subFailure.brief() + "]"),
         subFailure(std::move(subFailure)),
         index(index) {}
-  Failure subFailure;
-  std::size_t index;
+  Failure subFailure;  ///< How the first failing Deferred failed.
+  std::size_t index;   ///< The position of that Deferred in the list given.
 };
 
 /// The failure of race() when every Deferred failed.
 class FailureGroup : public error::Error {
  public:
+  /// Wraps the failures of all the Deferreds.
   explicit FailureGroup(std::vector<Failure> failures)
       : error::Error("every Deferred of the race failed"), failures(std::move(failures)) {}
-  std::vector<Failure> failures;
+  std::vector<Failure> failures;  ///< Each Deferred's failure, in the order they failed.
 };
 
+/// How DeferredList() treats the failures of the Deferreds it is given.
 struct DeferredListOptions {
   /// Fail (with FirstError) as soon as one Deferred fails.
   bool fireOnOneErrback = false;
@@ -163,6 +167,8 @@ requires(!std::is_void_v<T>) Deferred<std::vector<T>> gatherResults(
         return values;
       });
 }
+/// gatherResults of Deferred<void>s: fires (with nothing) when all have
+/// succeeded, or fails with FirstError as soon as one fails.
 inline Deferred<void> gatherResults(std::vector<Deferred<void>> deferreds,
                                     bool consumeErrors = false) {
   return DeferredList(std::move(deferreds),
@@ -217,6 +223,7 @@ Deferred<std::pair<std::size_t, T>> firstSuccess(std::vector<Deferred<T>> deferr
 
 /// Tag for DeferredList's fireOnOneCallback form.
 struct FireOnOneCallback {};
+/// Pass as DeferredList's second argument for the fireOnOneCallback form.
 inline constexpr FireOnOneCallback fireOnOneCallback{};
 
 /// Twisted's DeferredList(ds, fireOnOneCallback=True): fires as soon as one

@@ -68,8 +68,11 @@ auto runLocked(std::shared_ptr<Owner> owner, F f) {
 /// Cancelling a waiting acquire() removes it from the queue.
 class DeferredLock : public std::enable_shared_from_this<DeferredLock> {
  public:
+  /// Returns a new, unlocked lock (run() needs it owned by a shared_ptr).
   static std::shared_ptr<DeferredLock> create() { return std::make_shared<DeferredLock>(); }
 
+  /// Returns a Deferred that fires once the lock is held: at once if free, else
+  /// after the earlier holders release it, in the order they asked.
   Deferred<void> acquire() {
     if (!locked_) {
       locked_ = true;
@@ -77,6 +80,7 @@ class DeferredLock : public std::enable_shared_from_this<DeferredLock> {
     }
     return waiters_.wait();
   }
+  /// Unlocks, handing the lock straight to the longest waiter if any.
   /// @throws std::logic_error if not locked.
   void release() {
     if (!locked_) throw std::logic_error("DeferredLock::release on an unlocked lock");
@@ -86,7 +90,9 @@ class DeferredLock : public std::enable_shared_from_this<DeferredLock> {
       waiters_.pop().callback();
     }
   }
+  /// True while someone holds the lock.
   bool locked() const { return locked_; }
+  /// Returns how many acquire()s are waiting for the lock.
   std::size_t waiting() const { return waiters_.size(); }
   /// Acquires, runs `f` (maybeDeferred), releases, and passes its result on.
   template <class F>
@@ -108,6 +114,8 @@ class DeferredSemaphore : public std::enable_shared_from_this<DeferredSemaphore>
     return std::shared_ptr<DeferredSemaphore>(new DeferredSemaphore(tokens));
   }
 
+  /// Returns a Deferred that fires once a token is taken: at once if one is
+  /// free, else when one is released, in the order they asked.
   Deferred<void> acquire() {
     if (tokens_ > 0) {
       --tokens_;
@@ -115,6 +123,7 @@ class DeferredSemaphore : public std::enable_shared_from_this<DeferredSemaphore>
     }
     return waiters_.wait();
   }
+  /// Returns a token, handing it straight to the longest waiter if any.
   /// @throws std::logic_error if every token is already free.
   void release() {
     if (tokens_ >= limit_) throw std::logic_error("DeferredSemaphore::release with no token out");
@@ -124,9 +133,13 @@ class DeferredSemaphore : public std::enable_shared_from_this<DeferredSemaphore>
       waiters_.pop().callback();
     }
   }
+  /// Returns how many tokens are free now.
   int tokens() const { return tokens_; }
+  /// Returns the total number of tokens, as given to create().
   int limit() const { return limit_; }
+  /// Returns how many acquire()s are waiting for a token.
   std::size_t waiting() const { return waiters_.size(); }
+  /// Acquires a token, runs `f` (maybeDeferred), releases, and passes its result on.
   template <class F>
   auto run(F f) {
     return detail::runLocked(shared_from_this(), std::move(f));
@@ -147,9 +160,12 @@ class DeferredQueue {
   static constexpr std::size_t kUnbounded = std::numeric_limits<std::size_t>::max();
 
  public:
+  /// Makes an empty queue holding at most `size` items and `backlog` waiting
+  /// get()s (both unbounded by default).
   explicit DeferredQueue(std::size_t size = kUnbounded, std::size_t backlog = kUnbounded)
       : size_(size), backlog_(backlog) {}
 
+  /// Hands `item` to the oldest waiting get(), or else queues it.
   /// @throws error::QueueOverflow when `size` items are already waiting.
   void put(T item) {
     if (!waiting_->empty()) {
@@ -162,6 +178,8 @@ class DeferredQueue {
     pending_.push_back(std::move(item));
   }
 
+  /// Returns a Deferred firing with the oldest item, at once if one is queued.
+  /// Cancelling it takes it off the waiting list.
   /// @throws error::QueueUnderflow when `backlog` get()s already wait.
   Deferred<T> get() {
     if (!pending_.empty()) {
@@ -176,7 +194,9 @@ class DeferredQueue {
     return d;
   }
 
+  /// Returns how many items are queued with no get() to take them.
   std::size_t pendingCount() const { return pending_.size(); }
+  /// Returns how many get()s are waiting for an item.
   std::size_t waitingCount() const { return waiting_->size(); }
 
  private:

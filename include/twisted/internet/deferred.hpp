@@ -11,9 +11,10 @@
 // a callback that throws switches to errbacks, an errback that returns a
 // value switches back. A callback may return another Deferred<U>: the chain
 // waits for it and goes on with its result. Result types are checked at
-// compile time; adding a callback through a handle whose type the chain has
-// moved past (you kept `d` above and then added a std::string callback to
-// it) is caught at run time with std::logic_error.
+// compile time. A callback that changes the type to another value makes the
+// old handle stale: discarding the Deferred it returns is a compile-time
+// warning ([[nodiscard]]), and adding a callback through the stale handle
+// anyway (you kept `d` above and then added to it) throws std::logic_error.
 //
 // Deferreds are single-threaded: use one on its reactor's thread only.
 // Lifetime: the chain lives while any handle, pending step, or waiting
@@ -21,6 +22,7 @@
 // failure, it is logged at once ("Unhandled error in Deferred").
 #pragma once
 
+#include <concepts>
 #include <cstdio>
 #include <memory>
 #include <stdexcept>
@@ -54,16 +56,38 @@ using Unwrapped = typename UnwrapDeferred<std::remove_cvref_t<R>>::type;
 template <class R>
 inline constexpr bool isDeferred = UnwrapDeferred<std::remove_cvref_t<R>>::isDeferred;
 
+// What a callback of a Deferred<T> is called with: T, or nothing for void.
+// Checked by concepts before any result type is formed, so that a callback
+// of the wrong type gets addCallback's own message first, with g++ and clang.
 template <class F, class T>
-struct CallbackTraits {
-  static constexpr bool invocable = std::is_invocable_v<F&, T&&>;
-  using raw = std::invoke_result_t<F&, T&&>;
+struct InvocableWith : std::is_invocable<F&, T&&> {};
+template <class F>
+struct InvocableWith<F, void> : std::is_invocable<F&> {};
+template <class F, class T>
+struct CallbackResult {
+  using type = std::remove_cvref_t<std::invoke_result_t<F&, T&&>>;
 };
 template <class F>
-struct CallbackTraits<F, void> {
-  static constexpr bool invocable = std::is_invocable_v<F&>;
-  using raw = std::invoke_result_t<F&>;
+struct CallbackResult<F, void> {
+  using type = std::remove_cvref_t<std::invoke_result_t<F&>>;
 };
+template <class F, class T>
+concept CallbackFor = InvocableWith<F, T>::value;
+// A step whose result changes the chain's type to another value type U
+// (not T, not void): only the Deferred<U> it returns takes more steps, so
+// discarding that return is a mistake the compiler reports ([[nodiscard]]).
+// A step returning nothing ends the chain's value: that is how nearly every
+// chain ends, so it stays discardable (docs/deferred.md, "Chains").
+template <class U, class T>
+concept ChangesToAnotherValue = !std::same_as<U, T> && !std::is_void_v<U>;
+template <class F, class T>
+concept CallbackToAnotherValue =
+    CallbackFor<F, T> && ChangesToAnotherValue<Unwrapped<typename CallbackResult<F, T>::type>, T>;
+template <class F, class T>
+concept BothFor = std::is_invocable_v<F&, Outcome<T> &&>;
+template <class F, class T>
+concept BothToAnotherValue =
+    BothFor<F, T> && ChangesToAnotherValue<Unwrapped<std::invoke_result_t<F&, Outcome<T> &&>>, T>;
 
 template <class T>
 DeferredRef& stateOf(Deferred<T>& d);
@@ -95,6 +119,9 @@ void storeResult(DeferredState& s, Invoke&& invoke) {
 }
 }  // namespace detail
 
+/// Twisted's Deferred: a result (a T, or a Failure) that is not there yet,
+/// with a chain of callbacks and errbacks run when it arrives. A handle:
+/// copies share the chain. See the file comment and docs/deferred.md.
 template <class T>
 class Deferred {
   static_assert(!std::is_reference_v<T>, "Deferred<T>: T must be a value type, not a reference");
@@ -102,6 +129,7 @@ class Deferred {
                 "Deferred<Failure> is not allowed: failures travel as the errback path");
 
  public:
+  /// The type of the value this Deferred fires with (void: none).
   using value_type = T;
 
   /// A new, unfired Deferred.
@@ -151,25 +179,35 @@ class Deferred {
   }
 
   /// Adds a callback: `f(T)` (or `f()` for void) returning U, void or
-  /// Deferred<U>. Returns the Deferred<U> for the rest of the chain.
+  /// `Deferred<U>`. Returns the `Deferred<U>` for the rest of the chain; when U
+  /// is T this is the same Deferred, so `d.addCallback(f); d.addCallback(g);`
+  /// works as in Twisted. A callback returning nothing gives Deferred<void>.
   template <class F>
-  auto addCallback(F f) {
-    using Traits = detail::CallbackTraits<F, T>;
-    static_assert(Traits::invocable,
+  requires(detail::CallbackFor<F, T> &&
+           !detail::CallbackToAnotherValue<F, T>) auto addCallback(F f) {
+    return addCallbackStep<detail::Unwrapped<typename detail::CallbackResult<F, T>::type>>(
+        std::move(f));
+  }
+  /// A callback that changes the result to another value type U: only the
+  /// returned `Deferred<U>` takes further callbacks (this handle is stale), so
+  /// discarding it is a compile-time warning; chain on it:
+  /// `d.addCallback(f).addCallback(g)`.
+  template <class F>
+  requires detail::CallbackToAnotherValue<F, T>
+  [[nodiscard(
+      "this callback changes the Deferred's result type: add the next callbacks to the "
+      "Deferred that addCallback returns (the old handle is stale)")]] auto
+  addCallback(F f) {
+    return addCallbackStep<detail::Unwrapped<typename detail::CallbackResult<F, T>::type>>(
+        std::move(f));
+  }
+  /// A callback that cannot take this Deferred's result: a compile error
+  /// that says so (rather than one from deep inside the type traits).
+  template <class F>
+  requires(!detail::CallbackFor<F, T>) auto addCallback(F) {
+    static_assert(detail::CallbackFor<F, T>,
                   "addCallback: the callback cannot be called with this Deferred's result type "
                   "(take T, T&& or const T&; for Deferred<void>, take nothing)");
-    using R = std::remove_cvref_t<typename Traits::raw>;
-    using U = detail::Unwrapped<R>;
-    checkTail();
-    addStep([f = std::move(f)](detail::DeferredState& s) mutable {
-      if (s.failure) return;
-      if constexpr (std::is_void_v<T>) {
-        detail::storeResult(s, [&]() -> R { return f(); });
-      } else {
-        detail::storeResult(s, [&]() -> R { return f(s.value.template take<T>()); });
-      }
-    });
-    return retype<U>();
   }
 
   /// Adds an errback: `f(const Failure&)` returning T (recovers), void (for
@@ -179,62 +217,61 @@ class Deferred {
   Deferred<T> addErrback(F f) {
     static_assert(std::is_invocable_v<F&, const Failure&>,
                   "addErrback: the errback must take (const Failure&)");
-    using R = std::remove_cvref_t<std::invoke_result_t<F&, const Failure&>>;
-    static_assert(std::is_same_v<R, Failure> || std::is_same_v<detail::Unwrapped<R>, T>,
-                  "addErrback: the errback must return the Deferred's type T (or void for "
-                  "Deferred<void>), a Deferred<T>, or a Failure");
-    checkTail();
-    addStep([f = std::move(f)](detail::DeferredState& s) mutable {
-      if (!s.failure) return;
-      Failure failure = std::move(*s.failure);
-      s.failure.reset();
-      detail::storeResult(s, [&]() -> R { return f(failure); });
-    });
+    if constexpr (std::is_invocable_v<F&, const Failure&>) {
+      using R = std::remove_cvref_t<std::invoke_result_t<F&, const Failure&>>;
+      static_assert(std::is_same_v<R, Failure> || std::is_same_v<detail::Unwrapped<R>, T>,
+                    "addErrback: the errback must return the Deferred's type T (or void for "
+                    "Deferred<void>), a Deferred<T>, or a Failure");
+      checkTail();
+      addStep([f = std::move(f)](detail::DeferredState& s) mutable {
+        if (!s.failure) return;
+        Failure failure = std::move(*s.failure);
+        s.failure.reset();
+        detail::storeResult(s, [&]() -> R { return f(failure); });
+      });
+    }
     return *this;
   }
 
-  /// Adds `f(Outcome<T>)`, called with the value or the failure.
+  /// Adds `f(Outcome<T>)`, called with the value or the failure, returning
+  /// T, void or Deferred of either: the Deferred for the rest of the chain.
   template <class F>
-  auto addBoth(F f) {
-    static_assert(std::is_invocable_v<F&, Outcome<T>&&>,
+  requires(detail::BothFor<F, T> && !detail::BothToAnotherValue<F, T>) auto addBoth(F f) {
+    return addBothStep(std::move(f));
+  }
+  /// addBoth with a callable that changes the result to another value type:
+  /// chain on the Deferred it returns (the old handle is stale).
+  template <class F>
+  requires detail::BothToAnotherValue<F, T>
+  [[nodiscard(
+      "this callable changes the Deferred's result type: add the next callbacks to the "
+      "Deferred that addBoth returns (the old handle is stale)")]] auto
+  addBoth(F f) {
+    return addBothStep(std::move(f));
+  }
+  /// A callable that cannot take Outcome<T>: a compile error that says so.
+  template <class F>
+  requires(!detail::BothFor<F, T>) auto addBoth(F) {
+    static_assert(detail::BothFor<F, T>,
                   "addBoth: the callable must take Outcome<T> (the value or the Failure)");
-    using R = std::remove_cvref_t<std::invoke_result_t<F&, Outcome<T>&&>>;
-    using U = detail::Unwrapped<R>;
-    checkTail();
-    addStep([f = std::move(f)](detail::DeferredState& s) mutable {
-      detail::storeResult(s, [&]() -> R { return f(takeOutcome(s)); });
-    });
-    return retype<U>();
   }
 
   /// A callback and an errback as one step: the errback does not see a
-  /// failure raised by this callback (Twisted's addCallbacks).
+  /// failure raised by this callback (Twisted's addCallbacks). Returns the
+  /// Deferred for the rest of the chain.
   template <class F, class E>
-  auto addCallbacks(F f, E e) {
-    using Traits = detail::CallbackTraits<F, T>;
-    static_assert(Traits::invocable,
-                  "addCallbacks: the callback cannot be called with this Deferred's result type");
-    static_assert(std::is_invocable_v<E&, const Failure&>,
-                  "addCallbacks: the errback must take (const Failure&)");
-    using R = std::remove_cvref_t<typename Traits::raw>;
-    using RE = std::remove_cvref_t<std::invoke_result_t<E&, const Failure&>>;
-    using U = detail::Unwrapped<R>;
-    static_assert(std::is_same_v<RE, Failure> || std::is_same_v<detail::Unwrapped<RE>, U>,
-                  "addCallbacks: the errback must produce the callback's result type (or a "
-                  "Failure)");
-    checkTail();
-    addStep([f = std::move(f), e = std::move(e)](detail::DeferredState& s) mutable {
-      if (s.failure) {
-        Failure failure = std::move(*s.failure);
-        s.failure.reset();
-        detail::storeResult(s, [&]() -> RE { return e(failure); });
-      } else if constexpr (std::is_void_v<T>) {
-        detail::storeResult(s, [&]() -> R { return f(); });
-      } else {
-        detail::storeResult(s, [&]() -> R { return f(s.value.template take<T>()); });
-      }
-    });
-    return retype<U>();
+  requires(!detail::CallbackToAnotherValue<F, T>) auto addCallbacks(F f, E e) {
+    return addCallbacksStep(std::move(f), std::move(e));
+  }
+  /// addCallbacks whose callback changes the result to another value type:
+  /// chain on the Deferred it returns (the old handle is stale).
+  template <class F, class E>
+  requires detail::CallbackToAnotherValue<F, T>
+  [[nodiscard(
+      "these callbacks change the Deferred's result type: add the next callbacks to the "
+      "Deferred that addCallbacks returns (the old handle is stale)")]] auto
+  addCallbacks(F f, E e) {
+    return addCallbacksStep(std::move(f), std::move(e));
   }
 
   /// Fails the Deferred with error::TimeoutError if it has not fired within
@@ -262,6 +299,7 @@ class Deferred {
 
   /// Stops the chain from running until unpause(); results wait.
   void pause() { ++state_->paused; }
+  /// Undoes one pause(); the last one runs the waiting result through the chain.
   void unpause() {
     if (state_->paused == 0) return;
     if (--state_->paused == 0 && state_->called) detail::runCallbacks(*state_);
@@ -272,9 +310,12 @@ class Deferred {
   /// Deferred cancels that one; a fired one is left alone.
   void cancel() { detail::cancel(*state_); }
 
+  /// True once callback() or errback() has been called.
   bool called() const noexcept { return state_->called; }
+  /// True while paused (pause() more often than unpause()).
   bool paused() const noexcept { return state_->paused > 0; }
 
+  /// Handles are equal when they refer to the same chain.
   friend bool operator==(const Deferred& a, const Deferred& b) noexcept {
     return a.state_ == b.state_;
   }
@@ -331,6 +372,58 @@ class Deferred {
     if (state_->steps.capacity() == 0) detail::DeferredState::takeStepBuffer(state_->steps);
     state_->steps.push_back(std::move(step));
     if (state_->called && state_->paused == 0) detail::runCallbacks(*state_);
+  }
+  template <class F, class E>
+  auto addCallbacksStep(F f, E e) {
+    static_assert(detail::CallbackFor<F, T>,
+                  "addCallbacks: the callback cannot be called with this Deferred's result type");
+    static_assert(std::is_invocable_v<E&, const Failure&>,
+                  "addCallbacks: the errback must take (const Failure&)");
+    if constexpr (detail::CallbackFor<F, T> && std::is_invocable_v<E&, const Failure&>) {
+      using R = typename detail::CallbackResult<F, T>::type;
+      using RE = std::remove_cvref_t<std::invoke_result_t<E&, const Failure&>>;
+      using U = detail::Unwrapped<R>;
+      static_assert(std::is_same_v<RE, Failure> || std::is_same_v<detail::Unwrapped<RE>, U>,
+                    "addCallbacks: the errback must produce the callback's result type (or a "
+                    "Failure)");
+      checkTail();
+      addStep([f = std::move(f), e = std::move(e)](detail::DeferredState& s) mutable {
+        if (s.failure) {
+          Failure failure = std::move(*s.failure);
+          s.failure.reset();
+          detail::storeResult(s, [&]() -> RE { return e(failure); });
+        } else if constexpr (std::is_void_v<T>) {
+          detail::storeResult(s, [&]() -> R { return f(); });
+        } else {
+          detail::storeResult(s, [&]() -> R { return f(s.value.template take<T>()); });
+        }
+      });
+      return retype<U>();
+    }
+  }
+  template <class U, class F>
+  Deferred<U> addCallbackStep(F f) {
+    using R = typename detail::CallbackResult<F, T>::type;
+    checkTail();
+    addStep([f = std::move(f)](detail::DeferredState& s) mutable {
+      if (s.failure) return;
+      if constexpr (std::is_void_v<T>) {
+        detail::storeResult(s, [&]() -> R { return f(); });
+      } else {
+        detail::storeResult(s, [&]() -> R { return f(s.value.template take<T>()); });
+      }
+    });
+    return retype<U>();
+  }
+  template <class F>
+  auto addBothStep(F f) {
+    using R = std::remove_cvref_t<std::invoke_result_t<F&, Outcome<T>&&>>;
+    using U = detail::Unwrapped<R>;
+    checkTail();
+    addStep([f = std::move(f)](detail::DeferredState& s) mutable {
+      detail::storeResult(s, [&]() -> R { return f(takeOutcome(s)); });
+    });
+    return retype<U>();
   }
   template <class U>
   Deferred<U> retype() {

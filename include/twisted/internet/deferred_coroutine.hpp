@@ -179,7 +179,10 @@ detail::DeferredAwaiter<U> operator co_await(Deferred<U> d) {
 
 }  // namespace twisted
 
+/// @cond INTERNAL
+// Makes a function returning Deferred<T> a coroutine (promise in detail).
 template <class T, class... Args>
 struct std::coroutine_traits<twisted::Deferred<T>, Args...> {
   using promise_type = twisted::detail::DeferredPromise<T>;
 };
+/// @endcond

@@ -44,11 +44,15 @@ class DelayedCall {
  public:
   /// An empty handle, referring to no call.
   DelayedCall() noexcept = default;
+  /// A handle to the call `node` (null: empty); the reactor's timer queue makes these.
   explicit DelayedCall(detail::DelayedCallNode* node) noexcept : node_(node) {
     if (node_) detail::DelayedCallNode::ref(node_);
   }
+  /// Another handle to the same call as `other`.
   DelayedCall(const DelayedCall& other) noexcept : DelayedCall(other.node_) {}
+  /// Takes over `other`'s call, leaving `other` empty.
   DelayedCall(DelayedCall&& other) noexcept : node_(other.node_) { other.node_ = nullptr; }
+  /// Makes this handle refer to `other`'s call (copy or move).
   DelayedCall& operator=(DelayedCall other) noexcept {
     std::swap(node_, other.node_);
     return *this;
@@ -79,7 +83,9 @@ class DelayedCall {
   /// True from the moment the call starts running.
   bool called() const noexcept;
 
+  /// True if the handle refers to a call at all (even one that ran or was cancelled).
   explicit operator bool() const noexcept { return node_ != nullptr; }
+  /// True if both handles refer to the same call (or both are empty).
   friend bool operator==(const DelayedCall& a, const DelayedCall& b) noexcept {
     return a.node_ == b.node_;
   }

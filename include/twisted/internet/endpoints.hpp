@@ -25,6 +25,7 @@
 #include <string_view>
 #include <vector>
 
+#include "twisted/internet/backlog.hpp"
 #include "twisted/internet/deferred.hpp"
 #include "twisted/internet/interfaces.hpp"
 #include "twisted/internet/protocol.hpp"
@@ -38,13 +39,17 @@ namespace twisted {
 /// double that does), so endpoints never need the concrete Reactor.
 class EndpointReactor {
  public:
+  /// Refers to the three interfaces of `reactor`, which must outlive this.
   template <class R>
   requires std::derived_from<R, IReactorTCP> && std::derived_from<R, IReactorTime> &&
       std::derived_from<R, IReactorPluggableNameResolver>
       EndpointReactor(R& reactor)  // NOLINT(google-explicit-constructor): converts by design
       : tcp(reactor), clock(reactor), names(reactor) {}
+  /// Where endpoints listen and connect.
   IReactorTCP& tcp;
+  /// Timeouts and happy-eyeballs delays.
   IReactorTime& clock;
+  /// Host names, looked up without blocking.
   IReactorPluggableNameResolver& names;
 };
 
@@ -70,29 +75,45 @@ class IStreamClientEndpoint {
   virtual std::string describe() const = 0;
 };
 
-/// Listens on an IPv4 interface ("" is all of them).
+/// Listens on an IPv4 interface ("" is all of them). The backlog defaults
+/// to the system's maximum (kSystemMaxBacklog), not to listenTCP's 50, so
+/// that a burst of clients is not left in SYN retransmission.
 class TCP4ServerEndpoint : public IStreamServerEndpoint {
  public:
-  TCP4ServerEndpoint(IReactorTCP& reactor, int port, int backlog = 50, std::string interface = "");
+  /// Listens on `port` (0: any free one) of `interface` with `backlog`
+  /// (kSystemMaxBacklog: the system's maximum) when listen() is called.
+  TCP4ServerEndpoint(IReactorTCP& reactor, int port, int backlog = kSystemMaxBacklog,
+                     std::string interface = "");
   Deferred<std::shared_ptr<IListeningPort>> listen(std::shared_ptr<Factory> factory) override;
   std::string describe() const override;
 
+  /// The port number asked for (0: any).
   int port() const { return port_; }
+  /// The listen backlog (kSystemMaxBacklog: the system's maximum).
   int backlog() const { return backlog_; }
+  /// The interface address ("" or "::": all of the family).
   const std::string& interface() const { return interface_; }
 
  protected:
+  /// Where listen() listens.
   IReactorTCP& reactor_;
+  /// As given to the constructor.
   int port_;
+  /// As given to the constructor.
   int backlog_;
+  /// As given to the constructor.
   std::string interface_;
+  /// The endpoint type describe() names: "tcp" or "tcp6".
   const char* type_ = "tcp";
 };
 
-/// Listens on an IPv6 interface ("::", the default, is all of them).
+/// Listens on an IPv6 interface ("::", the default, is all of them), for
+/// IPv6 only (IPV6_V6ONLY): IPv4 clients are served by a TCP4ServerEndpoint
+/// on the same port, whatever the system's net.ipv6.bindv6only.
 class TCP6ServerEndpoint final : public TCP4ServerEndpoint {
  public:
-  TCP6ServerEndpoint(IReactorTCP& reactor, int port, int backlog = 50,
+  /// As TCP4ServerEndpoint's, with an IPv6 `interface`.
+  TCP6ServerEndpoint(IReactorTCP& reactor, int port, int backlog = kSystemMaxBacklog,
                      std::string interface = "::");
 };
 
@@ -100,14 +121,21 @@ class TCP6ServerEndpoint final : public TCP4ServerEndpoint {
 /// `port`, as connectTCP.
 class TCP4ClientEndpoint final : public IStreamClientEndpoint {
  public:
+  /// Connects to `host`:`port` when connect() is called, failing with
+  /// TimeoutError after `timeout` seconds (<= 0: no limit), from
+  /// `bindAddress` if given.
   TCP4ClientEndpoint(IReactorTCP& reactor, std::string host, int port, double timeout = 30,
                      std::optional<BindAddress> bindAddress = {});
   Deferred<std::shared_ptr<Protocol>> connect(std::shared_ptr<Factory> factory) override;
   std::string describe() const override;
 
+  /// The host to connect to, as given.
   const std::string& host() const { return host_; }
+  /// The port to connect to.
   int port() const { return port_; }
+  /// Seconds before a connect() fails with TimeoutError (<= 0: no limit).
   double timeout() const { return timeout_; }
+  /// The local address to connect from, if any.
   const std::optional<BindAddress>& bindAddress() const { return bindAddress_; }
 
  private:
@@ -125,13 +153,17 @@ class TCP6ClientEndpoint final : public IStreamClientEndpoint {
   /// Uses the reactor's resolver.
   TCP6ClientEndpoint(EndpointReactor reactor, std::string host, int port, double timeout = 30,
                      std::optional<BindAddress> bindAddress = {});
+  /// Looks names up with `resolver` instead of the reactor's.
   TCP6ClientEndpoint(IReactorTCP& reactor, IHostnameResolver& resolver, std::string host, int port,
                      double timeout = 30, std::optional<BindAddress> bindAddress = {});
   Deferred<std::shared_ptr<Protocol>> connect(std::shared_ptr<Factory> factory) override;
   std::string describe() const override;
 
+  /// The host to connect to: an IPv6 literal or a name.
   const std::string& host() const { return host_; }
+  /// The port to connect to.
   int port() const { return port_; }
+  /// Seconds before a connect() fails with TimeoutError (lookup included).
   double timeout() const { return timeout_; }
 
  private:
@@ -154,12 +186,15 @@ class TCP6ClientEndpoint final : public IStreamClientEndpoint {
 /// attempt fails, the Deferred fails with the last attempt's reason.
 class HostnameEndpoint final : public IStreamClientEndpoint {
  public:
-  static constexpr double kDefaultAttemptDelay = 0.3;  // Twisted's; RFC 8305 suggests 0.25
+  /// Seconds between the starts of two attempts: Twisted's 0.3 (RFC 8305
+  /// suggests 0.25).
+  static constexpr double kDefaultAttemptDelay = 0.3;
 
   /// Uses the reactor's clock and resolver.
   HostnameEndpoint(EndpointReactor reactor, std::string host, int port, double timeout = 30,
                    std::optional<BindAddress> bindAddress = {},
                    double attemptDelay = kDefaultAttemptDelay);
+  /// Uses the given clock and resolver (tests pass fakes).
   HostnameEndpoint(IReactorTCP& tcp, IReactorTime& clock, IHostnameResolver& resolver,
                    std::string host, int port, double timeout = 30,
                    std::optional<BindAddress> bindAddress = {},
@@ -167,9 +202,13 @@ class HostnameEndpoint final : public IStreamClientEndpoint {
   Deferred<std::shared_ptr<Protocol>> connect(std::shared_ptr<Factory> factory) override;
   std::string describe() const override;
 
+  /// The host name (or literal) to connect to.
   const std::string& host() const { return host_; }
+  /// The port to connect to.
   int port() const { return port_; }
+  /// Seconds before the whole connect() fails with TimeoutError.
   double timeout() const { return timeout_; }
+  /// Seconds between the starts of two attempts.
   double attemptDelay() const { return attemptDelay_; }
 
   /// The order attempts are made in: families alternate, starting with the
@@ -220,7 +259,9 @@ std::shared_ptr<IStreamClientEndpoint> clientFromString(EndpointReactor reactor,
 /// The parsed form of a description (Twisted's endpoints._parse): the
 /// positional arguments (the type first) and the key=value pairs, in order.
 struct EndpointDescription {
+  /// The positional arguments, unescaped; args[0] is the type ("tcp").
   std::vector<std::string> args;
+  /// The key=value arguments, unescaped, in the order given.
   std::vector<std::pair<std::string, std::string>> kwargs;
 };
 /// @throws error::InvalidEndpointDescription for an empty description.

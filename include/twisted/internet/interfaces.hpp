@@ -59,6 +59,8 @@ class IReadWriteDescriptor : public IReadDescriptor, public IWriteDescriptor {};
 class IHalfCloseableDescriptor {
  public:
   virtual ~IHalfCloseableDescriptor() = default;
+  /// Called when the peer has closed its side (`reason` is a ConnectionDone);
+  /// the descriptor is no longer read from, but may still write.
   virtual void readConnectionLost(const Failure& reason) = 0;
 };
 
@@ -80,14 +82,22 @@ class IReactorTime {
 class IReactorFDSet {
  public:
   virtual ~IReactorFDSet() = default;
+  /// Starts calling `reader`'s doRead whenever its fd is readable; adding it
+  /// twice does nothing. @throws std::invalid_argument for a null reader.
   virtual void addReader(std::shared_ptr<IReadDescriptor> reader) = 0;
+  /// Starts calling `writer`'s doWrite whenever its fd is writable; adding it
+  /// twice does nothing. @throws std::invalid_argument for a null writer.
   virtual void addWriter(std::shared_ptr<IWriteDescriptor> writer) = 0;
+  /// Stops watching `reader` for reading; does nothing if it was not added.
   virtual void removeReader(const IReadDescriptor& reader) = 0;
+  /// Stops watching `writer` for writing; does nothing if it was not added.
   virtual void removeWriter(const IWriteDescriptor& writer) = 0;
   /// Removes every reader and writer (except the reactor's own internal
   /// ones) and returns them, each once.
   virtual std::vector<std::shared_ptr<IFileDescriptor>> removeAll() = 0;
+  /// Returns every registered reader (not the reactor's internal ones).
   virtual std::vector<std::shared_ptr<IReadDescriptor>> getReaders() const = 0;
+  /// Returns every registered writer (not the reactor's internal ones).
   virtual std::vector<std::shared_ptr<IWriteDescriptor>> getWriters() const = 0;
 };
 
@@ -99,6 +109,7 @@ class IReactorThreads {
   virtual void callFromThread(UniqueFunction<void()> f) = 0;
   /// Runs `f` in the reactor's thread pool.
   virtual void callInThread(UniqueFunction<void()> f) = 0;
+  /// Caps the thread pool at `size` threads (lowering its minimum if needed).
   virtual void suggestThreadPoolSize(int size) = 0;
 };
 

@@ -26,22 +26,29 @@ namespace twisted {
 /// TSan) use plain operator new instead, so that a use after free of a
 /// transport is still caught; connectionPoolEnabled() tells which.
 void* allocateConnectionMemory(std::size_t size, std::size_t align);
+/// Returns `p`, from allocateConnectionMemory with the same size and align, to the pool.
 void deallocateConnectionMemory(void* p, std::size_t size, std::size_t align) noexcept;
+/// True if connection memory comes from the pool, false in sanitizer builds.
 bool connectionPoolEnabled();
 
 /// An allocator over allocateConnectionMemory, for std::allocate_shared.
 template <class T>
 struct PoolAllocator {
-  using value_type = T;
+  using value_type = T;  ///< The type of object allocated.
+  /// A stateless allocator; every instance shares the one process pool.
   PoolAllocator() noexcept = default;
+  /// Rebinds from an allocator of another type (there is no state to copy).
   template <class U>
   PoolAllocator(const PoolAllocator<U>&) noexcept {}  // NOLINT: rebinding is implicit
+  /// Returns pool memory for `n` objects of type T. @throws std::bad_alloc when out of memory.
   T* allocate(std::size_t n) {
     return static_cast<T*>(allocateConnectionMemory(n * sizeof(T), alignof(T)));
   }
+  /// Returns `p`, from allocate(n), to the pool.
   void deallocate(T* p, std::size_t n) noexcept {
     deallocateConnectionMemory(p, n * sizeof(T), alignof(T));
   }
+  /// Always true: memory from any PoolAllocator may be freed by any other.
   template <class U>
   bool operator==(const PoolAllocator<U>&) const noexcept {
     return true;

@@ -81,16 +81,21 @@ class IHalfCloseableProtocol {
 /// before its first port or connector uses it and stopped after its last.
 class Factory {
  public:
+  /// Makes one protocol (nullptr refuses the connection).
   using ProtocolMaker = std::function<std::shared_ptr<Protocol>()>;
 
+  /// A factory with no maker: subclasses override buildProtocol.
   Factory() = default;
+  /// A factory whose buildProtocol calls `maker`.
   explicit Factory(ProtocolMaker maker) : protocol(std::move(maker)) {}
   virtual ~Factory() = default;
   Factory(const Factory&) = delete;
   Factory& operator=(const Factory&) = delete;
 
   /// Makes the protocol for a new connection from `addr`, with `factory` set.
-  /// Returning nullptr refuses the connection, which is closed at once.
+  /// Returning nullptr refuses the connection, which is closed at once. An
+  /// override need not set `factory`: the port or connector that asked sets
+  /// it to this factory when the protocol comes back without one.
   virtual std::shared_ptr<Protocol> buildProtocol(const Address& addr);
 
   /// Called by each port/connector that starts using the factory; the first
@@ -98,11 +103,13 @@ class Factory {
   void doStart();
   /// Called by each that stops; the last call runs stopFactory.
   void doStop();
-  /// Set-up and tear-down hooks, once per period of use.
+  /// Set-up hook, run before the first port or connector uses the factory.
   virtual void startFactory() {}
+  /// Tear-down hook, run after the last one stopped using it.
   virtual void stopFactory() {}
   /// How many ports/connectors are using the factory now.
   int numPorts() const { return numPorts_; }
+  /// The name log lines about this factory and its ports use.
   virtual std::string logPrefix() const { return "Factory"; }
   /// The clock the factory's connections run on, for protocols that
   /// schedule timers of their own (TimeoutMixin asks it when the transport
@@ -122,11 +129,13 @@ class Factory {
   int numPorts_ = 0;
 };
 
+/// Twisted's ServerFactory: the same as Factory.
 using ServerFactory = Factory;
 
 /// Twisted's ClientFactory: a factory told of connection attempts.
 class ClientFactory : public Factory {
  public:
+  /// A client factory with no maker, or one that calls `maker`.
   using Factory::Factory;
   /// A connection attempt has begun.
   virtual void startedConnecting(IConnector& connector) { (void)connector; }
@@ -141,6 +150,7 @@ class ClientFactory : public Factory {
     (void)reason;
   }
 
+  /// A client factory whose buildProtocol makes `P(args...)`.
   template <class P, class... Args>
   static std::shared_ptr<ClientFactory> forProtocol(Args... args) {
     return std::make_shared<ClientFactory>([args...] { return makePooled<P>(args...); });

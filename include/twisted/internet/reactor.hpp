@@ -37,8 +37,11 @@ class TransportHost;
 TransportHost& transportHost(Reactor& reactor);
 }  // namespace detail
 
-// The reactor interfaces beyond the core are base classes implemented in
-// folders of their own (ReactorTCP: src/internet/tcp/).
+/// Twisted's reactor: the event loop, with time (callLater), the FD set
+/// (addReader/addWriter), threads (callFromThread, the thread pool), name
+/// resolution and TCP. A value: build one per thread, run several at once.
+/// The interfaces beyond the core are base classes implemented in folders
+/// of their own (ReactorTCP: src/internet/tcp/).
 class Reactor final : public IReactorTime,
                       public IReactorFDSet,
                       public IReactorThreads,
@@ -49,6 +52,8 @@ class Reactor final : public IReactorTime,
   /// @throws error::UnknownBackend for a bad $TWISTED_REACTOR value,
   ///   std::system_error when the kernel refuses (fd table full).
   explicit Reactor(Backend backend = Backend::Default);
+  /// A reactor on the heap, for code that keeps it by pointer.
+  /// @throws as the constructor.
   static std::unique_ptr<Reactor> create(Backend backend = Backend::Default);
   /// Stops the thread pool, cancels pending calls and drops registered
   /// descriptors (without calling connectionLost: run and stop the reactor
@@ -112,6 +117,7 @@ class Reactor final : public IReactorTime,
   double seconds() const override;
   /// @throws std::invalid_argument for a negative or NaN delay.
   DelayedCall callLater(double delay, UniqueFunction<void()> f) override;
+  /// callLater with a std::chrono duration (`callLater(250ms, f)`).
   template <class Rep, class Period>
   DelayedCall callLater(std::chrono::duration<Rep, Period> delay, UniqueFunction<void()> f) {
     return callLater(std::chrono::duration<double>(delay).count(), std::move(f));
@@ -166,6 +172,7 @@ class Reactor final : public IReactorTime,
 
   // ---- about this reactor --------------------------------------------------
 
+  /// The backend this reactor polls with (select, poll or epoll).
   Backend backend() const;
   /// The signal (SIGINT or SIGTERM) that stopped the last run, if any.
   std::optional<int> exitSignal() const;

@@ -24,7 +24,10 @@ class ReconnectingClientFactory : public ClientFactory {
   IReactorTime* clock() const override { return &clock_; }
   ~ReconnectingClientFactory() override;
 
+  /// The longest wait between attempts, in seconds (before jitter).
   double maxDelay = 3600;
+  /// The delay the back-off starts from, in seconds; resetDelay() returns to it
+  /// (a change made after construction takes effect at the next resetDelay()).
   double initialDelay = 1.0;
   /// Each retry waits `factor` times longer than the last (e, as Twisted).
   double factor = 2.7182818284590451;
@@ -40,8 +43,11 @@ class ReconnectingClientFactory : public ClientFactory {
   /// Call after a successful connection: back to initialDelay.
   void resetDelay();
 
+  /// The current delay in seconds: the wait of the last retry scheduled.
   double delay() const { return delay_; }
+  /// How many times retry() ran since construction or the last resetDelay().
   int retries() const { return retries_; }
+  /// False once stopTrying() has been called (until resetDelay()).
   bool continueTrying() const { return continueTrying_; }
   /// The pending retry, if any.
   const std::optional<DelayedCall>& callID() const { return callID_; }

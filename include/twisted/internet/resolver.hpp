@@ -19,6 +19,7 @@ namespace twisted {
 /// Which address families a lookup may return.
 enum class AddressFamily { Any, IPv4, IPv6 };
 
+/// Turns host names into addresses without blocking (Twisted's IHostnameResolver).
 class IHostnameResolver {
  public:
   virtual ~IHostnameResolver() = default;
@@ -35,13 +36,16 @@ class IHostnameResolver {
 class IReactorPluggableNameResolver {
  public:
   virtual ~IReactorPluggableNameResolver() = default;
+  /// Returns the resolver in use (a reactor starts with a ThreadedResolver).
   virtual IHostnameResolver& nameResolver() = 0;
+  /// Makes `resolver` the one nameResolver() returns for later lookups.
   virtual void installNameResolver(std::shared_ptr<IHostnameResolver> resolver) = 0;
 };
 
 /// getaddrinfo(3) in the reactor's thread pool.
 class ThreadedResolver final : public IHostnameResolver {
  public:
+  /// Runs its lookups with `reactor`'s callInThread; results arrive on its thread.
   explicit ThreadedResolver(IReactorThreads& reactor) : reactor_(reactor) {}
   Deferred<std::vector<Address>> resolveHostName(
       const std::string& host, int port, AddressFamily family = AddressFamily::Any) override;

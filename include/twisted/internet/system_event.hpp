@@ -25,7 +25,9 @@ struct EventHoldState;
 /// nothing.
 class EventHold {
  public:
+  /// A hold that holds nothing (what "during" and "after" triggers get).
   EventHold() = default;
+  /// A hold on the pending event `state`; the reactor makes these.
   explicit EventHold(std::shared_ptr<detail::EventHoldState> state) : state_(std::move(state)) {}
   /// Releases this copy now (same as destroying it).
   void release() { state_.reset(); }

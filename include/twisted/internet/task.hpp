@@ -36,6 +36,7 @@ class LoopingCall {
  public:
   /// `f` returns void or Deferred<void>.
   LoopingCall(IReactorTime& clock, UniqueFunction<Deferred<void>()> f);
+  /// Loops on `f`, a callable returning void, with `clock` scheduling the calls.
   template <class F>
   requires std::is_void_v<std::invoke_result_t<F&>> LoopingCall(IReactorTime& clock, F f)
       : LoopingCall(clock, UniqueFunction<Deferred<void>()>([f = std::move(f)]() mutable {
@@ -48,7 +49,9 @@ class LoopingCall {
 
   /// Destroying a running LoopingCall stops it without firing its Deferred.
   ~LoopingCall();
+  /// Takes over another LoopingCall, running or not.
   LoopingCall(LoopingCall&&) noexcept;
+  /// Stops this loop as the destructor does, then takes over the other one.
   LoopingCall& operator=(LoopingCall&&) noexcept;
 
   /// Starts calling; with `now`, the first call is made at once. The
@@ -56,11 +59,14 @@ class LoopingCall {
   /// @throws std::logic_error if running; std::invalid_argument if
   ///   interval < 0.
   Deferred<void> start(double interval, bool now = true);
-  /// @throws std::logic_error if not running.
+  /// Stops the loop; start()'s Deferred fires now, or once a call in progress
+  /// returns. @throws std::logic_error if not running.
   void stop();
   /// Restarts the interval from now. @throws std::logic_error if not running.
   void reset();
+  /// True from start() until stop() or a failed call.
   bool running() const;
+  /// The interval last given to start(), in seconds (0 before any start()).
   double interval() const;
 
   struct Impl;
@@ -73,6 +79,7 @@ class LoopingCall {
 /// What one step of a cooperative job returns: true for "call me again",
 /// false for "done", or a Deferred<bool> to wait for first.
 using JobStep = std::variant<bool, Deferred<bool>>;
+/// A cooperative job: called once per step until it returns false or fails.
 using Job = UniqueFunction<JobStep()>;
 
 class Cooperator;
@@ -85,6 +92,7 @@ class CooperativeTask {
   Deferred<void> whenDone();
   /// Stops running steps until resume() (pauses nest).
   void pause();
+  /// Undoes one pause(); steps run again once every pause is undone.
   /// @throws error::NotPaused if not paused.
   void resume();
   /// Ends the job now. @throws error::TaskDone / TaskFailed / TaskStopped if
@@ -92,6 +100,7 @@ class CooperativeTask {
   void stop();
 
   struct Impl;
+  /// A handle to the task `impl`; Cooperator::cooperate() makes these.
   explicit CooperativeTask(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
  private:
@@ -123,11 +132,14 @@ class Cooperator {
   Cooperator(const Cooperator&) = delete;
   Cooperator& operator=(const Cooperator&) = delete;
 
+  /// Starts running `job` a step at a time and returns its task. On a stopped
+  /// Cooperator the task ends at once with SchedulerStopped.
   CooperativeTask cooperate(Job job);
   /// cooperate(job).whenDone().
   Deferred<void> coiterate(Job job);
   /// Ends every job with SchedulerStopped; later jobs end at once too.
   void stop();
+  /// True until stop() is called.
   bool running() const;
 
   struct Impl;

@@ -78,6 +78,7 @@ class ITransport : public IConsumer, public IPushProducer {
   void write(std::string_view data) override = 0;
   /// Writes the pieces in order, gathered into one system call if possible.
   virtual void writeSequence(std::span<const std::string_view> data) = 0;
+  /// Writes the pieces of a braced list, e.g. writeSequence({header, body}).
   void writeSequence(std::initializer_list<std::string_view> data) {
     writeSequence(std::span<const std::string_view>(data.begin(), data.size()));
   }
@@ -123,9 +124,13 @@ class ITCPTransport : public ITransport {
   /// peer reads end-of-file and this side can still read. An
   /// IHalfCloseableProtocol gets writeConnectionLost().
   virtual void loseWriteConnection() = 0;
+  /// True if Nagle's algorithm is off (TCP_NODELAY); false once closed.
   virtual bool getTcpNoDelay() const = 0;
+  /// Turns Nagle's algorithm off (true) or on; ignored once closed.
   virtual void setTcpNoDelay(bool enabled) = 0;
+  /// True if TCP keep-alive probes are on (SO_KEEPALIVE); false once closed.
   virtual bool getTcpKeepAlive() const = 0;
+  /// Turns TCP keep-alive probes on or off; ignored once closed.
   virtual void setTcpKeepAlive(bool enabled) = 0;
 };
 
@@ -163,8 +168,8 @@ class IConnector : public std::enable_shared_from_this<IConnector> {
 
 /// A local address to bind a client socket to (Twisted's bindAddress).
 struct BindAddress {
-  std::string host;
-  int port = 0;
+  std::string host;  ///< A numeric IP address; "" binds to any address of the family.
+  int port = 0;      ///< The local port; 0 lets the kernel choose.
 };
 
 /// Twisted's IReactorTCP.

@@ -21,9 +21,11 @@ std::string eventAsJson(const LogEvent& event);
 
 /// Writes formatEventAsText lines to `out` (serialized; thread-safe).
 LogObserver textFileLogObserver(std::ostream& out);
+/// Writes formatEventAsText lines to the C stream `out` (stdout, a file).
 LogObserver textFileLogObserver(std::FILE* out);
 /// Writes eventAsJson lines to `out` (serialized; thread-safe).
 LogObserver jsonFileLogObserver(std::ostream& out);
+/// Writes eventAsJson lines to the C stream `out`.
 LogObserver jsonFileLogObserver(std::FILE* out);
 
 /// Passes on only events at `minimum` level or above.

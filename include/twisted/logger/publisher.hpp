@@ -12,19 +12,27 @@
 
 namespace twisted::logger {
 
+/// Receives every event published; may be called on any thread.
 using LogObserver = std::function<void(const LogEvent&)>;
 
+/// Hands each event to every observer added (Twisted's LogPublisher).
+///
 /// Thread-safe: events may be published from any thread (thread-pool work
 /// logs too), and observers may be added or removed at any time. An observer
 /// that throws is removed from nothing and silences nothing: the exception is
 /// swallowed so one bad observer cannot stop the others.
 class LogPublisher {
  public:
+  /// Identifies an added observer, for removeObserver().
   using ObserverId = std::uint64_t;
 
+  /// Adds `observer`, called for every event from now on; returns its id.
   ObserverId addObserver(LogObserver observer);
+  /// Removes the observer `id`; an unknown id is ignored.
   void removeObserver(ObserverId id);
+  /// Calls every observer with `event`, in the order they were added.
   void publish(const LogEvent& event) const;
+  /// Returns how many observers are registered.
   std::size_t observerCount() const;
 
  private:

@@ -32,6 +32,7 @@ TWISTED_DEFINE_ERROR(FileReadError, error::Error, "Could not read the file");
 /// consumer holds it while registered).
 class FileSender : public IPullProducer, public std::enable_shared_from_this<FileSender> {
  public:
+  /// Applied to each chunk read; what it returns is written instead.
   using Transform = std::function<std::string(std::string_view)>;
 
   /// Bytes read per resumeProducing.

@@ -47,6 +47,7 @@ class IntNStringReceiver : public Protocol, public IPushProducer {
 
   /// Bytes in the prefix: 1, 2 or 4.
   std::size_t prefixLength() const { return prefixLength_; }
+  /// Bytes received and not yet delivered (a partial prefix or message).
   std::size_t bufferedSize() const { return buffer_.buffered(); }
 
   /// Stops delivering (and pauses the transport) until resumeProducing.
@@ -54,9 +55,12 @@ class IntNStringReceiver : public Protocol, public IPushProducer {
   /// Resumes the transport and delivers what was buffered meanwhile.
   void resumeProducing() override;
   void stopProducing() override;
+  /// True after pauseProducing or stopProducing, until resumeProducing.
   bool paused() const { return paused_; }
 
  protected:
+  /// For subclasses: messages carry a `prefixLength`-byte length.
+  /// @throws std::invalid_argument unless `prefixLength` is 1, 2 or 4.
   explicit IntNStringReceiver(std::size_t prefixLength);
 
  private:

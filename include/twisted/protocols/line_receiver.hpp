@@ -73,6 +73,7 @@ class LineReceiver : public Protocol, public IPushProducer {
   void resumeProducing() override;
   /// Stops delivering and stops the transport (which closes it).
   void stopProducing() override;
+  /// True after pauseProducing or stopProducing, until resumeProducing.
   bool paused() const { return paused_; }
 
  private:
@@ -93,7 +94,9 @@ class LineReceiver : public Protocol, public IPushProducer {
 /// bytes were split; this one does not).
 class LineOnlyReceiver : public Protocol {
  public:
+  /// What ends a line (CRLF by default); not part of the line delivered.
   std::string delimiter = "\r\n";
+  /// The longest line accepted, without its delimiter.
   std::size_t MAX_LENGTH = 16384;
 
   void dataReceived(std::string_view data) override;
@@ -103,6 +106,7 @@ class LineOnlyReceiver : public Protocol {
   virtual void lineLengthExceeded(std::string_view line);
   /// Writes `line` followed by the delimiter.
   void sendLine(std::string_view line);
+  /// Bytes received and not yet delivered.
   std::size_t bufferedSize() const { return buffer_.buffered(); }
 
  private:

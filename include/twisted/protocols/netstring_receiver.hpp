@@ -43,6 +43,7 @@ class NetstringReceiver : public Protocol {
   virtual void netstringParseError(const NetstringParseError& reason);
   /// The error, once one happened.
   const std::optional<NetstringParseError>& parseError() const { return parseError_; }
+  /// Bytes received and not yet delivered (a partial netstring).
   std::size_t bufferedSize() const { return buffer_.buffered(); }
 
  private:

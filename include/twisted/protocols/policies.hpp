@@ -29,6 +29,7 @@ class ThrottlingFactory;
 /// Twisted's ThrottlingProtocol: counts the bytes its connection moves.
 class ThrottlingProtocol : public ProtocolWrapper {
  public:
+  /// Wraps `wrapped` for `factory`, which must be a ThrottlingFactory.
   ThrottlingProtocol(WrappingFactory& factory, std::shared_ptr<Protocol> wrapped);
   void write(std::string_view data) override;
   void writeSequence(std::span<const std::string_view> data) override;
@@ -39,9 +40,11 @@ class ThrottlingProtocol : public ProtocolWrapper {
 
   /// Stops reading from the peer (pauses the real transport).
   void throttleReads();
+  /// Resumes reading from the peer (resumes the real transport).
   void unthrottleReads();
   /// Pauses the registered streaming producer, if any.
   void throttleWrites();
+  /// Resumes the registered streaming producer, if any.
   void unthrottleWrites();
 
  private:
@@ -57,33 +60,50 @@ class ThrottlingProtocol : public ProtocolWrapper {
 /// only through a registered streaming producer, as in Twisted.
 class ThrottlingFactory : public WrappingFactory {
  public:
+  /// Wraps `wrapped`, allowing `maxConnectionCount` connections and reading or writing
+  /// `readLimit` or `writeLimit` bytes per second (unset: no limit); checks run on `clock`.
   ThrottlingFactory(IReactorTime& clock, std::shared_ptr<Factory> wrapped,
                     std::size_t maxConnectionCount = SIZE_MAX,
                     std::optional<double> readLimit = std::nullopt,
                     std::optional<double> writeLimit = std::nullopt);
   ~ThrottlingFactory() override;
 
+  /// Connections beyond this many are refused.
   std::size_t maxConnectionCount;
-  std::optional<double> readLimit;   // bytes per second
-  std::optional<double> writeLimit;  // bytes per second
+  /// Bytes per second all connections may read; unset: no limit.
+  std::optional<double> readLimit;
+  /// Bytes per second all connections may write; unset: no limit.
+  std::optional<double> writeLimit;
 
+  /// How many connections are open (or being made) now.
   std::size_t connectionCount() const { return connectionCount_; }
+  /// Bytes read by all connections since the last read check.
   std::uint64_t readThisSecond() const { return readThisSecond_; }
+  /// Bytes written by all connections since the last write check.
   std::uint64_t writtenThisSecond() const { return writtenThisSecond_; }
+  /// Counts `n` bytes read (the wrappers call it).
   void registerRead(std::size_t n) { readThisSecond_ += n; }
+  /// Counts `n` bytes written (the wrappers call it).
   void registerWritten(std::size_t n) { writtenThisSecond_ += n; }
 
-  /// The once-a-second checks (public for tests, as in Twisted).
+  /// The once-a-second read check: throttles reads if readLimit was exceeded, then resets
+  /// the count and schedules the next check (public for tests, as in Twisted).
   void checkReadBandwidth();
+  /// The once-a-second write check, as checkReadBandwidth but for writeLimit.
   void checkWriteBandwidth();
+  /// Stops every open connection reading (ThrottlingProtocol::throttleReads).
   void throttleReads();
+  /// Lets every open connection read again.
   void unthrottleReads();
+  /// Pauses the streaming producer of every open connection.
   void throttleWrites();
+  /// Resumes the streaming producer of every open connection.
   void unthrottleWrites();
 
   std::shared_ptr<Protocol> buildProtocol(const Address& addr) override;
   std::shared_ptr<ProtocolWrapper> wrapProtocol(std::shared_ptr<Protocol> wrapped,
                                                 const Address& addr) override;
+  /// Forgets the connection; when none is left, cancels the pending checks.
   void unregisterProtocol(ProtocolWrapper& p) override;
   IReactorTime* clock() const override { return &clock_; }
 
@@ -105,14 +125,19 @@ class ThrottlingFactory : public WrappingFactory {
 /// set (to say "busy" politely), else it is closed at once.
 class LimitTotalConnectionsFactory : public WrappingFactory {
  public:
+  /// Wraps `wrapped`, allowing at most `connectionLimit` open connections (unset: any number).
   LimitTotalConnectionsFactory(std::shared_ptr<Factory> wrapped,
                                std::optional<std::size_t> connectionLimit);
+  /// The most connections open at once; unset: no limit.
   std::optional<std::size_t> connectionLimit;
+  /// Makes the protocol given to connections over the limit; if empty they are refused.
   Factory::ProtocolMaker overflowProtocol;
+  /// How many connections are open now (overflow ones included).
   std::size_t connectionCount() const { return connectionCount_; }
 
   std::shared_ptr<Protocol> buildProtocol(const Address& addr) override;
   void registerProtocol(ProtocolWrapper& p) override;
+  /// Forgets the connection and counts it as closed.
   void unregisterProtocol(ProtocolWrapper& p) override;
 
  private:
@@ -123,12 +148,15 @@ class LimitTotalConnectionsFactory : public WrappingFactory {
 /// connections from each peer host; more are closed at once.
 class LimitConnectionsByPeer : public WrappingFactory {
  public:
+  /// Wraps `wrapped`, allowing `maxConnectionsPerPeer` open connections per peer host.
   LimitConnectionsByPeer(std::shared_ptr<Factory> wrapped, std::size_t maxConnectionsPerPeer = 5);
+  /// The most connections open at once from one peer host.
   std::size_t maxConnectionsPerPeer;
   /// Open connections per peer host.
   const std::map<std::string, std::size_t>& peerConnections() const { return peers_; }
 
   std::shared_ptr<Protocol> buildProtocol(const Address& addr) override;
+  /// Forgets the connection and takes it off its peer host's count.
   void unregisterProtocol(ProtocolWrapper& p) override;
 
  private:
@@ -182,11 +210,16 @@ class TimeoutMixin {
 /// written) for `timeoutPeriod` seconds.
 class TimeoutProtocol : public ProtocolWrapper {
  public:
+  /// Wraps `wrapped` for `factory` and starts a `timeoutPeriod`-second timer on `clock`
+  /// (unset: none), which must outlive this wrapper.
   TimeoutProtocol(WrappingFactory& factory, std::shared_ptr<Protocol> wrapped, IReactorTime& clock,
                   std::optional<double> timeoutPeriod);
   ~TimeoutProtocol() override;
+  /// Cancels any timer and starts one for `period` seconds (unset: no timeout).
   void setTimeout(std::optional<double> period);
+  /// Cancels the timer, if any, and clears the period.
   void cancelTimeout();
+  /// Restarts the timer for the full period; nothing if no timer is running.
   void resetTimeout();
   /// The default closes the connection.
   virtual void timeoutFunc() { loseConnection(); }
@@ -195,6 +228,7 @@ class TimeoutProtocol : public ProtocolWrapper {
   using ProtocolWrapper::writeSequence;
   void dataReceived(std::string_view data) override;
   void connectionLost(const Failure& reason) override;
+  /// The current period in seconds; unset if there is no timeout.
   std::optional<double> timeoutPeriod() const { return period_; }
 
  private:
@@ -206,8 +240,11 @@ class TimeoutProtocol : public ProtocolWrapper {
 /// Twisted's TimeoutFactory (default: 30 minutes).
 class TimeoutFactory : public WrappingFactory {
  public:
+  /// Wraps `wrapped` so that each connection idle for `timeoutPeriod` seconds, as timed
+  /// by `clock`, is closed.
   TimeoutFactory(IReactorTime& clock, std::shared_ptr<Factory> wrapped,
                  double timeoutPeriod = 30 * 60);
+  /// The idle period, in seconds, given to each new connection.
   double timeoutPeriod;
   std::shared_ptr<ProtocolWrapper> wrapProtocol(std::shared_ptr<Protocol> wrapped,
                                                 const Address& addr) override;
@@ -226,10 +263,15 @@ class TimeoutFactory : public WrappingFactory {
 /// "C n: <reason>" when lost. Data longer than lengthLimit is elided.
 class TrafficLoggingFactory : public WrappingFactory {
  public:
+  /// Wraps `wrapped`, logging each connection's traffic to "<logfilePrefix>-<n>", with data
+  /// longer than `lengthLimit` elided (unset: never).
   TrafficLoggingFactory(std::shared_ptr<Factory> wrapped, std::string logfilePrefix,
                         std::optional<std::size_t> lengthLimit = std::nullopt);
+  /// The start of each log file's name; "-<n>" is appended.
   std::string logfilePrefix;
+  /// Longer data is cut and marked "<... elided>"; unset: logged whole.
   std::optional<std::size_t> lengthLimit;
+  /// Numbers the next connection 1 again (its file overwrites "<prefix>-1").
   void resetCounter() { counter_ = 0; }
   std::shared_ptr<ProtocolWrapper> wrapProtocol(std::shared_ptr<Protocol> wrapped,
                                                 const Address& addr) override;
@@ -238,7 +280,8 @@ class TrafficLoggingFactory : public WrappingFactory {
   int counter_ = 0;
 };
 
-/// Python's repr of a byte string (b'ab\r\n'), as the traffic logs show data.
+/// Python's repr of a byte string (b'ab\\r\\n' for the bytes a, b, CR, LF), as the traffic logs
+/// show data.
 std::string bytesRepr(std::string_view data);
 
 }  // namespace twisted::policies

@@ -31,6 +31,7 @@ class Proxy : public Protocol,
  public:
   /// The other side (set once both are connected).
   void setPeer(std::shared_ptr<Proxy> peer) { peer_ = std::move(peer); }
+  /// The other side; null before it is connected and after this connection is lost.
   const std::shared_ptr<Proxy>& peer() const { return peer_; }
 
   void dataReceived(std::string_view data) override;
@@ -75,12 +76,14 @@ class ProxyServer : public Proxy {
 /// `destination`.
 class ProxyFactory : public Factory {
  public:
+  /// Forwards each accepted connection to a new connection made through `destination`.
   explicit ProxyFactory(std::shared_ptr<IStreamClientEndpoint> destination);
   /// Forwards to `host`:`port` over TCP (a name is resolved without
   /// blocking).
   ProxyFactory(IReactorTCP& reactor, std::string host, int port);
 
   std::shared_ptr<Protocol> buildProtocol(const Address& addr) override;
+  /// The endpoint each forwarded connection is made through.
   const std::shared_ptr<IStreamClientEndpoint>& destination() const { return destination_; }
 
  private:

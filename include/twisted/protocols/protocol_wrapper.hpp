@@ -30,10 +30,13 @@ class ProtocolWrapper : public Protocol,
                         public ITCPTransport,
                         public std::enable_shared_from_this<ProtocolWrapper> {
  public:
+  /// Wraps `wrapped` on behalf of `factory`, which must outlive this wrapper and is also
+  /// set as this protocol's `factory`.
   ProtocolWrapper(WrappingFactory& factory, std::shared_ptr<Protocol> wrapped);
 
   /// The protocol being wrapped; null after connectionLost.
   std::shared_ptr<Protocol> wrappedProtocol;
+  /// The factory that built this wrapper.
   WrappingFactory& wrappingFactory() const { return *owner_; }
 
   // ---- events from the real transport ------------------------------------------
@@ -47,6 +50,7 @@ class ProtocolWrapper : public Protocol,
   // ---- calls from the wrapped protocol, passed to the real transport -----------------
   void write(std::string_view data) override;
   void writeSequence(std::span<const std::string_view> data) override;
+  /// Writes the listed pieces in order, as the span overload does.
   using ITransport::writeSequence;
   void loseConnection() override;
   void abortConnection() override;
@@ -64,9 +68,13 @@ class ProtocolWrapper : public Protocol,
   void stopProducing() override;
   /// Half-closes if the real transport can (else closes).
   void loseWriteConnection() override;
+  /// The real transport's TCP_NODELAY; false if it is not a TCP transport.
   bool getTcpNoDelay() const override;
+  /// Sets TCP_NODELAY on the real transport; does nothing if it is not a TCP transport.
   void setTcpNoDelay(bool enabled) override;
+  /// The real transport's SO_KEEPALIVE; false if it is not a TCP transport.
   bool getTcpKeepAlive() const override;
+  /// Sets SO_KEEPALIVE on the real transport; does nothing if it is not a TCP transport.
   void setTcpKeepAlive(bool enabled) override;
 
  private:
@@ -96,8 +104,10 @@ class HalfCloseable final : public W, public IHalfCloseableProtocol {
 /// wrapped, and keeps track of the live wrappers.
 class WrappingFactory : public ClientFactory {
  public:
+  /// Wraps the protocols that `wrapped` builds.
   explicit WrappingFactory(std::shared_ptr<Factory> wrapped);
 
+  /// The factory whose protocols are wrapped; start, stop and client events go to it too.
   std::shared_ptr<Factory> wrappedFactory;
   /// The wrappers whose connections are open.
   const std::set<ProtocolWrapper*>& protocols() const { return protocols_; }
@@ -110,13 +120,17 @@ class WrappingFactory : public ClientFactory {
                                                         const Address& addr);
   /// Called by each wrapper when connected and when its connection is lost.
   virtual void registerProtocol(ProtocolWrapper& p) { protocols_.insert(&p); }
+  /// Called by a wrapper when its connection is lost: forgets it.
   virtual void unregisterProtocol(ProtocolWrapper& p) { protocols_.erase(&p); }
 
+  /// Starts the wrapped factory (Factory::doStart).
   void startFactory() override { wrappedFactory->doStart(); }
+  /// Stops the wrapped factory (Factory::doStop).
   void stopFactory() override { wrappedFactory->doStop(); }
   void startedConnecting(IConnector& connector) override;
   void clientConnectionFailed(IConnector& connector, const Failure& reason) override;
   void clientConnectionLost(IConnector& connector, const Failure& reason) override;
+  /// The wrapped factory's prefix followed by " (WrappingFactory)".
   std::string logPrefix() const override;
   /// The wrapped factory's clock.
   IReactorTime* clock() const override {

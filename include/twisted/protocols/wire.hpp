@@ -51,6 +51,7 @@ class Chargen : public Protocol {
 /// RFC 865: sends one quote and closes.
 class QOTD : public Protocol {
  public:
+  /// Sends `quote` unless getQuote is overridden.
   explicit QOTD(std::string quote = "An apple a day keeps the doctor away.");
   void connectionMade() override;
   /// The quote to send, without its line end. Override for a different one.
@@ -73,6 +74,7 @@ class Who : public Protocol {
 /// as C's asctime) and closes.
 class Daytime : public Protocol {
  public:
+  /// Tells the time read from `clock` (empty: the system clock).
   explicit Daytime(WallClock clock = {});
   void connectionMade() override;
   /// The line sent for time `t`, with its CRLF.
@@ -87,6 +89,7 @@ class Daytime : public Protocol {
 /// says.)
 class Time : public Protocol {
  public:
+  /// Tells the time read from `clock` (empty: the system clock).
   explicit Time(WallClock clock = {});
   void connectionMade() override;
   /// The 4 bytes sent for time `t`.

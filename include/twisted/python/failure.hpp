@@ -13,10 +13,11 @@
 
 namespace twisted {
 
+/// An exception held as a value: the reason given to errbacks and connectionLost.
 class Failure {
  public:
   /// Wraps an exception already captured (for example by
-  /// std::current_exception()). A null exception_ptr is not allowed.
+  /// std::current_exception()). @throws std::invalid_argument for a null exception_ptr.
   explicit Failure(std::exception_ptr exception);
 
   /// Captures the exception currently being handled; call inside `catch`.
@@ -54,6 +55,7 @@ class Failure {
   /// "<type>: <message>", Twisted's getBriefTraceback.
   std::string brief() const;
 
+  /// The wrapped exception, never null.
   const std::exception_ptr& exception() const noexcept { return exception_; }
 
  private:

@@ -10,13 +10,17 @@
 #if defined(__cpp_lib_source_location)
 #include <source_location>
 namespace twisted {
+/// Where in the source a call was made: std::source_location itself here.
 using SourceLocation = std::source_location;
 }  // namespace twisted
 #else
 #include <cstdint>
 namespace twisted {
+/// Where in the source a call was made (file, function, line, column), with
+/// std::source_location's interface, for standard libraries that lack it.
 class SourceLocation {
  public:
+  /// Returns the location of the call to current() (the defaults capture it).
   static constexpr SourceLocation current(
       const char* file = __builtin_FILE(), const char* function = __builtin_FUNCTION(),
       std::uint_least32_t line = __builtin_LINE(),
@@ -28,10 +32,15 @@ class SourceLocation {
     here.column_ = column;
     return here;
   }
+  /// An unknown location: empty names, line and column 0.
   constexpr SourceLocation() noexcept = default;
+  /// The source file's name, as the compiler spelled it.
   constexpr const char* file_name() const noexcept { return file_; }
+  /// The name of the enclosing function.
   constexpr const char* function_name() const noexcept { return function_; }
+  /// The line number, from 1 (0 if unknown).
   constexpr std::uint_least32_t line() const noexcept { return line_; }
+  /// The column number, from 1 (0 if unknown or unsupported).
   constexpr std::uint_least32_t column() const noexcept { return column_; }
 
  private:

@@ -17,8 +17,13 @@
 
 namespace twisted {
 
+/// A pool of worker threads for blocking calls (Twisted's ThreadPool).
+/// Not started on construction: call start().
 class ThreadPool {
  public:
+  /// Keeps between `minThreads` and `maxThreads` workers once started; `name`
+  /// tags its log events. @throws std::invalid_argument unless
+  /// 0 <= minThreads <= maxThreads and maxThreads >= 1.
   explicit ThreadPool(int minThreads = 0, int maxThreads = 10, std::string name = "");
   /// Stops the pool (joining its threads) if it is still running.
   ~ThreadPool();
@@ -34,15 +39,20 @@ class ThreadPool {
   /// escaping `f` is logged; the worker goes on.
   void callInThread(UniqueFunction<void()> f);
   /// Changes the bounds; extra idle workers exit, missing ones start.
+  /// @throws std::invalid_argument for bounds the constructor would refuse.
   void adjustPoolsize(int minThreads, int maxThreads);
 
+  /// True between start() and stop().
   bool started() const;
+  /// The fewest workers kept once started.
   int minThreads() const;
+  /// The most workers run at once.
   int maxThreads() const;
   /// Threads currently alive.
   std::size_t threadCount() const;
   /// Work items waiting for a thread.
   std::size_t queuedCount() const;
+  /// The name given to the constructor.
   const std::string& name() const { return name_; }
 
  private:

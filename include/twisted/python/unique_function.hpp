@@ -18,6 +18,9 @@ namespace twisted {
 template <class Signature>
 class UniqueFunction;
 
+/// A move-only holder of any callable taking `Args...` and returning `R`.
+/// Like std::function but never copies: the callable may capture move-only
+/// state. Callables up to three pointers in size are stored without allocating.
 template <class R, class... Args>
 class UniqueFunction<R(Args...)> {
   static constexpr std::size_t kInline = 3 * sizeof(void*);
@@ -65,9 +68,12 @@ class UniqueFunction<R(Args...)> {
                               }};
 
  public:
+  /// An empty function; calling it throws std::bad_function_call.
   UniqueFunction() noexcept = default;
+  /// An empty function, as from the default constructor.
   UniqueFunction(std::nullptr_t) noexcept {}  // NOLINT(google-explicit-constructor)
 
+  /// Wraps `f`, moved or copied in; a null function pointer gives an empty function.
   template <class F, class D = std::decay_t<F>,
             class = std::enable_if_t<!std::is_same_v<D, UniqueFunction> &&
                                      std::is_invocable_r_v<R, D&, Args...>>>
@@ -83,6 +89,7 @@ class UniqueFunction<R(Args...)> {
     ops_ = &opsFor<D>;
   }
 
+  /// Takes over `other`'s callable, leaving `other` empty.
   UniqueFunction(UniqueFunction&& other) noexcept : ops_(other.ops_) {
     if (ops_) {
       ops_->relocate(other.storage_, storage_);
@@ -90,6 +97,7 @@ class UniqueFunction<R(Args...)> {
     }
   }
 
+  /// Destroys the current callable, then takes over `other`'s, leaving it empty.
   UniqueFunction& operator=(UniqueFunction&& other) noexcept {
     if (this != &other) {
       reset();
@@ -102,6 +110,7 @@ class UniqueFunction<R(Args...)> {
     return *this;
   }
 
+  /// Destroys the callable, leaving this function empty.
   UniqueFunction& operator=(std::nullptr_t) noexcept {
     reset();
     return *this;
@@ -119,6 +128,7 @@ class UniqueFunction<R(Args...)> {
     return ops_->invoke(storage_, std::forward<Args>(args)...);
   }
 
+  /// True if a callable is held (calling will not throw bad_function_call).
   explicit operator bool() const noexcept { return ops_ != nullptr; }
 
   /// Destroys the wrapped callable (and so its captures) now.

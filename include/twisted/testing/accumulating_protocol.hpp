@@ -4,7 +4,7 @@
 //   auto p = std::make_shared<twisted::testing::AccumulatingProtocol>();
 //   p->makeConnection(transport);    // p->made == true
 //   p->dataReceived("abc");           // p->data == "abc"
-//   p->lost.addCallback(...);         // fires after connectionLost
+//   p->lostDeferred.addCallback(...); // fires after connectionLost
 #pragma once
 
 #include <optional>
@@ -15,16 +15,21 @@
 
 namespace twisted::testing {
 
+/// A protocol for tests that keeps what it receives and notes when it is connected and
+/// disconnected, so a test can check them afterwards.
 class AccumulatingProtocol : public Protocol {
  public:
   /// Everything received, in order.
   std::string data;
+  /// True once connectionMade has been called.
   bool made = false;
+  /// True once connectionLost has been called.
   bool closed = false;
   /// The reason given to connectionLost.
   std::optional<Failure> closedReason;
-  /// Fire after connectionMade and after connectionLost, once each.
+  /// Fires (once) when connectionMade is called.
   Deferred<void> madeDeferred;
+  /// Fires (once) when connectionLost is called, after closedReason is set.
   Deferred<void> lostDeferred;
 
   void connectionMade() override {

@@ -23,6 +23,8 @@ class TimerQueue;
 
 namespace twisted::testing {
 
+/// A fake IReactorTime whose time moves only when advance() or pump() is called, so that
+/// timed code can be tested without sleeping.
 class Clock final : public IReactorTime {
  public:
   Clock();
@@ -44,6 +46,7 @@ class Clock final : public IReactorTime {
   void advance(double amount);
   /// advance() by each amount in turn.
   void pump(std::initializer_list<double> timings);
+  /// advance() by each amount of `timings` in turn.
   void pump(const std::vector<double>& timings);
 
  private:

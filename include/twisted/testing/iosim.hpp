@@ -64,11 +64,13 @@ class IOPump;
 /// value() is what was written and not yet taken by the pump.
 class FakeTransport final : public StringTransport {
  public:
+  /// A transport whose getHost() is `host` and getPeer() is `peer`; not yet joined to a pump.
   FakeTransport(Address host, Address peer);
 
   /// Ignored once the connection is lost or aborted, or the write side shut.
   void write(std::string_view data) override;
   void writeSequence(std::span<const std::string_view> data) override;
+  /// Queues the listed pieces in order, as the span overload does.
   using ITransport::writeSequence;
   /// Closes once the queue is empty (see iosim.hpp).
   void loseConnection() override;
@@ -131,9 +133,13 @@ class IOPump {
   ///   that never ends: pump() step by step instead).
   bool flush(std::size_t maxPasses = 1000);
 
+  /// The client side's protocol.
   std::shared_ptr<Protocol> client;
+  /// The server side's protocol.
   std::shared_ptr<Protocol> server;
+  /// The client side's transport.
   std::shared_ptr<FakeTransport> clientIO;
+  /// The server side's transport.
   std::shared_ptr<FakeTransport> serverIO;
 
  private:
@@ -147,9 +153,9 @@ struct LoopbackOptions {
   /// flush() once after both connectionMade calls (Twisted's greet), so
   /// that greetings have been exchanged.
   bool greet = true;
-  /// The server's address (its getHost, the client's getPeer) and the
-  /// client's.
+  /// The server's address (its getHost, the client's getPeer).
   Address serverAddress = IPv4Address{Transport::TCP, "10.0.0.1", 12345};
+  /// The client's address (its getHost, the server's getPeer).
   Address clientAddress = IPv4Address{Transport::TCP, "192.168.1.1", 54321};
 };
 
@@ -157,8 +163,11 @@ struct LoopbackOptions {
 /// `auto [client, server, pump] = connectedServerAndClient(...)`.
 template <class Client, class Server>
 struct ClientServerPump {
+  /// The client protocol.
   std::shared_ptr<Client> client;
+  /// The server protocol.
   std::shared_ptr<Server> server;
+  /// The pump joining them; keep it while the connection is used.
   IOPump pump;
 };
 

@@ -34,6 +34,8 @@ namespace twisted::testing {
 /// /proc/self/fd); -1 if that cannot be read.
 int countOpenFds();
 
+/// Reports what a test left behind (registered descriptors, pending delayed calls, open
+/// connections and file descriptors); each check returns one line per problem.
 class Janitor {
  public:
   /// Notes the file descriptors open now (what leakedFds compares with).

@@ -31,11 +31,13 @@ class MemoryReactor;
 /// The IListeningPort listenTCP returns: records stopListening.
 class FakePort final : public IListeningPort {
  public:
+  /// A port whose getHost() is `host`.
   explicit FakePort(Address host) : host_(std::move(host)) {}
   void startListening() override {}
   /// Marks the port stopped; the Deferred has fired.
   Deferred<void> stopListening() override;
   Address getHost() const override { return host_; }
+  /// True once stopListening has been called.
   bool stopped() const { return stopped_; }
 
  private:
@@ -47,6 +49,7 @@ class FakePort final : public IListeningPort {
 /// lets the test report the outcome to the factory.
 class FakeConnector final : public IConnector {
  public:
+  /// A connector to `destination` that reports outcomes to `factory`.
   FakeConnector(Address destination, std::shared_ptr<ClientFactory> factory)
       : destination_(std::move(destination)), factory_(std::move(factory)) {}
   /// Counts the call (the first one is made by connectTCP).
@@ -60,8 +63,11 @@ class FakeConnector final : public IConnector {
   /// Plays a lost connection: factory->clientConnectionLost(*this, reason).
   void loseConnection(const Failure& reason) { factory_->clientConnectionLost(*this, reason); }
 
+  /// How many times connect() was called.
   int connectCalls = 0;
+  /// True once disconnect() was called.
   bool disconnected = false;
+  /// True once stopConnecting() was called.
   bool stoppedConnecting = false;
 
  private:
@@ -77,6 +83,9 @@ class NoResolver final : public IHostnameResolver {
                                                  AddressFamily family) override;
 };
 
+/// A fake IReactorTCP and IReactorTime that records every listenTCP and connectTCP call
+/// and opens no socket; the test plays the network's part.
+///
 /// Also an IReactorPluggableNameResolver, so that whatever takes an
 /// EndpointReactor (client endpoints, clientFromString, twist plugins) runs
 /// on it.
@@ -84,26 +93,39 @@ class MemoryReactor : public IReactorTCP,
                       public IReactorTime,
                       public IReactorPluggableNameResolver {
  public:
+  /// The arguments of one listenTCP call, and the port it returned.
   struct TCPServer {
+    /// The port asked for (0 stays 0 here; see listeningPort's getHost).
     int port;
+    /// The factory to build the accepted connections' protocols with.
     std::shared_ptr<Factory> factory;
+    /// The backlog asked for.
     int backlog;
+    /// The interface asked for; empty for all.
     std::string interface;
+    /// The port returned.
     std::shared_ptr<FakePort> listeningPort;
   };
+  /// The arguments of one connectTCP call.
   struct TCPClient {
+    /// The host to connect to, as given.
     std::string host;
+    /// The port to connect to.
     int port;
+    /// The factory to build the connection's protocol with.
     std::shared_ptr<ClientFactory> factory;
+    /// The connection timeout asked for, in seconds.
     double timeout;
+    /// The local address to bind, if one was given.
     std::optional<BindAddress> bindAddress;
   };
 
   /// Every listenTCP call, in order. The returned port's getHost gives the
-  /// interface (127.0.0.1 if none) and the port (0 becomes 12345 + n).
+  /// interface (0.0.0.0 if none) and the port (0 becomes 12345 + n).
   std::vector<TCPServer> tcpServers;
   /// Every connectTCP call, in order, and the connector each returned.
   std::vector<TCPClient> tcpClients;
+  /// The connector each connectTCP call returned, in the same order as tcpClients.
   std::vector<std::shared_ptr<FakeConnector>> connectors;
 
   std::shared_ptr<IListeningPort> listenTCP(int port, std::shared_ptr<Factory> factory,
@@ -120,9 +142,12 @@ class MemoryReactor : public IReactorTCP,
     return clock_.callLater(delay, std::move(f));
   }
   std::vector<DelayedCall> getDelayedCalls() const override { return clock_.getDelayedCalls(); }
+  /// The embedded Clock that gives this reactor its time; advance it to run delayed calls.
   Clock& clock() { return clock_; }
 
+  /// The resolver in use: a NoResolver until the test installs another.
   IHostnameResolver& nameResolver() override { return *resolver_; }
+  /// Makes `resolver` the one nameResolver() returns.
   void installNameResolver(std::shared_ptr<IHostnameResolver> resolver) override {
     resolver_ = std::move(resolver);
   }

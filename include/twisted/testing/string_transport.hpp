@@ -32,6 +32,8 @@
 
 namespace twisted::testing {
 
+/// A TCP transport for tests that sends nothing: it records what is written, close requests
+/// and producer registration for the test to inspect (Twisted's StringTransport).
 class StringTransport : public ITCPTransport {
  public:
   /// `host` and `peer` are what getHost/getPeer answer (Twisted's defaults:
@@ -47,6 +49,7 @@ class StringTransport : public ITCPTransport {
 
   void write(std::string_view data) override;
   void writeSequence(std::span<const std::string_view> data) override;
+  /// Records the listed pieces in order, as the span overload does.
   using ITransport::writeSequence;
   /// Records the request (disconnecting() becomes true); nothing else.
   void loseConnection() override;
@@ -55,9 +58,13 @@ class StringTransport : public ITCPTransport {
   void loseWriteConnection() override { writeDisconnected_ = true; }
   Address getPeer() const override { return peer_; }
   Address getHost() const override { return host_; }
+  /// The value last given to setTcpNoDelay; false at first.
   bool getTcpNoDelay() const override { return noDelay_; }
+  /// Records `enabled` for getTcpNoDelay; there is no socket to change.
   void setTcpNoDelay(bool enabled) override { noDelay_ = enabled; }
+  /// The value last given to setTcpKeepAlive; false at first.
   bool getTcpKeepAlive() const override { return keepAlive_; }
+  /// Records `enabled` for getTcpKeepAlive; there is no socket to change.
   void setTcpKeepAlive(bool enabled) override { keepAlive_ = enabled; }
 
   // ---- flow control, as a TCP transport's -------------------------------------------
@@ -73,6 +80,7 @@ class StringTransport : public ITCPTransport {
   /// With `full`, writes are queued until drained; without, everything
   /// queued goes at once (and the producer resumes).
   void setFull(bool full);
+  /// Whether writes are being queued (see setFull).
   bool full() const { return full_; }
   /// The peer reads up to `n` queued bytes: they leave the queue (value()
   /// keeps them). Returns how many left.
@@ -85,7 +93,9 @@ class StringTransport : public ITCPTransport {
   /// (and reading, if `pauseReading`); resume both at `low` or below.
   /// @throws std::invalid_argument if low > high.
   void setWriteBufferLimits(std::size_t high, std::size_t low, bool pauseReading = true) override;
+  /// The high-water mark in bytes (64 KiB unless setWriteBufferLimits changed it).
   std::size_t highWater() const { return highWater_; }
+  /// The low-water mark in bytes (16 KiB unless setWriteBufferLimits changed it).
   std::size_t lowWater() const { return lowWater_; }
   /// True while reading is paused because the queue passed the high-water
   /// mark (and setWriteBufferLimits's pauseReading is on, the default).
@@ -107,20 +117,30 @@ class StringTransport : public ITCPTransport {
   /// "producing", "paused" or "stopped": what the protocol asked of this
   /// transport as a producer of incoming data.
   enum class ProducerState { Producing, Paused, Stopped };
+  /// Records the request: producerState() becomes Paused.
+  /// @throws std::logic_error after stopProducing.
   void pauseProducing() override;
+  /// Records the request: producerState() becomes Producing.
+  /// @throws std::logic_error after stopProducing.
   void resumeProducing() override;
   void stopProducing() override;
+  /// What the protocol last asked: Producing at first, then per the calls above.
   ProducerState producerState() const { return producerState_; }
 
   /// What the transport's clock() answers (for TimeoutMixin): null unless
   /// set, with setClock or testing::connect(protocol, clock).
   IReactorTime* clock() const override { return clock_; }
+  /// Sets what clock() answers; null for none.
   void setClock(IReactorTime* clock) { clock_ = clock; }
 
   bool disconnecting() const override { return disconnecting_; }
+  /// True once abortConnection has been called.
   bool aborted() const { return aborted_; }
+  /// True once loseWriteConnection has been called.
   bool writeDisconnected() const { return writeDisconnected_; }
+  /// The registered producer; null if none.
   const std::shared_ptr<IProducer>& producer() const { return producer_; }
+  /// Whether the registered producer was registered as streaming (a push producer).
   bool streaming() const { return streaming_; }
 
  protected:
@@ -132,9 +152,13 @@ class StringTransport : public ITCPTransport {
   /// Empties the queue without resuming anything (a closed connection).
   void discardQueue() { queued_ = 0; }
 
+  /// Everything written, what value() returns.
   std::string io_;
+  /// Set by loseConnection and abortConnection; what disconnecting() returns.
   bool disconnecting_ = false;
+  /// Set by abortConnection; what aborted() returns.
   bool aborted_ = false;
+  /// Set by loseWriteConnection; what writeDisconnected() returns.
   bool writeDisconnected_ = false;
 
  private:

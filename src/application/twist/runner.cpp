@@ -3,12 +3,15 @@
 #include <unistd.h>
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <iostream>
 #include <optional>
 
+#include "systemd_notify.hpp"
 #include "twisted/application/twist.hpp"
 #include "twisted/internet/defer_helpers.hpp"
 #include "twisted/internet/endpoints.hpp"
@@ -23,12 +26,44 @@ namespace {
 constexpr int kExitRuntimeFailure = 1;
 constexpr int kExitUsage = 2;
 
+const std::vector<std::string> kReactors{"select", "poll", "epoll"};
+
 struct CommonOptions {
   std::string reactor = "epoll";
   std::string logFormat = "text";
   std::string logLevel = "info";
   std::string logFile = "-";
 };
+
+// The name the program was run as: a program shipping its own plugins is
+// not `twist`, and its messages should not say so.
+std::string programName(int argc, const char* const* argv) {
+  if (argc < 1 || !argv[0] || !*argv[0]) return "twist";
+  std::string_view path = argv[0];
+  auto slash = path.rfind('/');
+  return std::string(slash == std::string_view::npos ? path : path.substr(slash + 1));
+}
+
+// The options every plugin shares. They are accepted before the plugin's
+// name (as Twisted's twist has them) and after it, where users also type
+// them; the last one given wins.
+void addCommonOptions(CLI::App& app, CommonOptions& common) {
+  app.add_option("--reactor", common.reactor,
+                 "the reactor backend (default: $TWISTED_REACTOR, else epoll)")
+      ->check(CLI::IsMember(kReactors))
+      ->group("Common options");
+  app.add_option("--log-format", common.logFormat, "how log events are written")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str()
+      ->group("Common options");
+  app.add_option("--log-level", common.logLevel, "the least severe level written")
+      ->check(CLI::IsMember({"debug", "info", "warn", "error", "critical"}))
+      ->capture_default_str()
+      ->group("Common options");
+  app.add_option("--log-file", common.logFile, "where log events go ('-': standard output)")
+      ->capture_default_str()
+      ->group("Common options");
+}
 
 // One plugin's options as CLI11 sees them: each bound to a vector that
 // collects every occurrence.
@@ -72,8 +107,11 @@ class LogDestination {
   logger::LogPublisher::ObserverId id_ = 0;
 };
 
+// Set once by runTwist, for the messages below.
+std::string g_program = "twist";
+
 int usageError(const std::string& message) {
-  std::cerr << "twist: error: " << message << "\n";
+  std::cerr << g_program << ": error: " << message << "\n";
   return kExitUsage;
 }
 
@@ -91,6 +129,14 @@ int run(const CommonOptions& common, PluginCommand& command) {
   std::shared_ptr<Service> service = command.maker->makeService(reactor, collect(command));
   LogDestination logs(common);
   const logger::Logger log("twisted.application.twist");
+  // systemd's notifications; a socket that cannot be reached is logged once
+  // per message and does not stop the service.
+  auto notify = [&log](const std::string& state) {
+    std::string problem = detail::notifySystemd(state);
+    if (!problem.empty()) {
+      log.warn("cannot notify systemd: {problem}", {{"problem", problem}});
+    }
+  };
   // The service starts once the reactor runs (as Twisted's application
   // does), so SIGINT/SIGTERM are handled from the moment a port is open.
   int status = 0;
@@ -99,24 +145,30 @@ int run(const CommonOptions& common, PluginCommand& command) {
     try {
       service->startService();
       started = true;
-      log.info("twist {plugin} running on the {reactor} reactor (pid {pid})",
-               {{"plugin", command.maker->tapname()},
+      log.info("{program} {plugin} running on the {reactor} reactor (pid {pid})",
+               {{"program", g_program},
+                {"plugin", command.maker->tapname()},
                 {"reactor", std::string(backendName(reactor.backend()))},
                 {"pid", static_cast<long>(::getpid())}});
+      // Every port listens now (endpoints listen within startService), so
+      // systemd may start what depends on this service (Type=notify).
+      notify("READY=1\nSTATUS=" + command.maker->tapname() + " running");
     } catch (const error::CannotListenError& e) {
       // An address in use is a runtime condition (1); an address that can
       // never work (not local, out of range, forbidden) is a usage error (2).
-      std::cerr << "twist: " << e.what() << "\n";
+      std::cerr << g_program << ": " << e.what() << "\n";
       status = e.socketError() == EADDRINUSE ? kExitRuntimeFailure : kExitUsage;
       reactor.stop();
     } catch (const std::exception& e) {
-      std::cerr << "twist: " << e.what() << "\n";
+      std::cerr << g_program << ": " << e.what() << "\n";
       status = kExitRuntimeFailure;
       reactor.stop();
     }
   });
-  reactor.addSystemEventTrigger(Phase::Before, "shutdown", [&service, &started] {
-    return started ? service->stopService() : succeed();
+  reactor.addSystemEventTrigger(Phase::Before, "shutdown", [&service, &started, &notify] {
+    if (!started) return succeed();
+    notify("STOPPING=1");
+    return service->stopService();
   });
   reactor.run();
   if (started) log.info("Main loop terminated");
@@ -147,23 +199,24 @@ std::optional<std::string> unknownPlugin(
 
 int runTwist(int argc, const char* const* argv,
              const std::vector<std::shared_ptr<ServiceMaker>>& plugins) {
-  CLI::App app{"Runs a twisted-cpp service (a plugin) until SIGINT or SIGTERM.", "twist"};
-  app.footer("Run 'twist PLUGIN --help' for a plugin's options.");
+  g_program = programName(argc, argv);
+  CLI::App app{"Runs a twisted-cpp service (a plugin) until SIGINT or SIGTERM.", g_program};
+  app.footer("Run '" + g_program + " PLUGIN --help' for a plugin's options.");
   app.require_subcommand(1);
-  app.get_formatter()->label("Subcommands", "Plugins");
   app.get_formatter()->label("SUBCOMMAND", "PLUGIN");
+  app.set_version_flag("--version", g_program + " (twisted-cpp) " TWISTED_VERSION_STRING);
   CommonOptions common;
-  app.add_option("--reactor", common.reactor, "the reactor backend")
-      ->check(CLI::IsMember({"select", "poll", "epoll"}))
-      ->capture_default_str();
-  app.add_option("--log-format", common.logFormat, "how log events are written")
-      ->check(CLI::IsMember({"text", "json"}))
-      ->capture_default_str();
-  app.add_option("--log-level", common.logLevel, "the least severe level written")
-      ->check(CLI::IsMember({"debug", "info", "warn", "error", "critical"}))
-      ->capture_default_str();
-  app.add_option("--log-file", common.logFile, "where log events go ('-': standard output)")
-      ->capture_default_str();
+  // TWISTED_REACTOR picks the backend, as it does for every Reactor; the
+  // option wins over it.
+  if (const char* fromEnvironment = std::getenv("TWISTED_REACTOR");
+      fromEnvironment && *fromEnvironment) {
+    common.reactor = fromEnvironment;
+    if (std::find(kReactors.begin(), kReactors.end(), common.reactor) == kReactors.end()) {
+      return usageError("TWISTED_REACTOR='" + common.reactor +
+                        "' is not a reactor (select, poll, epoll)");
+    }
+  }
+  addCommonOptions(app, common);
 
   std::vector<PluginCommand> commands;
   commands.reserve(plugins.size());
@@ -173,7 +226,9 @@ int runTwist(int argc, const char* const* argv,
     command.specs = maker->options();
     command.values.resize(command.specs.size());
     command.app = app.add_subcommand(maker->tapname(), maker->description());
-    command.app->footer("Common options (--reactor, --log-format, ...) go before the plugin name.");
+    command.app->group("Plugins");
+    command.app->footer("The common options may come before the plugin name or after it.");
+    addCommonOptions(*command.app, common);
     for (std::size_t i = 0; i < command.specs.size(); ++i) {
       const PluginOption& spec = command.specs[i];
       std::string help = spec.help;
@@ -194,7 +249,7 @@ int runTwist(int argc, const char* const* argv,
   }
 
   if (auto unknown = unknownPlugin(argc, argv, plugins)) {
-    return usageError("unknown plugin '" + *unknown + "'; 'twist --help' lists them");
+    return usageError("unknown plugin '" + *unknown + "'; '" + g_program + " --help' lists them");
   }
   try {
     app.parse(argc, argv);
@@ -204,9 +259,12 @@ int runTwist(int argc, const char* const* argv,
   } catch (const CLI::CallForAllHelp&) {
     std::cout << app.help("", CLI::AppFormatMode::All);
     return 0;
+  } catch (const CLI::CallForVersion& e) {
+    std::cout << e.what() << "\n";
+    return 0;
   } catch (const CLI::RequiredError& e) {
     if (app.get_subcommands().empty()) {
-      return usageError("no plugin given; 'twist --help' lists them");
+      return usageError("no plugin given; '" + g_program + " --help' lists them");
     }
     return usageError(e.what());
   } catch (const CLI::ParseError& e) {
@@ -226,7 +284,7 @@ int runTwist(int argc, const char* const* argv,
   } catch (const error::UnknownBackend& e) {
     return usageError(e.what());
   } catch (const std::exception& e) {
-    std::cerr << "twist: " << e.what() << "\n";
+    std::cerr << g_program << ": " << e.what() << "\n";
     return kExitRuntimeFailure;
   }
 }

@@ -158,7 +158,7 @@ std::shared_ptr<IStreamServerEndpoint> serverFromString(IReactorTCP& reactor,
   p.setAll(parsed.kwargs, names);
   p.require("port");
   int port = p.integer("port", 0, 65535, 0);
-  int backlog = p.integer("backlog", 1, 1 << 20, 50);
+  int backlog = p.integer("backlog", 1, 1 << 20, kSystemMaxBacklog);
   const std::string* interface = p.get("interface");
   if (type == "tcp6") {
     std::string iface = interface ? *interface : "::";

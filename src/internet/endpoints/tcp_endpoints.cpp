@@ -26,7 +26,7 @@ Deferred<std::shared_ptr<IListeningPort>> TCP4ServerEndpoint::listen(
 std::string TCP4ServerEndpoint::describe() const {
   std::string text = std::string(type_) + ":" + std::to_string(port_);
   if (!interface_.empty()) text += ":interface=" + quoteEndpointValue(interface_);
-  if (backlog_ != 50) text += ":backlog=" + std::to_string(backlog_);
+  if (backlog_ != kSystemMaxBacklog) text += ":backlog=" + std::to_string(backlog_);
   return text;
 }
 

@@ -1,4 +1,5 @@
 // WrappingFactory and the protocol wrapper it builds.
+#include "../build_protocol.hpp"
 #include "wrapping_factory.hpp"
 
 #include <utility>
@@ -92,7 +93,7 @@ std::shared_ptr<Protocol> WrappingFactory::buildProtocol(const Address& addr) {
   if (fired_) return nullptr;  // cancelled: refuse, which closes the socket
   std::shared_ptr<Protocol> proto;
   try {
-    proto = wrapped_->buildProtocol(addr);
+    proto = detail::buildProtocol(*wrapped_, addr);
     if (!proto) throw error::NoProtocol();
   } catch (...) {
     fired_ = true;

@@ -2,6 +2,7 @@
 // base.BaseConnector (disconnected -> connecting -> connected).
 #include <stdexcept>
 
+#include "../build_protocol.hpp"
 #include "socket.hpp"
 #include "tcp.hpp"
 #include "twisted/internet/error.hpp"
@@ -67,7 +68,7 @@ void Connector::cancelTimeout() {
 std::shared_ptr<Protocol> Connector::buildProtocol(const Address& addr) {
   state_ = State::Connected;
   cancelTimeout();
-  return factory_->buildProtocol(addr);
+  return twisted::detail::buildProtocol(*factory_, addr);
 }
 
 void Connector::connectionFailed(const Failure& reason) {

@@ -7,8 +7,10 @@
 #include <algorithm>
 #include <cerrno>
 
+#include "../build_protocol.hpp"
 #include "socket.hpp"
 #include "tcp.hpp"
+#include "twisted/internet/backlog.hpp"
 #include "twisted/internet/error.hpp"
 #include "twisted/internet/pool.hpp"
 #include "twisted/internet/reactor.hpp"
@@ -64,8 +66,16 @@ void Port::startListening() {
   }
   int one = 1;
   ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  // An IPv6 port is IPv6 only, whatever net.ipv6.bindv6only says, so that
+  // one port number can be listened on for each family (tcp:8000 and
+  // tcp6:8000) as nginx and Go's "tcp6" do; on Debian's default (0) the
+  // IPv6 socket would claim IPv4 too and the second listen fail.
+  if (sa.storage.ss_family == AF_INET6) {
+    ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+  }
+  int backlog = backlog_ < 0 ? systemMaxBacklog() : backlog_;
   if (::bind(fd, reinterpret_cast<const sockaddr*>(&sa.storage), sa.length) != 0 ||
-      ::listen(fd, backlog_) != 0) {
+      ::listen(fd, backlog) != 0) {
     int err = errno;
     ::close(fd);
     throw error::CannotListenError(where + ": " + detail::errnoText(err), err);
@@ -120,7 +130,7 @@ IOResult Port::doRead() {
     Address peer = fromSocketAddress(reinterpret_cast<sockaddr*>(&ss), len);
     std::shared_ptr<Protocol> protocol;
     try {
-      protocol = factory_->buildProtocol(peer);
+      protocol = twisted::detail::buildProtocol(*factory_, peer);
     } catch (...) {
       log().failure("Unhandled error in {factory}.buildProtocol", Failure::current(),
                     {{"factory", factory_->logPrefix()}});
