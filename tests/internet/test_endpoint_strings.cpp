@@ -70,7 +70,7 @@ TEST_F(ServerFromStringTest, TCPDefaultsAndPositionalArguments) {
   EXPECT_EQ(ep->port(), 8080);
   EXPECT_EQ(ep->interface(), "");
   EXPECT_EQ(ep->backlog(), kSystemMaxBacklog);  // not listenTCP's 50: see backlog.hpp
-  ep = server("tcp:80:127.0.0.1:7");  // Twisted's order: port, interface, backlog
+  ep = server("tcp:80:127.0.0.1:7");            // Twisted's order: port, interface, backlog
   EXPECT_EQ(ep->interface(), "127.0.0.1");
   EXPECT_EQ(ep->backlog(), 7);
   ep = server("TCP:port=81");

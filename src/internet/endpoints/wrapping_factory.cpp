@@ -1,6 +1,6 @@
 // WrappingFactory and the protocol wrapper it builds.
-#include "../build_protocol.hpp"
 #include "wrapping_factory.hpp"
+#include "../build_protocol.hpp"
 
 #include <utility>
 
