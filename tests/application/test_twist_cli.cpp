@@ -95,6 +95,13 @@ TEST(TwistCliOnce, AnUnknownTwistedReactorIsAUsageError) {
   auto r = runProgram({kTwist, "echo", "--listen", "tcp:0:interface=127.0.0.1"});
   EXPECT_EQ(r.status, 2);
   EXPECT_NE(r.err.find("TWISTED_REACTOR='kqueue' is not a reactor"), std::string::npos) << r.err;
+  // The option wins, and help and version need no reactor at all.
+  EXPECT_EQ(runProgram({kTwist, "--help"}).status, 0);
+  EXPECT_EQ(runProgram({kTwist, "--version"}).status, 0);
+  BackgroundProgram twist(
+      {kTwist, "echo", "--reactor", "poll", "--listen", "tcp:0:interface=127.0.0.1"}, true);
+  EXPECT_NE(twist.waitForLine("running on the poll reactor", 60000), "");
+  EXPECT_EQ(twist.stop(), 0);
 }
 
 TEST(TwistCliOnce, AProgramWithItsOwnPluginsNamesItselfInItsMessages) {

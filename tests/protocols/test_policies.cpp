@@ -147,6 +147,24 @@ TEST(ProtocolWrapper, ARefusalByTheWrappedFactoryIsARefusal) {
   EXPECT_EQ(connectFrom(wrapping).wrapper, nullptr);
 }
 
+// A wrapped factory whose buildProtocol override does not set `factory`:
+// the wrapped protocol gets it all the same, as from a port.
+class BareFactory : public Factory {
+ public:
+  std::shared_ptr<Protocol> buildProtocol(const Address&) override {
+    return std::make_shared<Protocol>();
+  }
+};
+
+TEST(ProtocolWrapper, TheWrappedProtocolKnowsItsFactory) {
+  auto bare = std::make_shared<BareFactory>();
+  auto wrapping = std::make_shared<WrappingFactory>(bare);
+  auto built = wrapping->buildProtocol(IPv4Address{Transport::TCP, "127.0.0.1", 1});
+  auto wrapper = std::dynamic_pointer_cast<ProtocolWrapper>(built);
+  ASSERT_TRUE(wrapper);
+  EXPECT_EQ(wrapper->wrappedProtocol->factory, bare.get());
+}
+
 // ---- ThrottlingFactory --------------------------------------------------------------
 
 TEST(ThrottlingFactory, RefusesConnectionsBeyondTheLimit) {

@@ -163,7 +163,8 @@ class TCP6ClientEndpoint final : public IStreamClientEndpoint {
   const std::string& host() const { return host_; }
   /// The port to connect to.
   int port() const { return port_; }
-  /// Seconds before a connect() fails with TimeoutError (lookup included).
+  /// Seconds the TCP connection attempt may take before it fails with
+  /// TimeoutError (<= 0: no limit); the name lookup before it is not counted.
   double timeout() const { return timeout_; }
 
  private:

@@ -47,11 +47,13 @@ std::string programName(int argc, const char* const* argv) {
 // The options every plugin shares. They are accepted before the plugin's
 // name (as Twisted's twist has them) and after it, where users also type
 // them; the last one given wins.
-void addCommonOptions(CLI::App& app, CommonOptions& common) {
-  app.add_option("--reactor", common.reactor,
-                 "the reactor backend (default: $TWISTED_REACTOR, else epoll)")
-      ->check(CLI::IsMember(kReactors))
-      ->group("Common options");
+// Returns the --reactor option, to tell whether it was given.
+CLI::Option* addCommonOptions(CLI::App& app, CommonOptions& common) {
+  CLI::Option* reactor =
+      app.add_option("--reactor", common.reactor,
+                     "the reactor backend (default: $TWISTED_REACTOR, else epoll)")
+          ->check(CLI::IsMember(kReactors))
+          ->group("Common options");
   app.add_option("--log-format", common.logFormat, "how log events are written")
       ->check(CLI::IsMember({"text", "json"}))
       ->capture_default_str()
@@ -63,6 +65,7 @@ void addCommonOptions(CLI::App& app, CommonOptions& common) {
   app.add_option("--log-file", common.logFile, "where log events go ('-': standard output)")
       ->capture_default_str()
       ->group("Common options");
+  return reactor;
 }
 
 // One plugin's options as CLI11 sees them: each bound to a vector that
@@ -207,16 +210,10 @@ int runTwist(int argc, const char* const* argv,
   app.set_version_flag("--version", g_program + " (twisted-cpp) " TWISTED_VERSION_STRING);
   CommonOptions common;
   // TWISTED_REACTOR picks the backend, as it does for every Reactor; the
-  // option wins over it.
-  if (const char* fromEnvironment = std::getenv("TWISTED_REACTOR");
-      fromEnvironment && *fromEnvironment) {
-    common.reactor = fromEnvironment;
-    if (std::find(kReactors.begin(), kReactors.end(), common.reactor) == kReactors.end()) {
-      return usageError("TWISTED_REACTOR='" + common.reactor +
-                        "' is not a reactor (select, poll, epoll)");
-    }
-  }
-  addCommonOptions(app, common);
+  // option wins over it (so a bad value matters only without --reactor).
+  const char* fromEnvironment = std::getenv("TWISTED_REACTOR");
+  if (fromEnvironment && *fromEnvironment) common.reactor = fromEnvironment;
+  std::vector<CLI::Option*> reactorOptions{addCommonOptions(app, common)};
 
   std::vector<PluginCommand> commands;
   commands.reserve(plugins.size());
@@ -228,7 +225,7 @@ int runTwist(int argc, const char* const* argv,
     command.app = app.add_subcommand(maker->tapname(), maker->description());
     command.app->group("Plugins");
     command.app->footer("The common options may come before the plugin name or after it.");
-    addCommonOptions(*command.app, common);
+    reactorOptions.push_back(addCommonOptions(*command.app, common));
     for (std::size_t i = 0; i < command.specs.size(); ++i) {
       const PluginOption& spec = command.specs[i];
       std::string help = spec.help;
@@ -269,6 +266,14 @@ int runTwist(int argc, const char* const* argv,
     return usageError(e.what());
   } catch (const CLI::ParseError& e) {
     return usageError(e.what());
+  }
+
+  bool reactorGiven = std::any_of(reactorOptions.begin(), reactorOptions.end(),
+                                  [](CLI::Option* o) { return o->count() > 0; });
+  if (!reactorGiven &&
+      std::find(kReactors.begin(), kReactors.end(), common.reactor) == kReactors.end()) {
+    return usageError("TWISTED_REACTOR='" + common.reactor +
+                      "' is not a reactor (select, poll, epoll)");
   }
 
   PluginCommand* chosen = nullptr;

@@ -26,7 +26,9 @@ std::string notifySystemd(std::string_view state) {
   socklen_t length = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + path.size());
   int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return std::strerror(errno);
-  ssize_t sent = ::sendto(fd, state.data(), state.size(), MSG_NOSIGNAL,
+  // Never block the loop (systemd's queue may be full): a lost notification
+  // is reported, not waited for.
+  ssize_t sent = ::sendto(fd, state.data(), state.size(), MSG_NOSIGNAL | MSG_DONTWAIT,
                           reinterpret_cast<const sockaddr*>(&address), length);
   int err = errno;
   ::close(fd);

@@ -1,5 +1,7 @@
 #include "twisted/protocols/protocol_wrapper.hpp"
 
+#include "../../internet/build_protocol.hpp"
+
 namespace twisted::policies {
 
 // ---- ProtocolWrapper ------------------------------------------------------------------
@@ -118,7 +120,8 @@ WrappingFactory::WrappingFactory(std::shared_ptr<Factory> wrapped)
     : wrappedFactory(std::move(wrapped)) {}
 
 std::shared_ptr<Protocol> WrappingFactory::buildProtocol(const Address& addr) {
-  std::shared_ptr<Protocol> inner = wrappedFactory->buildProtocol(addr);
+  // The wrapped protocol knows its own factory, as a port would set it.
+  std::shared_ptr<Protocol> inner = twisted::detail::buildProtocol(*wrappedFactory, addr);
   if (!inner) return nullptr;
   return wrapProtocol(std::move(inner), addr);
 }
