@@ -115,13 +115,102 @@ Deferred<int> survivesCancel(Deferred<int> first, Deferred<int> second) {
   co_return co_await second;
 }
 
-TEST(Coroutine, CoroutineThatCatchesCancelIsStillCancelled) {
+// Twisted's CancellationTests (test_inlinecb.py): cancelling a coroutine's
+// Deferred cancels what it awaits, and the coroutine itself decides the
+// result: a CancelledError it does not catch fails it, one it catches lets
+// it go on, and what it then returns (or throws) is the result.
+TEST(Coroutine, ACoroutineThatCatchesTheCancelGoesOnAndDecidesTheResult) {
   Deferred<int> first;
   Deferred<int> second;
   auto r = survivesCancel(first, second);
   r.cancel();
+  EXPECT_TRUE(hasNoResult(r)) << "the coroutine has not finished yet";
+  second.callback(1);
+  EXPECT_EQ(successResultOf(r), 1);
+}
+
+// test_asynchronousCancellation: the awaited Deferred's own errback turns
+// the CancelledError into another wait; the coroutine's result waits too.
+TEST(Coroutine, CancellationWaitsForTheAwaitedDeferredToFinish) {
+  Deferred<int> more;
+  Deferred<int> child;
+  Deferred<int> awaited = child.addErrback([&](const Failure& f) -> Deferred<int> {
+    f.trap<error::CancelledError>();
+    return more;
+  });
+  auto r = addOne(awaited);
+  r.cancel();
+  EXPECT_TRUE(hasNoResult(r));
+  more.callback(6543);
+  EXPECT_EQ(successResultOf(r), 6544);
+}
+
+struct UntranslatedError : std::runtime_error {
+  UntranslatedError() : std::runtime_error("untranslated") {}
+};
+struct TranslatedError : std::runtime_error {
+  TranslatedError() : std::runtime_error("translated") {}
+};
+struct DontFail : std::runtime_error {
+  explicit DontFail(int v) : std::runtime_error("dont fail"), value(v) {}
+  int value;
+};
+
+// sampleInlineCB: awaits, translating two errors.
+Deferred<int> translating(Deferred<int> child) {
+  int x = 0;
+  try {
+    x = co_await child;
+  } catch (const UntranslatedError&) {
+    throw TranslatedError();
+  } catch (const DontFail& e) {
+    x = e.value - 2;
+  }
+  co_return x + 1;
+}
+
+// test_errorToErrorTranslation
+TEST(Coroutine, ACancellerErrorCaughtByTheCoroutineBecomesItsError) {
+  Deferred<int> child([](Deferred<int>& self) { self.errback(UntranslatedError()); });
+  auto r = translating(child);
+  r.cancel();
+  EXPECT_TRUE(failureResultOf(r).check<TranslatedError>());
+}
+
+// test_errorToSuccessTranslation
+TEST(Coroutine, ACancellerErrorCaughtByTheCoroutineCanBecomeASuccess) {
+  Deferred<int> child([](Deferred<int>& self) { self.errback(DontFail(4321)); });
+  auto r = translating(child);
+  std::vector<int> results;
+  r.addCallback([&](int v) { results.push_back(v); });
+  r.cancel();
+  EXPECT_EQ(results, std::vector<int>{4320});
+}
+
+// test_cascadeCancellingOnCancel and test_errbackCancelledErrorOnCancel
+TEST(Coroutine, AnUncaughtCancelFailsTheCoroutineWithCancelledError) {
+  bool childSawCancel = false;
+  Deferred<int> child;
+  Deferred<int> watched = child.addErrback([&](const Failure& f) -> Failure {
+    childSawCancel = f.check<error::CancelledError>();
+    return f;
+  });
+  auto r = translating(watched);
+  r.cancel();
+  EXPECT_TRUE(childSawCancel);
   EXPECT_TRUE(failureResultOf(r).check<error::CancelledError>());
-  second.callback(1);  // the coroutine finishes; its result is moot
+}
+
+// A coroutine that went on after a cancel can be cancelled again at its
+// next wait, as Twisted re-arms the canceller.
+TEST(Coroutine, ACoroutineCanBeCancelledAgainAtItsNextWait) {
+  Deferred<int> first;
+  Deferred<int> second;
+  auto r = survivesCancel(first, second);
+  r.cancel();
+  EXPECT_TRUE(hasNoResult(r));
+  r.cancel();  // now cancels `second`, which the coroutine does not catch
+  EXPECT_TRUE(failureResultOf(r).check<error::CancelledError>());
 }
 
 TEST(Coroutine, MillionCoroutinesInALine) {

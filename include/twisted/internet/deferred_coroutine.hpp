@@ -10,7 +10,9 @@
 // its first co_await of an unfired Deferred; `co_await d` on a fired one does
 // not suspend. An exception escaping the body fails the returned Deferred.
 // Cancelling the returned Deferred cancels the Deferred it is waiting on
-// (the CancelledError is thrown at that co_await). Resumptions are run by a
+// (the CancelledError is thrown at that co_await) and leaves the result to
+// the coroutine, as Twisted does: uncaught, the CancelledError fails it;
+// caught, the coroutine goes on and its co_return is the result. Resumptions are run by a
 // trampoline, so a million coroutines awaiting one another in a line do not
 // grow the stack.
 #pragma once
@@ -49,12 +51,7 @@ class SuspendedCoroutine {
 template <class T>
 class PromiseBase {
  public:
-  PromiseBase() {
-    // Cancelling the coroutine's Deferred cancels what it awaits.
-    detail::stateOf(deferred_)->canceller = [this](DeferredState&) {
-      if (awaiting) detail::cancel(*awaiting);
-    };
-  }
+  PromiseBase() { armCanceller(); }
   ~PromiseBase() {
     // A frame destroyed before finishing must not leave a canceller that
     // points into it.
@@ -75,6 +72,20 @@ class PromiseBase {
   DeferredState* awaiting = nullptr;
 
  protected:
+  // Cancelling the coroutine's Deferred cancels what it awaits, and the
+  // coroutine decides the result, as Twisted's inlineCallbacks: the
+  // CancelledError is thrown at its co_await, and what it returns or throws
+  // then is the result. The canceller stays armed for the next wait. Not
+  // suspended (cancelled from inside its own body), it is simply cancelled.
+  void armCanceller() {
+    detail::stateOf(deferred_)->canceller = [this](DeferredState& s) {
+      if (!awaiting) return;
+      s.cancellerDecides = true;
+      armCanceller();
+      detail::cancel(*awaiting);
+    };
+  }
+
   Deferred<T> deferred_;
 };
 

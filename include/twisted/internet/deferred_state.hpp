@@ -79,6 +79,10 @@ struct DeferredState {
   DeferredState& operator=(const DeferredState&) = delete;
 
   std::uint32_t refs = 0;
+  // Set by a canceller that has arranged for the result itself (a
+  // coroutine's: what the coroutine does with the CancelledError decides
+  // it), so cancel() does not fail the Deferred. In the hole after `refs`.
+  bool cancellerDecides = false;
   std::vector<Step> steps;
   std::size_t nextStep = 0;
   ResultBox value;

@@ -2,6 +2,7 @@
 // the coroutine trampoline, and reports of unhandled failures.
 #include <atomic>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "twisted/internet/deferred.hpp"
@@ -213,6 +214,7 @@ void cancel(DeferredState& state) {
       // Without a canceller, the producer will still fire it later: eat that.
       state.suppressAlreadyCalled = true;
     }
+    if (std::exchange(state.cancellerDecides, false)) return;
     if (!state.called) {
       state.failure = Failure::of(error::CancelledError());
       fire(state, SourceLocation::current());
