@@ -16,6 +16,7 @@
 #include "twisted/internet/interfaces.hpp"
 #include "twisted/internet/pool.hpp"
 #include "twisted/internet/protocol.hpp"
+#include "twisted/internet/react.hpp"
 #include "twisted/internet/reactor.hpp"
 #include "twisted/internet/reactor_tcp.hpp"
 #include "twisted/internet/reconnecting.hpp"

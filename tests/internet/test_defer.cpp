@@ -19,15 +19,7 @@ using testing::failureResultOf;
 using testing::hasNoResult;
 using testing::successResultOf;
 
-class DeferTest : public ::testing::Test {
- protected:
-  void TearDown() override {
-    auto errors = logs.unflushedErrors();
-    EXPECT_TRUE(errors.empty()) << "unexpected logged errors:\n"
-                                << (errors.empty() ? "" : errors.front());
-  }
-  LogCapture logs;
-};
+class DeferTest : public NoLoggedErrorsTest {};
 
 TEST_F(DeferTest, CallbackRunsWithTheResult) {
   Deferred<int> d;

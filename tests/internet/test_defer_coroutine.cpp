@@ -276,3 +276,43 @@ TWISTED_ALL_BACKENDS(CoroutineReactorTest);
 
 }  // namespace
 }  // namespace twisted::test
+
+namespace twisted::test {
+namespace {
+
+Deferred<int> awaitAndAddOne(Deferred<int> d) {
+  co_return co_await d + 1;
+}
+
+// AwaitTests.test_reraise: an already-failed Deferred throws at the
+// co_await without suspending.
+TEST(Coroutine, AwaitingAnAlreadyFailedDeferredThrowsAtOnce) {
+  bool caught = false;
+  auto body = [&]() -> Deferred<int> {
+    try {
+      co_await fail<int>(Failure::of(std::runtime_error("already")));
+    } catch (const std::runtime_error& e) {
+      caught = std::string(e.what()) == "already";
+    }
+    co_return 1;
+  };
+  Deferred<int> r = body();
+  EXPECT_TRUE(caught) << "the throw happened before the coroutine returned";
+  EXPECT_EQ(successResultOf(r), 1);
+}
+
+// AwaitTests.test_chained: a fired Deferred that waits on a chained one
+// resumes the coroutine with the inner result once that fires.
+TEST(Coroutine, AwaitingADeferredThatWaitsOnAChainedOneResumesWithItsResult) {
+  Deferred<int> inner;
+  Deferred<int> outer;
+  Deferred<int> chained = outer.addCallback([&](int) { return inner; });
+  outer.callback(0);  // fired, but waiting on `inner`
+  Deferred<int> r = awaitAndAddOne(chained);
+  EXPECT_TRUE(hasNoResult(r));
+  inner.callback(41);
+  EXPECT_EQ(successResultOf(r), 42);
+}
+
+}  // namespace
+}  // namespace twisted::test

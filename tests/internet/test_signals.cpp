@@ -66,3 +66,18 @@ TWISTED_ALL_BACKENDS(SignalsTest);
 
 }  // namespace
 }  // namespace twisted::test
+
+namespace twisted::test {
+namespace {
+
+// ReactorBaseSignalTests.test_exitSignalDefaultsToNone: no signal ended a
+// run yet, and a run ended by stop() leaves none.
+TEST_P(SignalsTest, ExitSignalIsEmptyUntilASignalStopsARun) {
+  EXPECT_FALSE(reactor->exitSignal().has_value());
+  reactor->callWhenRunning([&] { reactor->stop(); });
+  runReactor(60);
+  EXPECT_FALSE(reactor->exitSignal().has_value());
+}
+
+}  // namespace
+}  // namespace twisted::test

@@ -294,3 +294,125 @@ TEST(Cooperator, WhenDoneAfterCompletion) {
 
 }  // namespace
 }  // namespace twisted::task
+
+// ---- LoopingCall corners of Twisted's LoopTests and ReactorLoopTests -------------------
+
+namespace twisted::task {
+namespace {
+
+// test_countLengthyIntervalCounts: the count is of interval boundaries
+// crossed, so a call 1.75 intervals late still counts 1.
+TEST(LoopingCall, WithCountCountsBoundariesNotElapsedTime) {
+  Clock clock;
+  std::vector<std::pair<double, int>> times;
+  LoopingCall lc = LoopingCall::withCount(clock, [&](int n) {
+    times.push_back({clock.seconds(), n});
+  });
+  constexpr double kInterval = 0.5, kDelay = 0.01;
+  lc.start(kInterval);
+  clock.advance(kInterval + kDelay);
+  clock.advance(kInterval * 1.75);
+  clock.advance(kInterval * 0.25);
+  ASSERT_EQ(times.size(), 4u);
+  for (const auto& [when, count] : times) EXPECT_EQ(count, 1) << "at " << when;
+  EXPECT_DOUBLE_EQ(times[2].first, 2.75 * kInterval + kDelay);
+  EXPECT_DOUBLE_EQ(times[3].first, 3.0 * kInterval + kDelay);
+  lc.stop();
+}
+
+// test_withCountFloatingPointBoundary: 0.1 is not exact in binary; the
+// counts are never 0 and add up to the intervals elapsed.
+TEST(LoopingCall, WithCountAtAFloatingPointBoundaryNeverCountsZero) {
+  Clock clock;
+  std::vector<int> counts;
+  LoopingCall lc = LoopingCall::withCount(clock, [&](int n) { counts.push_back(n); });
+  constexpr int kCount = 10;
+  const double interval = 1.0 / kCount;
+  lc.start(interval, /*now=*/false);
+  double sum = 0;
+  for (int i = 0; i < kCount; ++i) {
+    clock.advance(interval);
+    sum += interval;
+  }
+  double epsilon = 1.0 - sum;
+  ASSERT_NE(epsilon, 0.0) << "the inexact case this test is about";
+  clock.advance(epsilon);
+  int total = 0;
+  for (int n : counts) {
+    EXPECT_NE(n, 0);
+    total += n;
+  }
+  EXPECT_EQ(total, kCount);
+  lc.stop();
+}
+
+// testStopAtOnce
+TEST(LoopingCall, StoppedAtOnceItNeverRuns) {
+  Clock clock;
+  int calls = 0;
+  LoopingCall lc(clock, [&] { ++calls; });
+  Deferred<void> d = lc.start(0, /*now=*/false);
+  lc.stop();
+  successResultOf(d);
+  clock.advance(1);
+  EXPECT_EQ(calls, 0);
+  EXPECT_TRUE(clock.getDelayedCalls().empty());
+}
+
+// testStoppingBeforeDelayedStart
+TEST(LoopingCall, StoppedBeforeADelayedStartItNeverRuns) {
+  Clock clock;
+  int calls = 0;
+  LoopingCall lc(clock, [&] { ++calls; });
+  Deferred<void> d = lc.start(10, /*now=*/false);
+  clock.advance(5);
+  lc.stop();
+  EXPECT_TRUE(clock.getDelayedCalls().empty());
+  clock.advance(10);
+  EXPECT_EQ(calls, 0);
+  successResultOf(d);
+}
+
+// testStopAtOnceLater (on a fake clock): stopped from another call before
+// its first one.
+TEST(LoopingCall, StoppedByAnotherCallBeforeItsFirstItNeverRuns) {
+  Clock clock;
+  int calls = 0;
+  LoopingCall lc(clock, [&] { ++calls; });
+  Deferred<void> d = lc.start(1, /*now=*/false);
+  clock.callLater(0.5, [&] { lc.stop(); });
+  clock.advance(0.5);
+  clock.advance(2);
+  EXPECT_EQ(calls, 0);
+  successResultOf(d);
+}
+
+// testFailAndStop: stop() then throw inside the call: the Deferred fails.
+TEST(LoopingCall, StopThenThrowInsideTheCallFailsTheDeferred) {
+  Clock clock;
+  std::optional<LoopingCall> lc;
+  lc.emplace(clock, [&] {
+    lc->stop();
+    throw std::runtime_error("failed after stop");
+  });
+  Deferred<void> d = lc->start(1);
+  EXPECT_EQ(failureResultOf(d).getErrorMessage(), "failed after stop");
+  EXPECT_TRUE(clock.getDelayedCalls().empty());
+}
+
+// testFailurePropagation: a Deferred returned by the function that fails
+// later fails start()'s Deferred, and nothing is left scheduled.
+TEST(LoopingCall, ALaterFailureOfTheReturnedDeferredFailsTheLoop) {
+  Clock clock;
+  Deferred<void> returned;
+  LoopingCall lc(clock, UniqueFunction<Deferred<void>()>([&] { return returned; }));
+  Deferred<void> d = lc.start(1);
+  EXPECT_TRUE(hasNoResult(d));
+  returned.errback(std::runtime_error("later"));
+  EXPECT_EQ(failureResultOf(d).getErrorMessage(), "later");
+  EXPECT_FALSE(lc.running());
+  EXPECT_TRUE(clock.getDelayedCalls().empty());
+}
+
+}  // namespace
+}  // namespace twisted::task

@@ -174,3 +174,24 @@ TWISTED_ALL_BACKENDS(ThreadsTest);
 
 }  // namespace
 }  // namespace twisted::test
+
+namespace twisted::test {
+namespace {
+
+// test_delayedCallFromThread as Twisted has it: callFromThread made on the
+// reactor thread, from a delayed call, runs on the next turn without
+// another event to wake the loop (no timer is left to end its wait).
+TEST_P(ThreadsTest, CallFromThreadOnTheReactorThreadFromADelayedCallRunsNextTurn) {
+  bool ran = false;
+  reactor->callLater(0, [&] {
+    reactor->callFromThread([&] {
+      ran = true;
+      reactor->stop();
+    });
+  });
+  runReactor(60);
+  EXPECT_TRUE(ran);
+}
+
+}  // namespace
+}  // namespace twisted::test

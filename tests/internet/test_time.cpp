@@ -1,11 +1,15 @@
 // IReactorTime on the real reactor: callLater, DelayedCall, ordering, load.
 // Covers twisted/internet/test/test_time.py and test_base.py's DelayedCall
 // tests (see docs/conformance.md).
+#include <algorithm>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "internet/poller/poller.hpp"
 #include "reactor_test.hpp"
+#include "twisted/testing/clock.hpp"
 
 namespace twisted::test {
 namespace {
@@ -18,12 +22,28 @@ TEST_P(TimeTest, DelayedCallStopsReactor) {
 }
 
 TEST_P(TimeTest, DistantDelayedCallDoesNotBreakTheLoop) {
-  // A timeout beyond what epoll_wait's int milliseconds can express.
+  // A timeout beyond what epoll_wait's int milliseconds can express, and
+  // the only timer: the loop waits with it (no guard timer nearer), until
+  // another thread wakes it.
   DelayedCall far = reactor->callLater(4294967296.0, [] {});
-  reactor->callLater(0, [&] { reactor->stop(); });
-  runReactor();
+  std::thread waker;
+  reactor->callWhenRunning(
+      [&] { waker = std::thread([&] { reactor->callFromThread([&] { reactor->stop(); }); }); });
+  reactor->run(false);
+  waker.join();
   EXPECT_TRUE(far.active());
   far.cancel();
+}
+
+// What the loop passes its backend for a timer that far away: clamped to
+// about 24 days (Twisted's bound), not overflowed into a negative (wait
+// forever) or a small (spin) number of milliseconds.
+TEST(PollerTimeout, ADistantTimeoutIsClampedNotOverflowed) {
+  EXPECT_EQ(detail::timeoutMillis(4294967296.0), 2147483000);
+  EXPECT_EQ(detail::timeoutMillis(1e300), 2147483000);
+  EXPECT_EQ(detail::timeoutMillis(-1), -1);
+  EXPECT_EQ(detail::timeoutMillis(0), 0);
+  EXPECT_EQ(detail::timeoutMillis(0.0005), 1) << "rounded up: never a busy wait for a due timer";
 }
 
 TEST_P(TimeTest, CallsRunInTimeThenSchedulingOrder) {
@@ -111,7 +131,16 @@ TEST_P(TimeTest, GetDelayedCallsListsPendingOnly) {
   b.cancel();
   auto pending = reactor->getDelayedCalls();
   ASSERT_EQ(pending.size(), 2u);
+  // Each of a and c exactly once, and not b: checked with != too, so an
+  // operator== that always answered true would fail here.
   EXPECT_TRUE((pending[0] == a && pending[1] == c) || (pending[0] == c && pending[1] == a));
+  EXPECT_TRUE(pending[0] != pending[1]);
+  for (const DelayedCall& p : pending) {
+    EXPECT_TRUE(p != b);
+    EXPECT_FALSE(p == b);
+  }
+  EXPECT_EQ(std::count(pending.begin(), pending.end(), a), 1);
+  EXPECT_EQ(std::count(pending.begin(), pending.end(), c), 1);
   a.cancel();
   c.cancel();
   EXPECT_TRUE(reactor->getDelayedCalls().empty());
@@ -201,6 +230,26 @@ TEST_P(TimeTest, SecondsIsMonotonic) {
 }
 
 TWISTED_ALL_BACKENDS(TimeTest);
+
+}  // namespace
+}  // namespace twisted::test
+
+namespace twisted::test {
+namespace {
+
+// DelayedCallMixin.test_ne: handles of two calls differ; a copy is equal.
+TEST(DelayedCallHandles, HandlesOfDifferentCallsCompareUnequal) {
+  testing::Clock clock;
+  DelayedCall a = clock.callLater(1, [] {});
+  DelayedCall b = clock.callLater(1, [] {});
+  DelayedCall aCopy = a;
+  EXPECT_TRUE(a != b);
+  EXPECT_FALSE(a == b);
+  EXPECT_TRUE(a == aCopy);
+  EXPECT_FALSE(a != aCopy);
+  a.cancel();
+  b.cancel();
+}
 
 }  // namespace
 }  // namespace twisted::test

@@ -1,6 +1,7 @@
 // FileSender: the behaviours of Twisted's FileSenderTests
 // (twisted/protocols/test/test_basic.py).
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <fstream>
@@ -96,7 +97,8 @@ TEST(FileSender, StoppedTransferFailsWithProducerStopped) {
 }
 
 TEST(FileSender, SendsARealFileByPath) {
-  std::string path = ::testing::TempDir() + "file_sender_test.bin";
+  std::string path =
+      ::testing::TempDir() + "file_sender_test_" + std::to_string(::getpid()) + ".bin";
   std::string content;
   for (int i = 0; i < 100000; ++i) content += static_cast<char>(i * 7);
   {

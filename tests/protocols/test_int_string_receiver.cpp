@@ -113,9 +113,15 @@ TYPED_TEST(IntNStringReceiverTest, LongStringIsNotDeliveredNorWhatFollows) {
     EXPECT_EQ(proto->received, std::vector<std::string>{"ok"}) << split.name;
     EXPECT_FALSE(proto->exceeded.empty()) << split.name;
     EXPECT_TRUE(this->transport->disconnecting()) << split.name;
-    // Refused at the prefix: the announced bytes are never buffered whole.
-    EXPECT_LE(proto->bufferedSize(), wire.size() - this->framed("ok").size());
   }
+  // Refused at the prefix: the limit is applied when the length arrives,
+  // before a single byte of the announced string (a receiver that waited for
+  // the whole string before refusing would not have refused yet here).
+  auto proto = this->connected();
+  proto->MAX_LENGTH = 10;
+  proto->dataReceived(this->framed("ok") + this->prefix(11));
+  EXPECT_FALSE(proto->exceeded.empty());
+  EXPECT_TRUE(this->transport->disconnecting());
 }
 
 TYPED_TEST(IntNStringReceiverTest, TooLongToSendThrows) {

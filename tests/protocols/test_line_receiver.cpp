@@ -419,3 +419,32 @@ TEST(LineOnlyReceiver, SendLine) {
 }
 
 }  // namespace
+
+namespace {
+
+// LineReceiverTests.test_lineReceiverAsProducer: a receiver that registers
+// itself as its transport's producer in lineReceived, then unregisters,
+// still gets every line of the batch.
+class ProducingLineTester : public twisted::basic::LineReceiver,
+                            public std::enable_shared_from_this<ProducingLineTester> {
+ public:
+  ProducingLineTester() { delimiter = "\n"; }
+  std::vector<std::string> received;
+  void lineReceived(std::string_view line) override {
+    received.emplace_back(line);
+    if (line == "produce") transport->registerProducer(shared_from_this(), true);
+    if (line == "unproduce") transport->unregisterProducer();
+  }
+};
+
+TEST(LineReceiver, RegisteringItselfAsProducerMidBatchLosesNoLine) {
+  auto p = std::make_shared<ProducingLineTester>();
+  auto t = std::make_shared<StringTransport>();
+  p->makeConnection(t);
+  p->dataReceived("produce\nhello world\nunproduce\ngoodbye\n");
+  EXPECT_EQ(p->received,
+            (std::vector<std::string>{"produce", "hello world", "unproduce", "goodbye"}));
+  EXPECT_EQ(t->producer(), nullptr);
+}
+
+}  // namespace

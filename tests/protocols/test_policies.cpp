@@ -428,3 +428,180 @@ TEST(TrafficLoggingFactory, ElidesLongData) {
 }
 
 }  // namespace
+
+// ---- Twisted's WrapperTests, ThrottlingTests and TimeoutProtocolTests corners -------------
+
+namespace {
+
+class Named : public Recording {
+ public:
+  std::string logPrefix() const override { return "Inner"; }
+};
+
+class NamedFactory : public Factory {
+ public:
+  std::shared_ptr<Protocol> buildProtocol(const Address&) override {
+    return std::make_shared<Named>();
+  }
+  std::string logPrefix() const override { return "Outer"; }
+};
+
+// test_factoryLogPrefix, test_protocolLogPrefix
+TEST(ProtocolWrapper, LogPrefixesNameTheWrappedAndTheWrapping) {
+  auto wrapping = std::make_shared<WrappingFactory>(std::make_shared<NamedFactory>());
+  EXPECT_EQ(wrapping->logPrefix(), "Outer (WrappingFactory)");
+  auto c = connectFrom(wrapping);
+  EXPECT_EQ(c.wrapper->logPrefix(), "Inner (Outer (WrappingFactory))");
+  c.transport->loseConnection();
+}
+
+// test_getHost
+TEST(ProtocolWrapper, GetHostIsTheRealTransports) {
+  std::vector<std::shared_ptr<Recording>> inner;
+  auto c = connectFrom(std::make_shared<WrappingFactory>(recordingFactory(&inner)));
+  EXPECT_EQ(inner[0]->transport->getHost(), c.transport->getHost());
+  EXPECT_NE(inner[0]->transport->getHost(), c.transport->getPeer()) << "the two are distinct here";
+  c.transport->loseConnection();
+}
+
+// test_registerProducer, test_unregisterProducer
+TEST(ProtocolWrapper, ProducersAreRegisteredOnTheRealTransport) {
+  struct Producer : IPushProducer {
+    void pauseProducing() override {}
+    void resumeProducing() override {}
+    void stopProducing() override {}
+  };
+  std::vector<std::shared_ptr<Recording>> inner;
+  auto c = connectFrom(std::make_shared<WrappingFactory>(recordingFactory(&inner)));
+  auto producer = std::make_shared<Producer>();
+  inner[0]->transport->registerProducer(producer, true);
+  EXPECT_EQ(c.transport->producer(), producer);
+  EXPECT_TRUE(c.transport->streaming());
+  inner[0]->transport->unregisterProducer();
+  EXPECT_EQ(c.transport->producer(), nullptr);
+  c.transport->loseConnection();
+}
+
+// test_startedConnecting, test_clientConnectionFailed, test_clientConnectionLost
+TEST(WrappingFactory, ClientFactoryEventsArePassedOnWithTheirArguments) {
+  struct Events : ClientFactory {
+    std::vector<std::pair<std::string, IConnector*>> seen;
+    std::vector<std::string> reasons;
+    void startedConnecting(IConnector& c) override { seen.push_back({"started", &c}); }
+    void clientConnectionFailed(IConnector& c, const Failure& why) override {
+      seen.push_back({"failed", &c});
+      reasons.push_back(why.typeName());
+    }
+    void clientConnectionLost(IConnector& c, const Failure& why) override {
+      seen.push_back({"lost", &c});
+      reasons.push_back(why.typeName());
+    }
+  };
+  struct FakeConnector : IConnector {
+    void connect() override {}
+    void disconnect() override {}
+    void stopConnecting() override {}
+    Address getDestination() const override { return IPv4Address{Transport::TCP, "1.2.3.4", 5}; }
+  };
+  auto events = std::make_shared<Events>();
+  WrappingFactory wrapping(events);
+  auto connector = std::make_shared<FakeConnector>();
+  wrapping.startedConnecting(*connector);
+  wrapping.clientConnectionFailed(*connector, Failure::of(error::ConnectionRefusedError()));
+  wrapping.clientConnectionLost(*connector, Failure::of(error::ConnectionLost()));
+  ASSERT_EQ(events->seen.size(), 3u);
+  EXPECT_EQ(events->seen[0], (std::pair<std::string, IConnector*>{"started", connector.get()}));
+  EXPECT_EQ(events->seen[1].first, "failed");
+  EXPECT_EQ(events->seen[2].first, "lost");
+  EXPECT_EQ(events->seen[2].second, connector.get());
+  EXPECT_NE(events->reasons[0].find("ConnectionRefusedError"), std::string::npos);
+  EXPECT_NE(events->reasons[1].find("ConnectionLost"), std::string::npos);
+}
+
+// ThrottlingTests.test_writeSequence
+TEST(ThrottlingFactory, WriteSequenceIsCountedAndReachesTheTransport) {
+  twisted::testing::Clock clock;
+  std::vector<std::shared_ptr<Recording>> inner;
+  auto throttling = std::make_shared<ThrottlingFactory>(clock, recordingFactory(&inner));
+  auto c = connectFrom(throttling);
+  std::vector<std::string_view> parts(4, "bytes");
+  inner[0]->transport->writeSequence(parts);
+  EXPECT_EQ(c.transport->value(), "bytesbytesbytesbytes");
+  EXPECT_EQ(throttling->writtenThisSecond(), 20u);
+  c.transport->loseConnection();
+}
+
+std::shared_ptr<TimeoutProtocol> timeoutProtocol(twisted::testing::Clock& clock,
+                                                 std::optional<double> period, Built& built) {
+  auto factory = std::make_shared<TimeoutFactory>(clock, recordingFactory(), 30);
+  openFactories().push_back(factory);
+  auto p =
+      std::make_shared<TimeoutProtocol>(*factory, std::make_shared<Recording>(), clock, period);
+  auto t = std::make_shared<StringTransportWithDisconnection>();
+  t->protocol = p;
+  p->makeConnection(t);
+  openTransports().push_back(t);
+  built = {p, t};
+  return p;
+}
+
+// TimeoutProtocolTests.test_cancelTimeout
+TEST(TimeoutProtocol, CancelTimeoutStopsTheTimer) {
+  twisted::testing::Clock clock;
+  Built c;
+  auto p = timeoutProtocol(clock, 3, c);
+  clock.advance(1);
+  p->cancelTimeout();
+  EXPECT_TRUE(clock.getDelayedCalls().empty());
+  clock.advance(3);
+  EXPECT_FALSE(c.transport->disconnecting());
+  EXPECT_EQ(p->timeoutPeriod(), std::nullopt);
+}
+
+// test_cancelTimeoutNoTimeout
+TEST(TimeoutProtocol, CancelTimeoutWithoutATimeoutDoesNothing) {
+  twisted::testing::Clock clock;
+  Built c;
+  auto p = timeoutProtocol(clock, std::nullopt, c);
+  EXPECT_TRUE(clock.getDelayedCalls().empty());
+  EXPECT_NO_THROW(p->cancelTimeout());
+  EXPECT_FALSE(c.transport->disconnecting());
+}
+
+// test_cancelTimeoutAlreadyCalled
+TEST(TimeoutProtocol, CancelTimeoutAfterItFiredDoesNotThrow) {
+  twisted::testing::Clock clock;
+  Built c;
+  auto p = timeoutProtocol(clock, 3, c);
+  clock.advance(3);
+  EXPECT_TRUE(c.transport->disconnecting());
+  EXPECT_NO_THROW(p->cancelTimeout());
+}
+
+// test_cancelTimeoutAlreadyCancelled
+TEST(TimeoutProtocol, CancelTimeoutAfterAnOutsideCancelDoesNotThrow) {
+  twisted::testing::Clock clock;
+  Built c;
+  auto p = timeoutProtocol(clock, 3, c);
+  ASSERT_EQ(clock.getDelayedCalls().size(), 1u);
+  clock.getDelayedCalls()[0].cancel();
+  EXPECT_NO_THROW(p->cancelTimeout());
+  clock.advance(10);
+  EXPECT_FALSE(c.transport->disconnecting());
+}
+
+// TimeoutMixinTests.test_setTimeoutCancleAlreadyCancelled
+TEST(TimeoutMixin, SetTimeoutAfterAnOutsideCancelDoesNotThrowAndClears) {
+  twisted::testing::Clock clock;
+  TimingOut p;
+  p.timeoutClock = &clock;
+  p.setTimeout(10);
+  ASSERT_EQ(clock.getDelayedCalls().size(), 1u);
+  clock.getDelayedCalls()[0].cancel();
+  EXPECT_NO_THROW(p.setTimeout(std::nullopt));
+  EXPECT_EQ(p.timeOut(), std::nullopt);
+  clock.advance(20);
+  EXPECT_EQ(p.timedOut, 0);
+}
+
+}  // namespace

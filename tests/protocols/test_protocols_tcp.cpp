@@ -1,6 +1,8 @@
 // The protocol library over real sockets, on every backend: FileSender
 // streaming a file through a TCP transport, and policies wrapping real
 // connections (connection limits, idle timeouts, throttled reads).
+#include <unistd.h>
+
 #include <cstdio>
 #include <fstream>
 
@@ -27,7 +29,10 @@ class ProtocolsOverTCPTest : public ReactorTest {
 TWISTED_ALL_BACKENDS(ProtocolsOverTCPTest);
 
 TEST_P(ProtocolsOverTCPTest, FileSenderStreamsAFileThroughATransport) {
-  std::string path = ::testing::TempDir() + "file_sender_tcp.bin";
+  // One file per process: ctest runs the three backends' cases at once, and
+  // a shared name let one case remove or rewrite the file another streamed.
+  std::string path =
+      ::testing::TempDir() + "file_sender_tcp_" + std::to_string(::getpid()) + ".bin";
   std::string content;
   for (int i = 0; i < (4 << 20); ++i) content += static_cast<char>((i * 13) ^ (i >> 9));
   std::ofstream(path, std::ios::binary) << content;

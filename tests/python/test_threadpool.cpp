@@ -60,7 +60,11 @@ TEST(ThreadPool, MinThreadsStartAtOnceAndMaxBoundsConcurrency) {
     std::unique_lock lock(m);
     EXPECT_TRUE(cv.wait_for(lock, 60s, [&] { return running == 3; })) << "running " << running;
   }
-  std::this_thread::sleep_for(20ms);
+  // Workers are started by callInThread itself, so after the eight calls
+  // the count is final: three threads, five items still queued. A pool that
+  // started a fourth thread fails here whatever the timing.
+  EXPECT_EQ(pool.threadCount(), 3u);
+  EXPECT_EQ(pool.queuedCount(), 5u);
   {
     std::lock_guard lock(m);
     release = true;

@@ -121,6 +121,12 @@ void ReactorTest::runReactor(double timeout, bool signals) {
   ASSERT_FALSE(timedOut) << "reactor still running after " << timeout << " s";
 }
 
+void NoLoggedErrorsTest::TearDown() {
+  auto errors = logs.unflushedErrors();
+  EXPECT_TRUE(errors.empty()) << "unexpected logged errors:\n"
+                              << (errors.empty() ? std::string() : errors.front());
+}
+
 std::string backendParamName(const ::testing::TestParamInfo<Backend>& info) {
   return std::string(backendName(info.param));
 }

@@ -134,6 +134,14 @@ class FakeDescriptor : public IReadWriteDescriptor {
   std::vector<Failure> lost;
 };
 
+/// A test without a reactor that fails if it logged an error it did not
+/// flush (trial's rule): the Deferred tests.
+class NoLoggedErrorsTest : public ::testing::Test {
+ protected:
+  void TearDown() override;
+  LogCapture logs;
+};
+
 class ReactorTest : public ::testing::TestWithParam<Backend> {
  protected:
   void SetUp() override;

@@ -86,6 +86,23 @@ struct DeferredListOptions {
 };
 
 namespace detail {
+/// Logs an exception that a canceller threw while a list was being
+/// cancelled ("Exception raised from user supplied canceller").
+void logCancellerFailure(const Failure& failure);
+/// Cancels every Deferred of `deferreds` not fired yet; one whose canceller
+/// throws is logged and the others are cancelled all the same (Twisted's
+/// DeferredList canceller).
+template <class T>
+void cancelPending(std::vector<Deferred<T>>& deferreds) {
+  for (auto& d : deferreds) {
+    if (d.called()) continue;
+    try {
+      d.cancel();
+    } catch (...) {
+      logCancellerFailure(Failure::current());
+    }
+  }
+}
 /// Appends a step that observes `d`'s outcome; the chain goes on as a
 /// Deferred<void> (or stays failed unless `consume`).
 template <class T, class F>
@@ -126,9 +143,7 @@ Deferred<std::vector<Outcome<T>>> DeferredList(std::vector<Deferred<T>> deferred
   // DeferredList canceller); the list then fires with their outcomes.
   st->out = Deferred<std::vector<Outcome<T>>>(
       [inputs = deferreds](Deferred<std::vector<Outcome<T>>>&) mutable {
-        for (auto& d : inputs) {
-          if (!d.called()) d.cancel();
-        }
+        detail::cancelPending(inputs);
       });
   st->results.resize(deferreds.size());
   st->remaining = deferreds.size();
@@ -191,11 +206,7 @@ Deferred<std::pair<std::size_t, T>> firstSuccess(std::vector<Deferred<T>> deferr
   auto st = std::make_shared<State>();
   st->all = deferreds;
   st->remaining = deferreds.size();
-  Deferred<std::pair<std::size_t, T>> out([st](auto&) {
-    for (auto& d : st->all) {
-      if (!d.called()) d.cancel();
-    }
-  });
+  Deferred<std::pair<std::size_t, T>> out([st](auto&) { cancelPending(st->all); });
   if (deferreds.empty()) out.errback(FailureGroup({}));
   for (std::size_t i = 0; i < deferreds.size(); ++i) {
     observe(deferreds[i], consumeErrors, [st, i, out, cancelOthers](Outcome<T> o) mutable {

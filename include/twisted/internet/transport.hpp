@@ -138,8 +138,10 @@ class ITCPTransport : public ITransport {
 class IListeningPort {
  public:
   virtual ~IListeningPort() = default;
-  /// Starts listening (listenTCP already did).
-  /// @throws error::CannotListenError
+  /// Starts listening (listenTCP already did); after stopListening's
+  /// Deferred has fired, listens again (port 0: on a new free port).
+  /// @throws error::CannotListenError; std::logic_error when stopListening
+  ///   has not finished yet.
   virtual void startListening() = 0;
   /// Closes the listening socket (connections already accepted are not
   /// affected). The Deferred fires once the port is closed and its factory

@@ -203,6 +203,10 @@ void chain(DeferredState& outer, const DeferredRef& inner) {
   inner->tailType = nullptr;  // its result now belongs to `outer`
 }
 
+void logCancellerFailure(const Failure& failure) {
+  log().failure("Exception raised from user supplied canceller", failure);
+}
+
 void cancel(DeferredState& state) {
   DeferredRef keep(&state);
   if (!state.called) {

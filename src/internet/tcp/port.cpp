@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <stdexcept>
 
 #include "../build_protocol.hpp"
 #include "socket.hpp"
@@ -47,6 +48,12 @@ std::string Port::logPrefix() const {
 
 void Port::startListening() {
   if (listening_) return;
+  if (stopPending_) {
+    // The close that stopListening began would close the new socket too.
+    throw std::logic_error(
+        "startListening before stopListening has finished: restart once "
+        "its Deferred has fired");
+  }
   std::string where = detail::describe(interface_.empty() ? "0.0.0.0" : interface_, port_);
   if (port_ < 0 || port_ > 65535) {
     throw error::CannotListenError(where + ": port out of range 0-65535");
@@ -210,6 +217,7 @@ Deferred<void> Port::stopListening() {
     return done;
   }
   listening_ = false;
+  stopPending_ = true;
   reactor_.removeReader(*this);
   // Close now so the port number is free at once; the factory is stopped
   // and the Deferred fired on the next turn, as Twisted does.
@@ -224,6 +232,7 @@ Deferred<void> Port::stopListening() {
 }
 
 void Port::connectionLost(const Failure&) {
+  stopPending_ = false;
   if (!factoryStarted_ && fd_ < 0) return;  // already closed
   listening_ = false;
   if (backoff_ && backoff_->active()) backoff_->cancel();

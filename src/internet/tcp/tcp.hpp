@@ -148,6 +148,7 @@ class Port final : public IReadDescriptor,
   int fd_ = -1;
   int family_ = 0;
   bool listening_ = false;
+  bool stopPending_ = false;  // stopListening's close has not completed yet
   bool factoryStarted_ = false;
   int numberAccepts_ = 100;
   long sessionno_ = 0;
