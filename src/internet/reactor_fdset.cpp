@@ -241,7 +241,20 @@ TWISTED_HOT void Reactor::Impl::doIteration(int timeoutMs) {
   log.failure("Unhandled error in {descriptor} while handling I/O", why,
               {{"descriptor", target ? target->logPrefix() : std::string("-")}},
               logger::LogLevel::error);
-  if (target) disconnectSelectable(*target, why, inRead);
+  if (!target) return;
+  if (findFd(*target) < 0) {
+    // It removed itself before throwing (abortConnection, then a bug): the
+    // exception is still the reason, as in Twisted, so that abortConnection
+    // cannot mask it. A transport already disconnected ignores the call.
+    try {
+      target->connectionLost(why);
+    } catch (...) {
+      log.failure("Unhandled error in {descriptor}.connectionLost", Failure::current(),
+                  {{"descriptor", target->logPrefix()}}, logger::LogLevel::error);
+    }
+    return;
+  }
+  disconnectSelectable(*target, why, inRead);
 }
 
 IFileDescriptor* Reactor::Impl::asFileMutable(const std::shared_ptr<IReadDescriptor>& r) {

@@ -592,3 +592,164 @@ TWISTED_ALL_BACKENDS(TCPTransportTest);
 
 }  // namespace
 }  // namespace twisted::test
+
+// ---- Twisted's AbortConnectionMixin: abort from the producer and from a full queue ---------
+
+namespace twisted::test {
+namespace {
+
+struct Thrown : std::runtime_error {
+  Thrown() : std::runtime_error("thrown after abort") {}
+};
+
+// A client factory, and how many of the two sides have closed.
+struct AbortRun {
+  std::shared_ptr<RecordingFactory> client = std::make_shared<RecordingFactory>();
+  int closed = 0;
+};
+
+class AbortTest : public TCPTransportTest {
+ protected:
+  // The client writes 762,000 bytes at once, then registers `producer`
+  // (pull); `registering` is true while registerProducer runs.
+  static void writeALotThenRegister(AbortRun& run, std::shared_ptr<PullProducer> producer,
+                                    ITransport*& transport, bool& registering) {
+    run.client->setup = [producer, &transport, &registering](ScriptedProtocol& p) {
+      p.onMade = [producer, &transport, &registering](ScriptedProtocol& self) {
+        transport = self.transport.get();
+        self.transport->write(std::string(6 * 127000, 'l'));
+        registering = true;
+        self.transport->registerProducer(producer, false);
+        registering = false;
+      };
+    };
+  }
+  // The client lost the connection once, with the exception thrown after
+  // its abort as the reason, logged once.
+  void expectLostOnceWithTheException(AbortRun& run) {
+    auto& c = *run.client->protocols.at(0);
+    EXPECT_EQ(c.lostCalls, 1);
+    EXPECT_TRUE(c.closedReason->check<Thrown>()) << c.closedReason->brief();
+    EXPECT_EQ(logs->flushErrors<Thrown>(), 1u);
+  }
+  // Connects a client whose protocols `client->setup` scripts; the run ends
+  // (port closed, reactor stopped) once both sides are closed.
+  void runBoth(AbortRun& run) {
+    auto stopWhenBoth = [this, &run](ScriptedProtocol&, const Failure&) {
+      if (++run.closed == 2) stopPortThenReactor();
+    };
+    for (auto* f : {server.get(), run.client.get()}) {
+      f->setup = [stopWhenBoth, prev = f->setup](ScriptedProtocol& p) {
+        if (prev) prev(p);
+        p.onLost = [stopWhenBoth, mine = p.onLost](ScriptedProtocol& self, const Failure& why) {
+          if (mine) mine(self, why);
+          stopWhenBoth(self, why);
+        };
+      };
+    }
+    listen();
+    reactor->connectTCP("127.0.0.1", portOf(*port), run.client);
+    runReactor(60);
+  }
+};
+
+// test_resumeProducingAbort: a pull producer aborts from resumeProducing
+// (from doWrite) with a large write queued, before any byte came back:
+// connectionLost once, ConnectionAborted, the producer stopped.
+TEST_P(AbortTest, AbortFromAPullProducersResumeProducing) {
+  AbortRun run;
+  auto producer = std::make_shared<PullProducer>();
+  ITransport* clientTransport = nullptr;
+  bool registering = false;
+  producer->onResume = [&] {
+    if (!registering) clientTransport->abortConnection();
+  };
+  writeALotThenRegister(run, producer, clientTransport, registering);
+  runBoth(run);
+  ASSERT_EQ(run.client->protocols.size(), 1u);
+  auto& c = *run.client->protocols[0];
+  EXPECT_EQ(c.lostCalls, 1);
+  EXPECT_TRUE(c.closedReason->check<error::ConnectionAborted>()) << c.closedReason->brief();
+  EXPECT_EQ(producer->stopped, 1);
+  EXPECT_TRUE(server->protocols[0]->closedReason->check<error::ConnectionClosed>());
+}
+
+// test_resumeProducingThrows: resumeProducing aborts and then throws: the
+// connection is lost with that exception, logged once.
+TEST_P(AbortTest, APullProducerThatAbortsThenThrowsLosesTheConnectionWithTheException) {
+  AbortRun run;
+  auto producer = std::make_shared<PullProducer>();
+  ITransport* clientTransport = nullptr;
+  bool registering = false;
+  producer->onResume = [&] {
+    if (registering) return;
+    clientTransport->abortConnection();
+    throw Thrown();
+  };
+  writeALotThenRegister(run, producer, clientTransport, registering);
+  runBoth(run);
+  expectLostOnceWithTheException(run);
+}
+
+// test_dataReceivedThrows: dataReceived aborts and then throws: logged
+// once, the connection lost once.
+TEST_P(AbortTest, DataReceivedThatAbortsThenThrowsIsLoggedOnce) {
+  AbortRun run;
+  server->setup = [](ScriptedProtocol& p) {
+    p.onMade = [](ScriptedProtocol& self) { self.transport->write("ready"); };
+  };
+  run.client->setup = [](ScriptedProtocol& p) {
+    p.onData = [](ScriptedProtocol& self, std::string_view) {
+      self.transport->abortConnection();
+      throw Thrown();
+    };
+  };
+  runBoth(run);
+  expectLostOnceWithTheException(run);
+}
+
+// test_fullWriteBuffer: the server stops reading at once; the client writes
+// until its streaming producer is paused (its queue is full), then aborts:
+// the queue is dropped, the producer stopped, connectionLost comes once.
+TEST_P(AbortTest, AbortWithAFullWriteQueueDropsItAndCloses) {
+  AbortRun run;
+  server->setup = [](ScriptedProtocol& p) {
+    p.onMade = [](ScriptedProtocol& self) { self.transport->pauseProducing(); };
+  };
+  auto producer = std::make_shared<PushProducer>();
+  run.client->setup = [&](ScriptedProtocol& p) {
+    p.onMade = [&](ScriptedProtocol& self) {
+      self.transport->registerProducer(producer, true);
+      std::size_t written = 0;
+      while (producer->running && written < (256u << 20)) {
+        self.transport->write(std::string(64 * 1024, 'w'));
+        written += 64 * 1024;
+      }
+      ASSERT_EQ(producer->paused, 1) << "the queue never filled";
+    };
+  };
+  listen();
+  // The server is not reading, so it cannot see the reset: the run ends when
+  // the client has closed, and the reactor's shutdown closes the server.
+  run.client->setup = [&, prev = run.client->setup](ScriptedProtocol& p) {
+    prev(p);
+    p.onLost = [this](ScriptedProtocol&, const Failure&) { stopPortThenReactor(); };
+  };
+  reactor->connectTCP("127.0.0.1", portOf(*port), run.client);
+  ASSERT_TRUE(iterateUntil(
+      *reactor, [&] { return producer->paused == 1 && !run.client->protocols.empty(); },
+      "the client's producer paused by a full queue", 0.01));
+  auto& c = *run.client->protocols[0];
+  EXPECT_GT(c.transport->writeBufferSize(), 0u);
+  c.transport->abortConnection();
+  runReactor(60);
+  EXPECT_EQ(c.lostCalls, 1);
+  EXPECT_TRUE(c.closedReason->check<error::ConnectionAborted>()) << c.closedReason->brief();
+  EXPECT_EQ(producer->stopped, 1) << "the registered producer is stopped";
+  EXPECT_TRUE(server->protocols.at(0)->closedReason->check<error::ConnectionClosed>());
+}
+
+TWISTED_ALL_BACKENDS(AbortTest);
+
+}  // namespace
+}  // namespace twisted::test

@@ -541,7 +541,9 @@ void StreamTransport<I, IO>::connectionLost(const Failure& reason) {
   }
   writeFailed_ = false;
   beforeClose();
-  closeDescriptor(!reason.check<error::ConnectionAborted>());
+  // An aborted connection is reset, even when an exception raised after the
+  // abort became the reason.
+  closeDescriptor(closing_ != Closing::Abort && !reason.check<error::ConnectionAborted>());
   queue_.clear();
   std::shared_ptr<Protocol> protocol = std::move(protocol_);
   if (protocol) {
