@@ -241,20 +241,7 @@ TWISTED_HOT void Reactor::Impl::doIteration(int timeoutMs) {
   log.failure("Unhandled error in {descriptor} while handling I/O", why,
               {{"descriptor", target ? target->logPrefix() : std::string("-")}},
               logger::LogLevel::error);
-  if (!target) return;
-  if (findFd(*target) < 0) {
-    // It removed itself before throwing (abortConnection, then a bug): the
-    // exception is still the reason, as in Twisted, so that abortConnection
-    // cannot mask it. A transport already disconnected ignores the call.
-    try {
-      target->connectionLost(why);
-    } catch (...) {
-      log.failure("Unhandled error in {descriptor}.connectionLost", Failure::current(),
-                  {{"descriptor", target->logPrefix()}}, logger::LogLevel::error);
-    }
-    return;
-  }
-  disconnectSelectable(*target, why, inRead);
+  if (target) disconnectSelectable(*target, why, inRead);
 }
 
 IFileDescriptor* Reactor::Impl::asFileMutable(const std::shared_ptr<IReadDescriptor>& r) {
@@ -265,19 +252,19 @@ IFileDescriptor* Reactor::Impl::asFileMutable(const std::shared_ptr<IWriteDescri
 }
 
 void Reactor::Impl::disconnectSelectable(IFileDescriptor& d, const Failure& why, bool isRead) {
-  int fd = findFd(d);
-  if (fd < 0) return;  // already removed by the callback itself
-  Slot& slot = slots[fd];
   // The graveyard keeps `d` alive through the calls below (we are inside a
   // reactor frame), even if they drop every other reference.
-  if (asFile(slot.reader) == &d) dropReader(fd, slot);
+  int fd = findFd(d);
+  // A descriptor that removed itself (abortConnection, then an exception)
+  // still hears why, as in Twisted, so that an abort cannot mask a bug; a
+  // transport already disconnected ignores the call.
+  if (fd >= 0 && asFile(slots[fd].reader) == &d) dropReader(fd, slots[fd]);
   auto* halfCloseable = dynamic_cast<IHalfCloseableDescriptor*>(&d);
   try {
     if (isRead && halfCloseable && why.check<error::ConnectionDone>()) {
       halfCloseable->readConnectionLost(why);
     } else {
-      Slot& again = slots[fd];
-      if (asFile(again.writer) == &d) dropWriter(fd, again);
+      if (fd >= 0 && asFile(slots[fd].writer) == &d) dropWriter(fd, slots[fd]);
       d.connectionLost(why);
     }
   } catch (...) {

@@ -22,18 +22,13 @@ namespace {
 
 using twisted::test::BackgroundProgram;
 using twisted::test::connectTo;
+using twisted::test::portFromLine;
 using twisted::test::readExactly;
 using twisted::test::readToEof;
 using twisted::test::runProgram;
 using namespace std::chrono_literals;
 
 const std::string kTwist = TWIST_PATH;
-
-// The port in a "... starting on 127.0.0.1:40463" log line.
-int portFromLine(const std::string& line) {
-  auto colon = line.rfind(':');
-  return colon == std::string::npos ? -1 : std::stoi(line.substr(colon + 1));
-}
 
 // A twist running in the background, its first port discovered from its log.
 struct Twist {

@@ -23,37 +23,11 @@ namespace {
 
 using twisted::test::BackgroundProgram;
 using twisted::test::connectTo;
+using twisted::test::portFromLine;
 using twisted::test::runProgram;
+using twisted::test::ScopedEnv;
 
 const std::string kTwist = TWIST_PATH;
-
-// Sets an environment variable for one test (the test process is single
-// threaded where these run: children inherit it).
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const std::string& value) : name_(name) {
-    if (const char* old = std::getenv(name)) old_ = old;
-    ::setenv(name, value.c_str(), 1);
-  }
-  ~ScopedEnv() {
-    if (old_) {
-      ::setenv(name_, old_->c_str(), 1);
-    } else {
-      ::unsetenv(name_);
-    }
-  }
-  ScopedEnv(const ScopedEnv&) = delete;
-  ScopedEnv& operator=(const ScopedEnv&) = delete;
-
- private:
-  const char* name_;
-  std::optional<std::string> old_;
-};
-
-int portFromLine(const std::string& line) {
-  auto colon = line.rfind(':');
-  return colon == std::string::npos ? -1 : std::stoi(line.substr(colon + 1));
-}
 
 class TwistCli : public ::testing::TestWithParam<std::string> {};
 INSTANTIATE_TEST_SUITE_P(Backends, TwistCli, ::testing::Values("select", "poll", "epoll"),

@@ -16,22 +16,10 @@ using namespace twisted::test;
 class TCPExamplesTest : public ::testing::TestWithParam<std::string> {
  protected:
   // Every program started from here on inherits the environment.
-  void SetUp() override {
-    if (const char* old = std::getenv("TWISTED_REACTOR")) saved_ = old;
-    ASSERT_EQ(::setenv("TWISTED_REACTOR", GetParam().c_str(), 1), 0);
-  }
-  void TearDown() override {
-    if (saved_) {
-      ::setenv("TWISTED_REACTOR", saved_->c_str(), 1);
-    } else {
-      ::unsetenv("TWISTED_REACTOR");
-    }
-  }
+  ScopedEnv backend{"TWISTED_REACTOR", GetParam()};
+  void SetUp() override { ASSERT_STREQ(std::getenv("TWISTED_REACTOR"), GetParam().c_str()); }
   int port = freePort();
   std::string portText = std::to_string(port);
-
- private:
-  std::optional<std::string> saved_;
 };
 INSTANTIATE_TEST_SUITE_P(Backends, TCPExamplesTest, ::testing::Values("select", "poll", "epoll"),
                          [](const auto& info) { return info.param; });

@@ -567,7 +567,8 @@ TEST_P(TCPTest, SocketOptions) {
   EXPECT_TRUE(server->protocols[0]->made);
 }
 
-TEST_P(TCPTest, ManyConnectionsAtOnceAdaptTheAcceptBatch) {
+// The batches themselves: AWaitingBacklogIsAcceptedInAdaptiveBatches.
+TEST_P(TCPTest, ManyConnectionsAtOnceAreAllServed) {
   constexpr int kClients = 150;
   server->setup = [](ScriptedProtocol& p) {
     p.onData = [](ScriptedProtocol& self, std::string_view d) { self.transport->write(d); };

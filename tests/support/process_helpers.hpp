@@ -14,6 +14,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <optional>
 #include <string>
 #include <thread>
@@ -213,5 +214,34 @@ class BackgroundProgram {
   std::string pending_;
   std::optional<int> status_;
 };
+
+/// Sets an environment variable until the end of the scope, then restores
+/// it (tests that start programs run single-threaded: children inherit it).
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const std::string& value) : name_(name) {
+    if (const char* old = std::getenv(name)) old_ = old;
+    ::setenv(name, value.c_str(), 1);
+  }
+  ~ScopedEnv() {
+    if (old_) {
+      ::setenv(name_, old_->c_str(), 1);
+    } else {
+      ::unsetenv(name_);
+    }
+  }
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+ private:
+  const char* name_;
+  std::optional<std::string> old_;
+};
+
+/// The port in a "... starting on 127.0.0.1:40463" log line (-1: none).
+inline int portFromLine(const std::string& line) {
+  auto colon = line.rfind(':');
+  return colon == std::string::npos ? -1 : std::stoi(line.substr(colon + 1));
+}
 
 }  // namespace twisted::test
