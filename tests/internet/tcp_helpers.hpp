@@ -67,6 +67,7 @@ class RecordingFactory : public ClientFactory {
   std::vector<Failure> lost;
   std::function<void(IConnector&, const Failure&)> onFailed;
   std::function<void(IConnector&, const Failure&)> onLost;
+  std::function<void()> onStop;  // after stopFactory's count (may throw)
 
   std::shared_ptr<Protocol> buildProtocol(const Address& addr) override {
     addresses.push_back(addr);
@@ -78,7 +79,10 @@ class RecordingFactory : public ClientFactory {
     return p;
   }
   void startFactory() override { ++started; }
-  void stopFactory() override { ++stopped; }
+  void stopFactory() override {
+    ++stopped;
+    if (onStop) onStop();
+  }
   void startedConnecting(IConnector&) override { ++startedConnectingCalls; }
   void clientConnectionFailed(IConnector& c, const Failure& reason) override {
     failed.push_back(reason);
@@ -88,6 +92,48 @@ class RecordingFactory : public ClientFactory {
     lost.push_back(reason);
     if (onLost) onLost(c, reason);
   }
+};
+
+/// A half-closeable ScriptedProtocol that records both half-closes.
+class HalfCloseProtocol : public ScriptedProtocol, public IHalfCloseableProtocol {
+ public:
+  bool readLost = false;
+  bool writeLost = false;
+  std::function<void(HalfCloseProtocol&)> onReadLost;
+  std::function<void(HalfCloseProtocol&)> onWriteLost;
+  void readConnectionLost() override {
+    readLost = true;
+    if (onReadLost) onReadLost(*this);
+  }
+  void writeConnectionLost() override {
+    writeLost = true;
+    if (onWriteLost) onWriteLost(*this);
+  }
+};
+
+/// A push producer that counts what it is told.
+class PushProducer : public IPushProducer {
+ public:
+  int paused = 0, resumed = 0, stopped = 0;
+  bool running = true;
+  void pauseProducing() override {
+    ++paused;
+    running = false;
+  }
+  void resumeProducing() override {
+    ++resumed;
+    running = true;
+  }
+  void stopProducing() override { ++stopped; }
+};
+
+/// A pull producer whose resumeProducing each test sets.
+class PullProducer : public IPullProducer {
+ public:
+  std::function<void()> onResume;
+  int stopped = 0;
+  void resumeProducing() override { onResume(); }
+  void stopProducing() override { ++stopped; }
 };
 
 }  // namespace twisted::test

@@ -94,6 +94,35 @@ TEST(LoopingCall, SkipsMissedIntervalsAndStaysAligned) {
   lc.stop();
 }
 
+// LoopTests.test_callbackTimeSkips: a call that itself lasts longer than the
+// interval (the clock moves inside it) is next made at the first boundary
+// strictly after it returned: a boundary that is now is skipped too.
+TEST(LoopingCall, ACallLongerThanTheIntervalSkipsToTheNextFutureBoundary) {
+  Clock clock;
+  std::vector<double> times;
+  double duration = 2;
+  LoopingCall lc(clock, [&] {
+    times.push_back(clock.seconds());
+    clock.advance(duration);
+  });
+  lc.start(0.5);
+  EXPECT_EQ(times, std::vector<double>{0});
+  EXPECT_EQ(clock.seconds(), 2);
+  clock.advance(0);  // 2.0 is the present, not the future: skipped
+  EXPECT_EQ(times, std::vector<double>{0});
+  duration = 1;
+  clock.advance(0.5);
+  EXPECT_EQ(times, (std::vector<double>{0, 2.5}));
+  EXPECT_EQ(clock.seconds(), 3.5);
+  clock.advance(0);  // 3.5 is the present again: skipped
+  EXPECT_EQ(times, (std::vector<double>{0, 2.5}));
+  duration = 0;
+  clock.advance(0.5);
+  EXPECT_EQ(times, (std::vector<double>{0, 2.5, 4}));
+  EXPECT_EQ(clock.seconds(), 4);
+  lc.stop();
+}
+
 TEST(LoopingCall, WithCountReportsSkippedIntervals) {
   Clock clock;
   std::vector<int> counts;

@@ -667,6 +667,111 @@ TEST_P(TCPTest, DestroyingTheReactorClosesOpenConnections) {
   reactor = Reactor::create(GetParam());  // for the janitor
 }
 
+// ---- closing a port -------------------------------------------------------------------
+
+struct StopFactoryError : std::runtime_error {
+  StopFactoryError() : std::runtime_error("An error") {}
+};
+
+// StreamTransportTestsMixin.test_connectionLostLogMsg: closing a port logs
+// Twisted's "(TCP Port N Closed)" with the number actually bound.
+TEST_P(TCPTest, ClosingAPortLogsTwistedsClosedLine) {
+  listen();
+  int number = portOf(*port);
+  port->stopListening();
+  reactor->iterate(0);
+  std::vector<std::string> closed;
+  for (auto& e : logs->events()) {
+    if (e.format.find("Closed") != std::string::npos) closed.push_back(logger::formatEvent(e));
+  }
+  EXPECT_EQ(closed, std::vector<std::string>{"(TCP Port " + std::to_string(number) + " Closed)"});
+}
+
+// ListeningTests.test_exceptInStop: a stopFactory that throws fails the
+// Deferred stopListening returned, with that exception (nothing is logged).
+TEST_P(TCPTest, AStopFactoryThatThrowsFailsStopListening) {
+  server->onStop = [] { throw StopFactoryError(); };
+  listen();
+  std::optional<Failure> failed;
+  port->stopListening().addErrback([&](const Failure& f) { failed = f; });
+  ASSERT_TRUE(iterateUntil(
+      *reactor, [&] { return failed.has_value(); }, "stopListening failed"));
+  EXPECT_TRUE(failed->check<StopFactoryError>()) << failed->brief();
+  EXPECT_FALSE(std::static_pointer_cast<tcp::Port>(port)->listening());
+}
+
+// ListeningTests.test_restartAfterExcept: after that failure the port is
+// sane: it listens again and serves a connection.
+TEST_P(TCPTest, APortListensAgainAfterAStopFactoryThatThrew) {
+  server->onStop = [] { throw StopFactoryError(); };
+  client->setup = [&](ScriptedProtocol& p) {
+    p.onMade = [](ScriptedProtocol& self) { self.transport->loseConnection(); };
+    p.onLost = [&](ScriptedProtocol&, const Failure&) {
+      port->stopListening().addCallback([this] { reactor->stop(); });
+    };
+  };
+  listen();
+  port->stopListening().addErrback([&](const Failure& f) {
+    EXPECT_TRUE(f.check<StopFactoryError>());
+    server->onStop = nullptr;
+    port->startListening();
+    connect();
+  });
+  runReactor();
+  EXPECT_EQ(server->started, 2);
+  EXPECT_EQ(server->stopped, 2);
+  ASSERT_EQ(server->protocols.size(), 1u);
+  EXPECT_TRUE(server->protocols[0]->closedReason->check<error::ConnectionDone>());
+}
+
+// ListeningTests.test_exceptInConnectionLostCall: a port still listening at
+// shutdown whose stopFactory throws: the error is logged once and shutdown
+// goes on (the other port is closed and its factory stopped too). Twisted
+// raises it from connectionLost to its caller, the reactor, which logs it.
+TEST_P(TCPTest, ShutdownGoesOnPastAStopFactoryThatThrows) {
+  server->onStop = [] { throw StopFactoryError(); };
+  listen();
+  auto other = std::make_shared<RecordingFactory>();
+  auto otherPort = reactor->listenTCP(0, other, 50, "127.0.0.1");
+  reactor->callLater(0, [this] { reactor->stop(); });
+  runReactor();
+  EXPECT_EQ(server->stopped, 1);
+  EXPECT_EQ(other->stopped, 1);
+  EXPECT_FALSE(std::static_pointer_cast<tcp::Port>(port)->listening());
+  EXPECT_FALSE(std::static_pointer_cast<tcp::Port>(otherPort)->listening());
+  EXPECT_EQ(logs->flushErrors<StopFactoryError>(), 1u);
+}
+
+// LoopbackTests.test_closePortInProtocolFactory: buildProtocol stops the
+// port in the middle of accepting: the connection just accepted still works
+// and ends cleanly, and the port is closed.
+TEST_P(TCPTest, StoppingThePortFromBuildProtocolKeepsTheNewConnection) {
+  bool madeOnServer = false;
+  int lost = 0;
+  auto stopWhenBoth = [&](ScriptedProtocol&, const Failure&) {
+    if (++lost == 2) reactor->stop();
+  };
+  server->setup = [&](ScriptedProtocol& p) {
+    port->stopListening();
+    p.onMade = [&](ScriptedProtocol& self) {
+      madeOnServer = true;
+      self.transport->loseConnection();
+    };
+    p.onLost = stopWhenBoth;
+  };
+  client->setup = [&](ScriptedProtocol& p) { p.onLost = stopWhenBoth; };
+  listen();
+  connect();
+  runReactor();
+  EXPECT_TRUE(madeOnServer);
+  ASSERT_EQ(client->protocols.size(), 1u);
+  EXPECT_TRUE(client->protocols[0]->made);
+  EXPECT_TRUE(client->protocols[0]->closedReason->check<error::ConnectionDone>());
+  EXPECT_TRUE(server->protocols[0]->closedReason->check<error::ConnectionDone>());
+  EXPECT_FALSE(std::static_pointer_cast<tcp::Port>(port)->listening());
+  EXPECT_EQ(server->stopped, 1);
+}
+
 TWISTED_ALL_BACKENDS(TCPTest);
 
 }  // namespace

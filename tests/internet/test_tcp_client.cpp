@@ -255,6 +255,37 @@ TEST_P(TCPClientTest, ClientConnectionFailedMayReconnect) {
   EXPECT_EQ(client->stopped, 1);
 }
 
+// TCPConnectorTestsBuilder.test_reconnect: connect() from inside
+// clientConnectionLost starts a new attempt (the factory is not stopped in
+// between); the server closed its port as it built the first protocol, so
+// the retry is refused and reaches clientConnectionFailed.
+TEST_P(TCPClientTest, ConnectFromClientConnectionLostMakesANewAttempt) {
+  auto server = std::make_shared<RecordingFactory>();
+  std::shared_ptr<IListeningPort> port;
+  server->setup = [&](ScriptedProtocol& p) {
+    port->stopListening();
+    p.onMade = [](ScriptedProtocol& self) { self.transport->loseConnection(); };
+  };
+  port = reactor->listenTCP(0, server, 50, "127.0.0.1");
+  int stoppedWhenLost = -1;
+  client->onLost = [&](IConnector& c, const Failure&) {
+    stoppedWhenLost = client->stopped;
+    c.connect();
+  };
+  stopOnFailure();
+  reactor->connectTCP("127.0.0.1", portOf(*port), client);
+  runReactor();
+  ASSERT_EQ(client->protocols.size(), 1u);
+  EXPECT_TRUE(client->protocols[0]->made);
+  EXPECT_TRUE(client->protocols[0]->closed);
+  EXPECT_EQ(stoppedWhenLost, 0);
+  ASSERT_EQ(client->failed.size(), 1u);
+  EXPECT_TRUE(client->failed[0].check<error::ConnectionRefusedError>())
+      << client->failed[0].brief();
+  EXPECT_EQ(client->started, 1) << "started once: the reconnect kept it started";
+  EXPECT_EQ(client->stopped, 1);
+}
+
 TWISTED_ALL_BACKENDS(TCPClientTest);
 
 // ---- ReconnectingClientFactory, on a fake clock and connector ---------------
@@ -343,6 +374,41 @@ TEST(ReconnectingClientFactory, ResetDelayAfterAConnection) {
   EXPECT_DOUBLE_EQ(factory->delay(), factory->initialDelay);
   EXPECT_EQ(factory->retries(), 0);
   reactor.clock().advance(1e6);
+}
+
+// ReconnectingFactoryTests.test_stopTryingDoesNotReconnect, over a real
+// connector: stopTrying while a retry is connecting stops that attempt,
+// whose UserError reaches clientConnectionFailed at once, and that failure
+// schedules no further retry. (As in Twisted, the factory knows its
+// connector from the first failure on, so the retry is the case.)
+TEST_P(TCPClientTest, StopTryingWhileARetryIsConnectingDoesNotReconnect) {
+  ClosedPort closed;
+  class Recording : public ReconnectingClientFactory {
+   public:
+    using ReconnectingClientFactory::ReconnectingClientFactory;
+    std::vector<Failure> failed;
+    void clientConnectionFailed(IConnector& c, const Failure& reason) override {
+      failed.push_back(reason);
+      ReconnectingClientFactory::clientConnectionFailed(c, reason);
+    }
+  };
+  auto factory = std::make_shared<Recording>(*reactor);
+  factory->initialDelay = 0.01;
+  factory->resetDelay();  // the delay starts from initialDelay
+  auto connector = reactor->connectTCP("127.0.0.1", closed.port(), factory);
+  auto& c = static_cast<tcp::Connector&>(*connector);
+  ASSERT_TRUE(iterateUntil(
+      *reactor,
+      [&] { return factory->failed.size() == 1 && c.state() == tcp::Connector::State::Connecting; },
+      "the first attempt refused and the retry connecting", 0.005));
+  EXPECT_TRUE(factory->failed[0].check<error::ConnectionRefusedError>());
+  factory->stopTrying();
+  ASSERT_EQ(factory->failed.size(), 2u) << "reported from inside stopTrying";
+  EXPECT_TRUE(factory->failed[1].check<error::UserError>()) << factory->failed[1].brief();
+  EXPECT_FALSE(factory->callID() && factory->callID()->active()) << "no retry scheduled";
+  for (int i = 0; i < 10; ++i) reactor->iterate(0.01);
+  EXPECT_EQ(c.state(), tcp::Connector::State::Disconnected);
+  EXPECT_EQ(factory->failed.size(), 2u) << "no further attempt was made";
 }
 
 // Over real sockets, on every backend: refused attempts are retried until a

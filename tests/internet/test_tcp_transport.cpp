@@ -7,6 +7,7 @@
 #include <sys/select.h>
 #include <sys/socket.h>
 
+#include "internet/tcp/socket.hpp"
 #include "iterate_until.hpp"
 #include "tcp_helpers.hpp"
 
@@ -25,18 +26,6 @@ class TCPTransportTest : public ReactorTest {
 };
 
 // ---- half-close ----------------------------------------------------------------
-
-class HalfCloseProtocol : public ScriptedProtocol, public IHalfCloseableProtocol {
- public:
-  bool readLost = false;
-  bool writeLost = false;
-  std::function<void(HalfCloseProtocol&)> onReadLost;
-  void readConnectionLost() override {
-    readLost = true;
-    if (onReadLost) onReadLost(*this);
-  }
-  void writeConnectionLost() override { writeLost = true; }
-};
 
 TEST_P(TCPTransportTest, HalfCloseWaitsForAPullProducerThatUnregistersAfterItsLastWrite) {
   // loseWriteConnection while a pull producer is registered: the producer's
@@ -152,21 +141,6 @@ TEST_P(TCPTransportTest, PeerHalfCloseLosesANonHalfCloseableProtocol) {
 
 // ---- producers -------------------------------------------------------------------
 
-class PushProducer : public IPushProducer {
- public:
-  int paused = 0, resumed = 0, stopped = 0;
-  bool running = true;
-  void pauseProducing() override {
-    ++paused;
-    running = false;
-  }
-  void resumeProducing() override {
-    ++resumed;
-    running = true;
-  }
-  void stopProducing() override { ++stopped; }
-};
-
 TEST_P(TCPTransportTest, StreamingProducerIsPausedAboveHighWaterAndResumedWhenDrained) {
   // The client reads nothing at first; the server writes until its
   // producer is paused, then the client reads and the producer resumes.
@@ -213,14 +187,6 @@ TEST_P(TCPTransportTest, StreamingProducerIsPausedAboveHighWaterAndResumedWhenDr
   port->stopListening();
   reactor->iterate(0);
 }
-
-class PullProducer : public IPullProducer {
- public:
-  std::function<void()> onResume;
-  int stopped = 0;
-  void resumeProducing() override { onResume(); }
-  void stopProducing() override { ++stopped; }
-};
 
 TEST_P(TCPTransportTest, PullProducerIsAskedUntilItUnregistersAndTheCloseWaitsForIt) {
   auto producer = std::make_shared<PullProducer>();
@@ -590,6 +556,124 @@ TEST_P(TCPTransportTest, AcceptSurvivesRunningOutOfDescriptors) {
 
 TWISTED_ALL_BACKENDS(TCPTransportTest);
 
+// The EMFILE tests below lower RLIMIT_NOFILE to the lowest free descriptor
+// number (or below); select can watch them only if that is under FD_SETSIZE.
+class DescriptorLimitTest : public TCPTransportTest {
+ protected:
+  void SetUp() override {
+    TCPTransportTest::SetUp();
+    if (GetParam() == Backend::Select && lowestFree() + 16 >= FD_SETSIZE) {
+      GTEST_SKIP() << "the lowest free descriptor is too near FD_SETSIZE for select";
+    }
+    ASSERT_EQ(tcp::detail::ReservedFd::descriptor(), -1) << "another port holds the reserve";
+    ::getrlimit(RLIMIT_NOFILE, &saved);
+  }
+  void TearDown() override {
+    ::setrlimit(RLIMIT_NOFILE, &saved);
+    TCPTransportTest::TearDown();
+  }
+  static int lowestFree() {
+    int fd = ::dup(0);
+    ::close(fd);
+    return fd;
+  }
+  void limitTo(int n) {
+    rlimit tight = saved;
+    tight.rlim_cur = static_cast<rlim_t>(n);
+    ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &tight), 0);
+  }
+  void unlimit() { ::setrlimit(RLIMIT_NOFILE, &saved); }
+  // Sockets made now, connected later (connecting needs no new descriptor).
+  std::vector<Fd> sockets(int n) {
+    std::vector<Fd> out;
+    for (int i = 0; i < n; ++i) out.emplace_back(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    return out;
+  }
+  void connectAll(std::vector<Fd>& clients) {
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<std::uint16_t>(portOf(*port)));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    for (auto& c : clients) {
+      ASSERT_EQ(::connect(c.get(), reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    }
+  }
+  ::testing::AssertionResult waitForAccepted(std::size_t n) {
+    return iterateUntil(
+        *reactor, [&] { return server->protocols.size() == n; }, "the waiting clients accepted",
+        0.01);
+  }
+  // Closes the raw clients, waits for the server sides to see it, stops the port.
+  void closeClientsAndPort(std::vector<Fd>& clients) {
+    clients.clear();
+    auto allClosed = [&] {
+      for (auto& p : server->protocols) {
+        if (!p->closed) return false;
+      }
+      return true;
+    };
+    ASSERT_TRUE(iterateUntil(*reactor, allClosed, "the server sides closed", 0.01));
+    port->stopListening();
+    reactor->iterate(0);
+  }
+  bool portIsReading() const {
+    auto* p = dynamic_cast<IReadDescriptor*>(port.get());
+    for (auto& r : reactor->getReaders()) {
+      if (r.get() == p) return true;
+    }
+    return false;
+  }
+  rlimit saved{};
+};
+
+// FileDescriptorReservationTests.test_reserveEMFILELogged: a port whose
+// reserve could not be opened (the process was at its limit) pauses
+// accepting on EMFILE instead of spinning, logs it once, and recovers (its
+// reserve too) once descriptors are free again.
+TEST_P(DescriptorLimitTest, WithoutAReserveEMFILEPausesAcceptingThenRecovers) {
+  std::vector<Fd> clients = sockets(3);
+  limitTo(lowestFree() + 1);  // room for the port's socket, none for the reserve
+  listen();
+  EXPECT_EQ(tcp::detail::ReservedFd::descriptor(), -1) << "the reserve could not be opened";
+  connectAll(clients);
+  ASSERT_TRUE(iterateUntil(
+      *reactor, [&] { return !portIsReading(); }, "accepting paused", 0.01));
+  for (int i = 0; i < 3; ++i) reactor->iterate(0.01);
+  EXPECT_TRUE(server->protocols.empty());
+  unlimit();
+  ASSERT_TRUE(waitForAccepted(3));
+  EXPECT_TRUE(portIsReading());
+  EXPECT_GE(tcp::detail::ReservedFd::descriptor(), 0) << "the reserve is opened once it can be";
+  EXPECT_EQ(logs->flushMessages("pausing accepts"), 1u) << "logged once";
+  closeClientsAndPort(clients);
+}
+
+// FileDescriptorReservationTests.test_exitSuppressesReservationException:
+// the reserve is spent on EMFILE and cannot be reopened (still no
+// descriptor free): there is then no reserve, and the next EMFILE pauses
+// accepting rather than spinning; once descriptors are free, the waiting
+// clients are served and the reserve is back.
+TEST_P(DescriptorLimitTest, AReserveThatCannotBeReopenedLeavesAcceptingPaused) {
+  listen();
+  int reserve = tcp::detail::ReservedFd::descriptor();
+  ASSERT_GE(reserve, 0);
+  std::vector<Fd> clients = sockets(3);
+  connectAll(clients);
+  // Nothing can be opened, not even in the reserve's place once it is closed.
+  limitTo(std::min(lowestFree(), reserve));
+  ASSERT_TRUE(iterateUntil(
+      *reactor, [&] { return tcp::detail::ReservedFd::descriptor() < 0 && !portIsReading(); },
+      "the reserve spent, not reopened, and accepting paused", 0.01));
+  EXPECT_TRUE(server->protocols.empty());
+  unlimit();
+  ASSERT_TRUE(waitForAccepted(3));
+  EXPECT_GE(tcp::detail::ReservedFd::descriptor(), 0) << "the reserve is back";
+  EXPECT_EQ(logs->flushMessages("out of file descriptors"), 1u) << "one episode, logged once";
+  closeClientsAndPort(clients);
+}
+
+TWISTED_ALL_BACKENDS(DescriptorLimitTest);
+
 }  // namespace
 }  // namespace twisted::test
 
@@ -746,6 +830,80 @@ TEST_P(AbortTest, AbortWithAFullWriteQueueDropsItAndCloses) {
   EXPECT_EQ(c.lostCalls, 1);
   EXPECT_TRUE(c.closedReason->check<error::ConnectionAborted>()) << c.closedReason->brief();
   EXPECT_EQ(producer->stopped, 1) << "the registered producer is stopped";
+  EXPECT_TRUE(server->protocols.at(0)->closedReason->check<error::ConnectionClosed>());
+}
+
+// test_resumeProducingAbortLater: the same abort from resumeProducing, after
+// bytes have been exchanged (the server writes first; the client's large
+// write and its producer come from dataReceived).
+TEST_P(AbortTest, AbortFromAPullProducersResumeProducingAfterAnExchange) {
+  AbortRun run;
+  auto producer = std::make_shared<PullProducer>();
+  ITransport* clientTransport = nullptr;
+  bool registering = false;
+  producer->onResume = [&] {
+    if (!registering) clientTransport->abortConnection();
+  };
+  server->setup = [](ScriptedProtocol& p) {
+    p.onMade = [](ScriptedProtocol& self) { self.transport->write("ready"); };
+  };
+  run.client->setup = [&](ScriptedProtocol& p) {
+    p.onData = [&](ScriptedProtocol& self, std::string_view) {
+      if (clientTransport) return;
+      clientTransport = self.transport.get();
+      self.transport->write(std::string(6 * 127000, 'l'));
+      registering = true;
+      self.transport->registerProducer(producer, false);
+      registering = false;
+    };
+  };
+  runBoth(run);
+  auto& c = *run.client->protocols.at(0);
+  EXPECT_EQ(c.data, "ready");
+  EXPECT_EQ(c.lostCalls, 1);
+  EXPECT_TRUE(c.closedReason->check<error::ConnectionAborted>()) << c.closedReason->brief();
+  EXPECT_EQ(producer->stopped, 1);
+  EXPECT_TRUE(server->protocols[0]->closedReason->check<error::ConnectionClosed>());
+}
+
+// test_fullWriteBufferAfterByteExchange: "hello" each way first; then the
+// server stops reading and the client writes until its streaming producer is
+// paused by the full queue, and aborts.
+TEST_P(AbortTest, AbortWithAFullWriteQueueAfterAnExchange) {
+  AbortRun run;
+  server->setup = [](ScriptedProtocol& p) {
+    p.onData = [](ScriptedProtocol& self, std::string_view) {
+      if (self.data != "hello") return;
+      self.transport->write("hello");
+      self.transport->pauseProducing();
+    };
+  };
+  auto producer = std::make_shared<PushProducer>();
+  run.client->setup = [&](ScriptedProtocol& p) {
+    p.onMade = [](ScriptedProtocol& self) { self.transport->write("hello"); };
+    p.onData = [&](ScriptedProtocol& self, std::string_view) {
+      if (self.data != "hello") return;
+      self.transport->registerProducer(producer, true);
+      std::size_t written = 0;
+      while (producer->running && written < (256u << 20)) {
+        self.transport->write(std::string(64 * 1024, 'w'));
+        written += 64 * 1024;
+      }
+      ASSERT_EQ(producer->paused, 1) << "the queue never filled";
+      EXPECT_GT(self.transport->writeBufferSize(), 0u);
+      self.transport->abortConnection();
+    };
+    p.onLost = [this](ScriptedProtocol&, const Failure&) { stopPortThenReactor(); };
+  };
+  listen();
+  reactor->connectTCP("127.0.0.1", portOf(*port), run.client);
+  runReactor(60);
+  auto& c = *run.client->protocols.at(0);
+  EXPECT_EQ(c.data, "hello");
+  EXPECT_EQ(producer->paused, 1);
+  EXPECT_EQ(c.lostCalls, 1);
+  EXPECT_TRUE(c.closedReason->check<error::ConnectionAborted>()) << c.closedReason->brief();
+  EXPECT_EQ(producer->stopped, 1);
   EXPECT_TRUE(server->protocols.at(0)->closedReason->check<error::ConnectionClosed>());
 }
 

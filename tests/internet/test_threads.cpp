@@ -137,6 +137,24 @@ TEST_P(ThreadsTest, ThreadPoolCreatedAfterRunStartsAtOnce) {
   EXPECT_TRUE(started);
 }
 
+// ThreadTestsBuilder.test_stopThreadPoolWhenStartedAfterReactorRan: a pool
+// first obtained while the reactor runs is still stopped at shutdown, its
+// workers joined (no thread outlives the run).
+TEST_P(ThreadsTest, APoolFirstObtainedWhileRunningIsStoppedAtShutdown) {
+  int before = threadBaseline();
+  std::atomic<bool> ran{false};
+  std::size_t workers = 0;
+  reactor->callWhenRunning([&] {
+    reactor->getThreadPool().callInThread([&] { ran = true; });
+    workers = reactor->getThreadPool().threadCount();
+    reactor->stop();
+  });
+  runReactor();
+  EXPECT_GE(workers, 1u);
+  EXPECT_TRUE(ran) << "what was queued ran before the stop";
+  EXPECT_EQ(countThreads(), before) << "the workers were joined at shutdown";
+}
+
 TEST_P(ThreadsTest, SuggestThreadPoolSize) {
   reactor->suggestThreadPoolSize(17);
   EXPECT_EQ(reactor->getThreadPool().maxThreads(), 17);

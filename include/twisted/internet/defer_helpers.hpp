@@ -206,7 +206,12 @@ Deferred<std::pair<std::size_t, T>> firstSuccess(std::vector<Deferred<T>> deferr
   auto st = std::make_shared<State>();
   st->all = deferreds;
   st->remaining = deferreds.size();
-  Deferred<std::pair<std::size_t, T>> out([st](auto&) { cancelPending(st->all); });
+  // A copy: an input whose canceller calls back wins, and the winner takes
+  // `st->all` away while the loop is still walking it.
+  Deferred<std::pair<std::size_t, T>> out([st](auto&) {
+    std::vector<Deferred<T>> pending = st->all;
+    cancelPending(pending);
+  });
   if (deferreds.empty()) out.errback(FailureGroup({}));
   for (std::size_t i = 0; i < deferreds.size(); ++i) {
     observe(deferreds[i], consumeErrors, [st, i, out, cancelOthers](Outcome<T> o) mutable {

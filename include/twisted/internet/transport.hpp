@@ -145,7 +145,8 @@ class IListeningPort {
   virtual void startListening() = 0;
   /// Closes the listening socket (connections already accepted are not
   /// affected). The Deferred fires once the port is closed and its factory
-  /// stopped. Calling it again is harmless.
+  /// stopped; it fails with the exception a throwing stopFactory raised.
+  /// Calling it again is harmless.
   virtual Deferred<void> stopListening() = 0;
   /// The address actually bound (the real port number after port 0).
   virtual Address getHost() const = 0;

@@ -78,7 +78,10 @@ class UniqueFunction<R(Args...)> {
             class = std::enable_if_t<!std::is_same_v<D, UniqueFunction> &&
                                      std::is_invocable_r_v<R, D&, Args...>>>
   UniqueFunction(F&& f) {  // NOLINT(google-explicit-constructor): like std::function
-    if constexpr (std::is_pointer_v<D> || std::is_member_pointer_v<D>) {
+    // Only a pointer can be null: a function passed by reference (which
+    // decays to a pointer in D) cannot, and GCC warns at the comparison.
+    using Given = std::remove_cvref_t<F>;
+    if constexpr (std::is_pointer_v<Given> || std::is_member_pointer_v<Given>) {
       if (f == nullptr) return;
     }
     if constexpr (fitsInline<D>) {

@@ -102,6 +102,7 @@ void Port::startListening() {
     realPort = v6->port;
     host = v6->host;
   }
+  realPort_ = realPort;
   bool v6 = host.find(':') != std::string::npos;
   log().info("{factory} starting on {where}",
              {{"factory", factory_->logPrefix()},
@@ -207,6 +208,10 @@ void Port::acceptFailed(int err) {
 
 void Port::resumeAccepting() {
   backoff_.reset();
+  // A reserve that could not be opened (the process was at its limit when
+  // the port started, or when it was reopened after use) is tried again,
+  // so the next EMFILE episode can drain the backlog instead of pausing.
+  detail::ReservedFd::restore();
   if (listening_) reactor_.addReader(shared_from_this());
 }
 
@@ -225,15 +230,29 @@ Deferred<void> Port::stopListening() {
   fd_ = -1;
   std::shared_ptr<Port> self = shared_from_this();
   reactor_.callLater(0, [self, done]() mutable {
-    self->connectionLost(Failure::of(error::ConnectionDone()));
-    done.callback();
+    // A stopFactory that throws fails this Deferred, as in Twisted; the
+    // port is closed and may listen again either way.
+    if (std::optional<Failure> failed = self->closePort()) {
+      done.errback(std::move(*failed));
+    } else {
+      done.callback();
+    }
   });
   return done;
 }
 
 void Port::connectionLost(const Failure&) {
+  // At shutdown (or when the reactor drops the port) nobody waits on a
+  // Deferred: the stopFactory error is logged, and shutdown goes on.
+  if (std::optional<Failure> failed = closePort()) {
+    log().failure("Unhandled error in {factory}.stopFactory", *failed,
+                  {{"factory", factory_->logPrefix()}});
+  }
+}
+
+std::optional<Failure> Port::closePort() {
   stopPending_ = false;
-  if (!factoryStarted_ && fd_ < 0) return;  // already closed
+  if (!factoryStarted_ && fd_ < 0) return std::nullopt;  // already closed
   listening_ = false;
   if (backoff_ && backoff_->active()) backoff_->cancel();
   backoff_.reset();
@@ -242,17 +261,21 @@ void Port::connectionLost(const Failure&) {
     ::close(fd_);
     fd_ = -1;
   }
+  std::optional<Failure> failed;
   if (factoryStarted_) {
     factoryStarted_ = false;
+    // Twisted's line, so that logs read the same: the start line names the
+    // port, this one says it is free again.
+    log().info("({type} Port {port} Closed)", {{"type", "TCP"}, {"port", realPort_}});
     detail::ReservedFd::removeUser();
     try {
       factory_->doStop();
     } catch (...) {
-      log().failure("Unhandled error in {factory}.stopFactory", Failure::current(),
-                    {{"factory", factory_->logPrefix()}});
+      failed = Failure::current();
     }
   }
   reactor_.untrack(*this);
+  return failed;
 }
 
 Address Port::getHost() const {

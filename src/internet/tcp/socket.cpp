@@ -113,4 +113,9 @@ void ReservedFd::restore() {
   if (reserveFd < 0 && reserveUsers > 0) reserveFd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
 }
 
+int ReservedFd::descriptor() {
+  std::lock_guard lock(reserveMutex);
+  return reserveFd;
+}
+
 }  // namespace twisted::tcp::detail

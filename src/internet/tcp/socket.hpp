@@ -40,8 +40,11 @@ class ReservedFd {
   static void removeUser();
   /// Closes the reserve; false if it was not open (or another thread holds it).
   static bool release();
-  /// Reopens it after release().
+  /// Reopens it after release() (or after a reopen that failed: still out
+  /// of descriptors); does nothing while it is open or no port listens.
   static void restore();
+  /// The reserve's descriptor, -1 when it is not open (for tests).
+  static int descriptor();
 };
 
 }  // namespace twisted::tcp::detail

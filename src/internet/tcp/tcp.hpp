@@ -139,6 +139,9 @@ class Port final : public IReadDescriptor,
  private:
   void acceptFailed(int err);
   void resumeAccepting();
+  /// Closes the socket and stops the factory (once); returns what a
+  /// throwing stopFactory raised.
+  std::optional<Failure> closePort();
 
   Reactor& reactor_;
   int port_;
@@ -147,6 +150,7 @@ class Port final : public IReadDescriptor,
   std::string interface_;
   int fd_ = -1;
   int family_ = 0;
+  int realPort_ = 0;  // the number bound (port 0 resolved), for the close line
   bool listening_ = false;
   bool stopPending_ = false;  // stopListening's close has not completed yet
   bool factoryStarted_ = false;
