@@ -172,8 +172,12 @@ TEST_F(DeferTest, CallbackAddedWhileRunningRunsAfterTheCurrentOne) {
     d.addCallback([&] { order.push_back("added while running"); });
     order.push_back("first done");
   });
+  d.addCallback([&] { order.push_back("second, queued before the fire"); });
   d.callback();
-  EXPECT_EQ(order, (std::vector<std::string>{"first", "first done", "added while running"}));
+  // At the end of the chain, not next: after what was already queued.
+  EXPECT_EQ(order,
+            (std::vector<std::string>{"first", "first done", "second, queued before the fire",
+                                      "added while running"}));
 }
 
 TEST_F(DeferTest, FiringAnotherDeferredInsideACallbackRunsItSynchronously) {

@@ -44,9 +44,10 @@ TEST_P(NamespacedTest, NonAsciiHostNamesAreLookedUpByTheirIDNAForm) {
   EXPECT_EQ(resolve("xn----7sbb4ac0ad0be6cf.xn--p1ai"), std::vector<Address>{v4("127.0.0.3", 80)});
 }
 
-// ---- a link-local IPv6 address: its scope id is kept everywhere ------------------------
+// ---- a network namespace of our own: the wildcard address, and a link-local
+// IPv6 address (fe80::1 on the loopback) whose scope id is kept everywhere ---------
 
-class LinkLocalTest : public NamespacedTest {
+class PrivateNetworkTest : public NamespacedTest {
  protected:
   std::string interface;  // "fe80::1%lo"
   std::string host;       // "fe80::1"
@@ -102,8 +103,18 @@ class LinkLocalTest : public NamespacedTest {
   }
 };
 
+// TCPPortTestsMixin.test_portGetHostOnIPv4: without an interface a port
+// listens on every IPv4 address (here, only this namespace's).
+TEST_P(PrivateNetworkTest, APortWithoutAnInterfaceListensOnTheIPv4Wildcard) {
+  port = reactor->listenTCP(0, server);
+  Address bound = port->getHost();
+  ASSERT_TRUE(std::holds_alternative<IPv4Address>(bound));
+  EXPECT_EQ(std::get<IPv4Address>(bound).host, "0.0.0.0");
+  EXPECT_GT(portOf(bound), 0);
+}
+
 // TCPPortTestsMixin.test_portGetHostOnIPv6ScopeID
-TEST_P(LinkLocalTest, APortOnALinkLocalAddressReportsItsScope) {
+TEST_P(PrivateNetworkTest, APortOnALinkLocalAddressReportsItsScope) {
   port = reactor->listenTCP(0, server, 50, interface);
   EXPECT_EQ(port->getHost(), Address(expected(portOf(*port))));
 }
@@ -112,7 +123,7 @@ TEST_P(LinkLocalTest, APortOnALinkLocalAddressReportsItsScope) {
 // TCPTransportServerAddressTestMixin.test_serverAddressTCP6: buildProtocol
 // gets the client's IPv6 address with its scope, and the server
 // transport's log prefix names the peer.
-TEST_P(LinkLocalTest, BuildProtocolGetsTheClientsAddressWithItsScope) {
+TEST_P(PrivateNetworkTest, BuildProtocolGetsTheClientsAddressWithItsScope) {
   connectOverLinkLocal();
   if (HasFatalFailure()) return;
   ASSERT_EQ(server->addresses.size(), 1u);
@@ -126,14 +137,14 @@ TEST_P(LinkLocalTest, BuildProtocolGetsTheClientsAddressWithItsScope) {
 }
 
 // TCPPortTestsMixin.test_serverGetHostOnIPv6ScopeID
-TEST_P(LinkLocalTest, TheServerTransportsHostHasTheScope) {
+TEST_P(PrivateNetworkTest, TheServerTransportsHostHasTheScope) {
   connectOverLinkLocal();
   if (HasFatalFailure()) return;
   EXPECT_EQ(server->protocols[0]->transport->getHost(), Address(expected(portOf(*port))));
 }
 
 // TCPPortTestsMixin.test_serverGetPeerOnIPv6ScopeID
-TEST_P(LinkLocalTest, TheServerTransportsPeerHasTheScope) {
+TEST_P(PrivateNetworkTest, TheServerTransportsPeerHasTheScope) {
   connectOverLinkLocal();
   if (HasFatalFailure()) return;
   Address peer = server->protocols[0]->transport->getPeer();
@@ -142,7 +153,7 @@ TEST_P(LinkLocalTest, TheServerTransportsPeerHasTheScope) {
 }
 
 TWISTED_ALL_BACKENDS(NamespacedTest);
-TWISTED_ALL_BACKENDS(LinkLocalTest);
+TWISTED_ALL_BACKENDS(PrivateNetworkTest);
 
 }  // namespace
 }  // namespace twisted::test

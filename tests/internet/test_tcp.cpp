@@ -667,6 +667,42 @@ TEST_P(TCPTest, DestroyingTheReactorClosesOpenConnections) {
   reactor = Reactor::create(GetParam());  // for the janitor
 }
 
+// StreamTransportTestsMixin.test_startedListeningLogMessage: the start line
+// names the factory by its own logPrefix() and the port bound.
+TEST_P(TCPTest, TheStartLineNamesTheFactorysLogPrefixAndThePort) {
+  class Crazy : public RecordingFactory {
+   public:
+    std::string logPrefix() const override { return "Crazy Factory"; }
+  };
+  auto crazy = std::make_shared<Crazy>();
+  port = reactor->listenTCP(0, crazy, 50, "127.0.0.1");
+  std::vector<std::string> lines;
+  for (auto& e : logs->events()) {
+    if (e.format.find("starting on") != std::string::npos) lines.push_back(logger::formatEvent(e));
+  }
+  EXPECT_EQ(lines, std::vector<std::string>{"Crazy Factory starting on 127.0.0.1:" +
+                                            std::to_string(portOf(*port))});
+  port->stopListening();
+  reactor->iterate(0);
+}
+
+// ListeningTests.test_directConnectionLostCall: connectionLost called on
+// the port directly (as the reactor's shutdown does) closes it: the factory
+// is stopped and a connection to its number is refused.
+TEST_P(TCPTest, ConnectionLostCalledOnThePortClosesIt) {
+  listen();
+  int number = portOf(*port);
+  std::static_pointer_cast<tcp::Port>(port)->connectionLost(Failure::of(std::runtime_error("x")));
+  EXPECT_EQ(server->stopped, 1);
+  EXPECT_FALSE(std::static_pointer_cast<tcp::Port>(port)->listening());
+  client->onFailed = [this](IConnector&, const Failure&) { reactor->stop(); };
+  reactor->connectTCP("127.0.0.1", number, client);
+  runReactor();
+  ASSERT_EQ(client->failed.size(), 1u);
+  EXPECT_TRUE(client->failed[0].check<error::ConnectionRefusedError>())
+      << client->failed[0].brief();
+}
+
 // ---- closing a port -------------------------------------------------------------------
 
 struct StopFactoryError : std::runtime_error {

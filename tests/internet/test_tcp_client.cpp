@@ -166,6 +166,47 @@ TEST_P(TCPClientTest, BindAddressSetsTheLocalAddress) {
   EXPECT_EQ(portOf(server->addresses[0]), local);
 }
 
+// TCPClientTestsBase.test_addresses: connected by name from a bound
+// address, the client transport's getHost is that address and its getPeer
+// the resolved server address; the server sees the mirror image.
+TEST_P(TCPClientTest, ConnectedByNameFromABoundAddressBothEndsReportTheirAddresses) {
+  auto resolver = std::make_shared<TableResolver>();
+  resolver->table["server.test"] = {IPv4Address{Transport::TCP, "127.0.0.1", 0}};
+  reactor->installNameResolver(resolver);
+  auto server = std::make_shared<RecordingFactory>();
+  auto port = reactor->listenTCP(0, server, 50, "127.0.0.1");
+  ClosedPort spare;
+  int local = spare.port();
+  { ClosedPort gone = std::move(spare); }
+  Address clientHost, clientPeer, serverHost, serverPeer;
+  int lost = 0;
+  auto stopWhenBoth = [&](ScriptedProtocol&, const Failure&) {
+    if (++lost == 2) port->stopListening().addCallback([this] { reactor->stop(); });
+  };
+  server->setup = [&](ScriptedProtocol& p) {
+    p.onMade = [&](ScriptedProtocol& self) {
+      serverHost = self.transport->getHost();
+      serverPeer = self.transport->getPeer();
+    };
+    p.onLost = stopWhenBoth;
+  };
+  client->setup = [&](ScriptedProtocol& p) {
+    p.onMade = [&](ScriptedProtocol& self) {
+      clientHost = self.transport->getHost();
+      clientPeer = self.transport->getPeer();
+      self.transport->loseConnection();
+    };
+    p.onLost = stopWhenBoth;
+  };
+  reactor->connectTCP("server.test", portOf(*port), client, 30, BindAddress{"127.0.0.1", local});
+  runReactor();
+  Address bound = IPv4Address{Transport::TCP, "127.0.0.1", static_cast<std::uint16_t>(local)};
+  EXPECT_EQ(clientHost, bound);
+  EXPECT_EQ(clientPeer, port->getHost());
+  EXPECT_EQ(serverPeer, bound);
+  EXPECT_EQ(serverHost, port->getHost());
+}
+
 TEST_P(TCPClientTest, ConnectorStates) {
   auto server = std::make_shared<RecordingFactory>();
   auto port = reactor->listenTCP(0, server, 50, "127.0.0.1");

@@ -537,6 +537,9 @@ TEST_P(TCPTransportTest, AcceptSurvivesRunningOutOfDescriptors) {
     EXPECT_TRUE(n == 0 || (n < 0 && errno == ECONNRESET)) << "client still waiting";
   }
   EXPECT_EQ(logs->flushMessages("out of file descriptors"), 1u) << "logged once";
+  // FileDescriptorReservationTests.test_enterClosesFileExitOpensFile: the
+  // reserve was spent (closed) for the episode and is open again after it.
+  EXPECT_GE(tcp::detail::ReservedFd::descriptor(), 0) << "the reserve is reopened";
   // The port still works.
   auto client = std::make_shared<RecordingFactory>();
   server->setup = [](ScriptedProtocol& p) {

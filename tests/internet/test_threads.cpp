@@ -21,17 +21,26 @@ TEST_P(ThreadsTest, CallFromThreadWakesSleepingLoop) {
   // No timers, no I/O: only the eventfd can wake the loop. Unwoken, it would
   // sleep until runReactor's guard at 60 s; woken, it stops in milliseconds
   // (the bound of 30 s allows for a loaded machine).
+  // ThreadTestsBuilder.test_callFromThread: the function runs on the
+  // reactor's thread, not on the one that sent it.
   std::thread t;
+  std::thread::id ranOn, sender;
   reactor->callWhenRunning([&] {
     t = std::thread([&] {
+      sender = std::this_thread::get_id();
       std::this_thread::sleep_for(20ms);
-      reactor->callFromThread([&] { reactor->stop(); });
+      reactor->callFromThread([&] {
+        ranOn = std::this_thread::get_id();
+        reactor->stop();
+      });
     });
   });
   auto start = std::chrono::steady_clock::now();
   runReactor(60);
   t.join();
   EXPECT_LT(std::chrono::steady_clock::now() - start, 30s);
+  EXPECT_EQ(ranOn, std::this_thread::get_id()) << "on the reactor's thread (this one)";
+  EXPECT_NE(ranOn, sender);
 }
 
 TEST_P(ThreadsTest, CallFromThreadFromManyThreadsDeliversEverythingInOrder) {

@@ -1,7 +1,7 @@
 // LineReceiver and LineOnlyReceiver: the behaviours of Twisted's
 // twisted/protocols/test/test_basic.py (LineReceiverTests,
-// LineReceiverLineLengthExceededTests, LineOnlyReceiverTests), each input
-// fed in every split (splits.hpp).
+// LineReceiverLineLengthExceededTests, LineOnlyReceiverTests, ProducerTests),
+// most inputs fed in every split (splits.hpp).
 #include <gtest/gtest.h>
 
 #include <memory>
@@ -289,6 +289,17 @@ TEST(LineReceiverLength, LongLineWithDelimiterPassesEverythingBuffered) {
   EXPECT_TRUE(proto.lines.empty());
 }
 
+// LineReceiverLineLengthExceededTests.test_multipleLongLines
+TEST(LineReceiverLength, TwoLongDelimitedLinesArePassedWholeInOneCall) {
+  LongLines proto;
+  const std::string longLine = std::string(proto.MAX_LENGTH * 2 + 2, 'x') + "\r\n";
+  const std::string excessive = longLine + longLine;  // ends with a delimiter
+  proto.dataReceived(excessive);
+  EXPECT_EQ(proto.longLines, std::vector<std::string>{excessive});
+  EXPECT_TRUE(proto.lines.empty());
+  EXPECT_EQ(proto.bufferedSize(), 0u);
+}
+
 TEST(LineReceiverLength, DefaultClosesTheConnection) {
   struct P : twisted::basic::LineReceiver {
     void lineReceived(std::string_view) override {}
@@ -445,6 +456,72 @@ TEST(LineReceiver, RegisteringItselfAsProducerMidBatchLosesNoLine) {
   EXPECT_EQ(p->received,
             (std::vector<std::string>{"produce", "hello world", "unproduce", "goodbye"}));
   EXPECT_EQ(t->producer(), nullptr);
+}
+
+// A receiver that pauses itself after every line, which it writes back
+// (Twisted's ConsumingProtocol).
+class ConsumingProtocol : public twisted::basic::LineReceiver {
+ public:
+  void lineReceived(std::string_view line) override {
+    sendLine(line);
+    pauseProducing();
+  }
+};
+
+// ProducerTests.test_pauseResume
+TEST(LineReceiver, PausingOnEveryLineDeliversOneLinePerResume) {
+  using State = StringTransport::ProducerState;
+  auto p = std::make_shared<ConsumingProtocol>();
+  auto t = std::make_shared<StringTransport>();
+  p->makeConnection(t);
+
+  // A partial line: no line, no pause.
+  p->dataReceived("hello, ");
+  EXPECT_EQ(t->value(), "");
+  EXPECT_EQ(t->producerState(), State::Producing);
+  EXPECT_FALSE(p->paused());
+
+  // The rest of it: the line is echoed and the protocol pauses.
+  p->dataReceived("world\r\n");
+  EXPECT_EQ(t->value(), "hello, world\r\n");
+  EXPECT_EQ(t->producerState(), State::Paused);
+  EXPECT_TRUE(p->paused());
+
+  // Nothing buffered: resuming delivers nothing and stays resumed.
+  p->resumeProducing();
+  EXPECT_EQ(t->value(), "hello, world\r\n");
+  EXPECT_EQ(t->producerState(), State::Producing);
+  EXPECT_FALSE(p->paused());
+
+  // Two lines at once: only the first is delivered before the pause.
+  p->dataReceived("hello\r\nworld\r\n");
+  EXPECT_EQ(t->value(), "hello, world\r\nhello\r\n");
+  EXPECT_EQ(t->producerState(), State::Paused);
+  EXPECT_TRUE(p->paused());
+
+  // A resume delivers the held line, and the protocol pauses again.
+  p->resumeProducing();
+  EXPECT_EQ(t->value(), "hello, world\r\nhello\r\nworld\r\n");
+  EXPECT_EQ(t->producerState(), State::Paused);
+  EXPECT_TRUE(p->paused());
+
+  // A line arriving while paused is held.
+  p->dataReceived("goodbye\r\n");
+  EXPECT_EQ(t->value(), "hello, world\r\nhello\r\nworld\r\n");
+  EXPECT_EQ(t->producerState(), State::Paused);
+  EXPECT_TRUE(p->paused());
+
+  // The next resume delivers it, and pauses again.
+  p->resumeProducing();
+  EXPECT_EQ(t->value(), "hello, world\r\nhello\r\nworld\r\ngoodbye\r\n");
+  EXPECT_EQ(t->producerState(), State::Paused);
+  EXPECT_TRUE(p->paused());
+
+  // Nothing left: this resume leaves the transport and protocol unpaused.
+  p->resumeProducing();
+  EXPECT_EQ(t->value(), "hello, world\r\nhello\r\nworld\r\ngoodbye\r\n");
+  EXPECT_EQ(t->producerState(), State::Producing);
+  EXPECT_FALSE(p->paused());
 }
 
 }  // namespace

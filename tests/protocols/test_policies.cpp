@@ -5,6 +5,7 @@
 // StringTransport.
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -602,6 +603,106 @@ TEST(TimeoutMixin, SetTimeoutAfterAnOutsideCancelDoesNotThrowAndClears) {
   EXPECT_EQ(p.timeOut(), std::nullopt);
   clock.advance(20);
   EXPECT_EQ(p.timedOut, 0);
+}
+
+// WrapperTests.test_breakReferenceCycle
+TEST(ProtocolWrapper, ConnectionLostClearsWrappedProtocolBreakingTheCycle) {
+  auto wrapping = std::make_shared<WrappingFactory>(recordingFactory());
+  auto inner = std::make_shared<Recording>();
+  std::weak_ptr<Recording> weakInner = inner;
+  auto wrapper = std::make_shared<ProtocolWrapper>(*wrapping, inner);
+  auto t = std::make_shared<StringTransportWithDisconnection>();
+  t->protocol = wrapper;
+  wrapper->makeConnection(t);
+  EXPECT_EQ(wrapper->wrappedProtocol, inner);
+  t->loseConnection();
+  EXPECT_EQ(wrapper->wrappedProtocol, nullptr);
+  ASSERT_EQ(inner->reasons.size(), 1u) << "connectionLost is still passed on";
+  inner.reset();
+  EXPECT_TRUE(weakInner.expired()) << "the wrapper no longer keeps the wrapped protocol alive";
+}
+
+// TimeoutFactoryTests.test_sendAvoidsTimeout
+TEST(TimeoutFactory, WriteAndWriteSequenceBothResetTheTimer) {
+  twisted::testing::Clock clock;
+  std::vector<std::shared_ptr<Recording>> inner;
+  auto timeouts = std::make_shared<TimeoutFactory>(clock, recordingFactory(&inner), 5);
+  auto c = connectFrom(timeouts);
+  clock.advance(4);
+  inner[0]->transport->write("bytes bytes bytes");
+  clock.advance(4);  // t=8: past the first deadline (5)
+  EXPECT_FALSE(c.transport->disconnecting());
+  inner[0]->transport->writeSequence({"bytes", "bytes", "bytes"});
+  clock.advance(4);  // t=12: past the deadline the write set (9)
+  EXPECT_FALSE(c.transport->disconnecting());
+  EXPECT_EQ(c.transport->value(), "bytes bytes bytesbytesbytesbytes");
+  clock.advance(1);  // t=13: 5 s after the writeSequence
+  EXPECT_TRUE(c.transport->disconnecting());
+  EXPECT_EQ(inner[0]->reasons.size(), 1u);
+}
+
+// LimitTotalConnectionsFactoryTests.testConnectionLimiting
+TEST(LimitTotalConnectionsFactory, AnOpenOverflowConnectionIsCountedUntilItCloses) {
+  auto limited = std::make_shared<LimitTotalConnectionsFactory>(recordingFactory(), 1);
+  EXPECT_EQ(limited->connectionCount(), 0u);
+  auto p = connectFrom(limited);
+  ASSERT_NE(p.wrapper, nullptr);
+  EXPECT_EQ(limited->connectionCount(), 1u);
+  EXPECT_EQ(connectFrom(limited).wrapper, nullptr);  // no overflowProtocol: refused
+  EXPECT_EQ(limited->connectionCount(), 1u);
+
+  // An overflow protocol that stays connected.
+  struct Overflow : Protocol {
+    std::shared_ptr<bool> made;
+    void connectionMade() override { *made = true; }
+  };
+  auto overflowed = std::make_shared<bool>(false);
+  limited->overflowProtocol = [overflowed] {
+    auto o = std::make_shared<Overflow>();
+    o->made = overflowed;
+    return o;
+  };
+  auto op = connectFrom(limited);
+  ASSERT_NE(op.wrapper, nullptr);
+  EXPECT_TRUE(*overflowed);
+  EXPECT_FALSE(op.transport->disconnecting());
+  EXPECT_EQ(limited->connectionCount(), 2u);
+
+  p.transport->loseConnection();
+  EXPECT_EQ(limited->connectionCount(), 1u);
+  op.transport->loseConnection();
+  EXPECT_EQ(limited->connectionCount(), 0u);
+}
+
+// LoggingFactoryTests.test_counter
+TEST(TrafficLoggingFactory, ResetCounterNumbersTheNextConnectionOneAgain) {
+  std::string prefix = ::testing::TempDir() + "traffic_counter";
+  auto removeAll = [&prefix] {
+    for (const char* n : {"-1", "-2", "-3"}) std::remove((prefix + n).c_str());
+  };
+  removeAll();
+  auto logging = std::make_shared<TrafficLoggingFactory>(recordingFactory(), prefix);
+  auto first = connectFrom(logging);
+  auto second = connectFrom(logging);
+  EXPECT_TRUE(std::ifstream(prefix + "-1").good());
+  EXPECT_TRUE(std::ifstream(prefix + "-2").good());
+  first.transport->loseConnection();
+  second.transport->loseConnection();
+  removeAll();
+
+  logging->resetCounter();
+  auto third = connectFrom(logging);
+  third.wrapper->dataReceived("again");
+  EXPECT_FALSE(std::ifstream(prefix + "-3").good()) << "the counter went on instead";
+  std::ifstream in(prefix + "-1");
+  ASSERT_TRUE(in.good());
+  std::string made, received;
+  std::getline(in, made);
+  std::getline(in, received);
+  EXPECT_EQ(made, "*");
+  EXPECT_EQ(received, "C 1: b'again'");
+  third.transport->loseConnection();
+  removeAll();
 }
 
 }  // namespace

@@ -98,6 +98,12 @@ TEST(Clock, CallLaterResetLaterAndSooner) {
   EXPECT_EQ(log, (Log{{"sooner", 2}, {"later", 4}}));
 }
 
+// ClockTests.test_getDelayedCallsEmpty
+TEST(Clock, ANewClockHasNoDelayedCalls) {
+  Clock c;
+  EXPECT_TRUE(c.getDelayedCalls().empty());
+}
+
 TEST(Clock, GetDelayedCalls) {
   Clock c;
   DelayedCall a = c.callLater(1, [] {});
