@@ -19,6 +19,7 @@
 #include "twisted/internet/react.hpp"
 #include "twisted/internet/reactor.hpp"
 #include "twisted/internet/reactor_tcp.hpp"
+#include "twisted/internet/reactor_unix.hpp"
 #include "twisted/internet/reconnecting.hpp"
 #include "twisted/internet/resolver.hpp"
 #include "twisted/internet/system_event.hpp"

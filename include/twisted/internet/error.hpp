@@ -112,6 +112,9 @@ TWISTED_DEFINE_ERROR(UserError, ConnectError, "The user aborted the connection")
 /// A user-set timeout expired (a connection attempt, addTimeout). As in
 /// Twisted, a kind of UserError.
 TWISTED_DEFINE_ERROR(TimeoutError, UserError, "The operation timed out");
+/// A UNIX socket's file cannot be used: connectUNIX with checkPID found no
+/// live server's lock beside it.
+TWISTED_DEFINE_ERROR(BadFileError, ConnectError, "The UNIX socket's file cannot be used");
 /// The connection was made but the factory's buildProtocol returned nothing.
 TWISTED_DEFINE_ERROR(NoProtocol, ConnectError, "The factory built no protocol");
 /// IConnector::stopConnecting when not connecting.

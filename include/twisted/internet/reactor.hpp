@@ -23,6 +23,7 @@
 #include "twisted/internet/delayed_call.hpp"
 #include "twisted/internet/interfaces.hpp"
 #include "twisted/internet/reactor_tcp.hpp"
+#include "twisted/internet/reactor_unix.hpp"
 #include "twisted/internet/resolver.hpp"
 #include "twisted/internet/system_event.hpp"
 #include "twisted/internet/transport.hpp"
@@ -46,7 +47,8 @@ class Reactor final : public IReactorTime,
                       public IReactorFDSet,
                       public IReactorThreads,
                       public IReactorPluggableNameResolver,
-                      public ReactorTCP {
+                      public ReactorTCP,
+                      public ReactorUNIX {
  public:
   /// Builds a reactor on `backend` (Default: $TWISTED_REACTOR, else epoll).
   /// @throws error::UnknownBackend for a bad $TWISTED_REACTOR value,

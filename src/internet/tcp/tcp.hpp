@@ -26,6 +26,8 @@
 #include <string>
 
 #include "../stream/socket_io.hpp"
+#include "../stream/stream_connector.hpp"
+#include "../stream/stream_port.hpp"
 #include "../stream/stream_transport.hpp"
 #include "twisted/internet/address.hpp"
 #include "twisted/internet/deferred.hpp"
@@ -111,68 +113,40 @@ class Server final : public Connection {
   std::shared_ptr<Factory> factory_;  // pinned: protocol->factory stays valid
 };
 
-/// A listening TCP socket (Twisted's tcp.Port).
-class Port final : public IReadDescriptor,
-                   public IListeningPort,
-                   public std::enable_shared_from_this<Port> {
+/// A listening TCP socket (Twisted's tcp.Port): the shared StreamPort with
+/// IPv4/IPv6 binding.
+class Port final : public twisted::detail::StreamPort {
  public:
   /// Use Reactor::listenTCP; public for make_shared.
   Port(Reactor& reactor, int port, std::shared_ptr<Factory> factory, int backlog,
        std::string interface);
-  ~Port() override;
 
-  void startListening() override;
-  Deferred<void> stopListening() override;
   Address getHost() const override;
 
-  int fileno() const override { return fd_; }
-  IOResult doRead() override;
-  void connectionLost(const Failure& reason) override;
-  std::string logPrefix() const override;
-
-  /// How many connections the next doRead may accept (adapts to load, as
-  /// Twisted's: +20 after a full batch, else the number just accepted).
-  int numberAccepts() const { return numberAccepts_; }
-  const std::shared_ptr<Factory>& factory() const { return factory_; }
-  bool listening() const { return listening_; }
+ protected:
+  int bindAndListen(int backlog) override;
+  void announce() override;
+  const char* kind() const override { return "TCP"; }
+  std::string closedName() const override { return std::to_string(realPort_); }
+  Address peerAddress(const sockaddr* sa, socklen_t length) const override;
+  void serve(int fd, Address peer, std::shared_ptr<Protocol> protocol) override;
 
  private:
-  void acceptFailed(int err);
-  void resumeAccepting();
-  /// Closes the socket and stops the factory (once); returns what a
-  /// throwing stopFactory raised.
-  std::optional<Failure> closePort();
-
-  Reactor& reactor_;
   int port_;
-  std::shared_ptr<Factory> factory_;
-  int backlog_;
   std::string interface_;
-  int fd_ = -1;
-  int family_ = 0;
   int realPort_ = 0;  // the number bound (port 0 resolved), for the close line
-  bool listening_ = false;
-  bool stopPending_ = false;  // stopListening's close has not completed yet
-  bool factoryStarted_ = false;
-  int numberAccepts_ = 100;
-  long sessionno_ = 0;
-  bool loggedAcceptError_ = false;
-  std::optional<DelayedCall> backoff_;
   std::optional<Address> bound_;
 };
 
 /// The client side of a connection (Twisted's tcp.Client): resolves,
 /// connects, then behaves as any Connection.
-class Client final : public Connection {
+class Client final : public Connection, public twisted::detail::ConnectingTransport {
  public:
   /// Use Connector; public for make_shared.
   Client(twisted::detail::TransportHost& host, std::shared_ptr<Connector> connector);
-  /// Begins the attempt on the next turn (as Twisted: connect() never
-  /// reports synchronously).
-  void begin();
-  /// Abandons the attempt if not yet connected; the connector is told
-  /// with `reason`. Does nothing once connected or already failed.
-  void failIfNotConnected(const Failure& reason);
+  void begin() override;
+  void failIfNotConnected(const Failure& reason) override;
+  void loseConnection() override { Connection::loseConnection(); }
 
   IOResult doRead() override;
   IOResult doWrite() override;
@@ -195,46 +169,27 @@ class Client final : public Connection {
   std::optional<Address> realAddress_;
 };
 
-/// Twisted's tcp.Connector: a repeatable TCP client connection attempt.
-class Connector final : public IConnector {
+/// Twisted's tcp.Connector: a repeatable TCP client connection attempt to
+/// a host (a literal or a name) and port.
+class Connector final : public twisted::detail::StreamConnector {
  public:
-  enum class State { Disconnected, Connecting, Connected };
-
   /// Use Reactor::connectTCP; public for make_shared.
   Connector(Reactor& reactor, std::string host, int port, std::shared_ptr<ClientFactory> factory,
             double timeout, std::optional<BindAddress> bindAddress);
 
-  void connect() override;
-  void disconnect() override;
-  void stopConnecting() override;
   Address getDestination() const override;
 
-  State state() const { return state_; }
   const std::string& host() const { return host_; }
   int port() const { return port_; }
   const std::optional<BindAddress>& bindAddress() const { return bindAddress_; }
-  Reactor& reactor() const { return reactor_; }
-  /// The current transport (connecting or connected), if any.
-  const std::shared_ptr<Client>& transport() const { return transport_; }
 
-  // ---- called by Client ------------------------------------------------------
-  std::shared_ptr<Protocol> buildProtocol(const Address& addr);
-  void connectionFailed(const Failure& reason);
-  void connectionLost(const Failure& reason);
+ protected:
+  std::shared_ptr<twisted::detail::ConnectingTransport> makeTransport() override;
 
  private:
-  void cancelTimeout();
-
-  Reactor& reactor_;
   std::string host_;
   int port_;
-  std::shared_ptr<ClientFactory> factory_;
-  double timeout_;
   std::optional<BindAddress> bindAddress_;
-  State state_ = State::Disconnected;
-  bool factoryStarted_ = false;
-  std::shared_ptr<Client> transport_;
-  std::optional<DelayedCall> timeoutID_;
 };
 
 }  // namespace twisted::tcp

@@ -1,0 +1,168 @@
+// unixsock::Port: what is UNIX's own in a listening port: the name (a path
+// or an abstract name), the file's mode, its removal, the lock file.
+// Accepting and closing are the shared StreamPort's.
+#include <fcntl.h>
+#include <stdio.h>  // renameat2
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstddef>
+#include <system_error>
+
+#include "../tcp/socket.hpp"
+#include "twisted/internet/error.hpp"
+#include "twisted/internet/pool.hpp"
+#include "twisted/internet/reactor.hpp"
+#include "twisted/logger/logger.hpp"
+#include "unix.hpp"
+
+namespace twisted::unixsock {
+
+namespace {
+const logger::Logger& log() {
+  static const logger::Logger instance("twisted.internet.unix");
+  return instance;
+}
+
+constexpr std::size_t kMaxPath = sizeof(sockaddr_un::sun_path) - 1;
+
+[[noreturn]] void cannotListen(const std::string& name, const std::string& why, int err = 0) {
+  throw error::CannotListenError(describe(name) + ": " + why, err);
+}
+
+int bindTo(int fd, const std::string& path) {
+  SocketAddress sa = toSocketAddress(UNIXAddress{path});
+  return ::bind(fd, sa.get(), sa.length) == 0 ? 0 : errno;
+}
+
+// Moves `from` to `to` unless `to` exists (then EEXIST), atomically.
+int renameNoReplace(const std::string& from, const std::string& to) {
+  if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) == 0) return 0;
+  if (errno != EINVAL && errno != ENOSYS) return errno;
+  // A file system without RENAME_NOREPLACE: a hard link is just as atomic.
+  if (::link(from.c_str(), to.c_str()) != 0) return errno;
+  ::unlink(from.c_str());
+  return 0;
+}
+}  // namespace
+
+Port::Port(Reactor& reactor, std::string name, std::shared_ptr<Factory> factory, int backlog,
+           int mode, bool wantPID)
+    : StreamPort(reactor, std::move(factory), backlog),
+      name_(std::move(name)),
+      mode_(mode),
+      wantPID_(wantPID) {}
+
+void Port::bindPath(int fd) {
+  // Bound inside a fresh directory only we can enter, given its mode, then
+  // renamed into place: nobody can reach it with the wrong permissions.
+  std::string::size_type slash = name_.rfind('/');
+  std::string dir = slash == std::string::npos ? "." : name_.substr(0, slash ? slash : 1);
+  std::string scratch = dir + "/.twisted-XXXXXX";
+  if (scratch.size() + 2 <= kMaxPath && ::mkdtemp(scratch.data()) != nullptr) {
+    std::string inside = scratch + "/s";
+    int err = bindTo(fd, inside);
+    if (err == 0 && ::chmod(inside.c_str(), static_cast<mode_t>(mode_)) != 0) err = errno;
+    if (err == 0) err = renameNoReplace(inside, name_);
+    if (err != 0) ::unlink(inside.c_str());
+    ::rmdir(scratch.c_str());
+    if (err == EEXIST) err = EADDRINUSE;  // what bind() would have said
+    if (err != 0) cannotListen(name_, tcp::detail::errnoText(err), err);
+    return;
+  }
+  // No room for the detour (a path near the limit, or a directory we cannot
+  // write a scratch directory into): bind in place, then set the mode.
+  if (int err = bindTo(fd, name_)) cannotListen(name_, tcp::detail::errnoText(err), err);
+  if (::chmod(name_.c_str(), static_cast<mode_t>(mode_)) != 0) {
+    int err = errno;
+    ::unlink(name_.c_str());
+    cannotListen(name_, "cannot set its mode: " + tcp::detail::errnoText(err), err);
+  }
+}
+
+int Port::bindAndListen(int backlog) {
+  if (name_.empty()) cannotListen(name_, "an empty name (use a path, or a leading NUL byte)");
+  if (name_.size() > kMaxPath) {
+    cannotListen(name_, "too long (" + std::to_string(name_.size()) + " bytes, at most " +
+                            std::to_string(kMaxPath) + ")");
+  }
+  bool path = !isAbstract(name_);
+  // The abstract namespace has no stale sockets (a name dies with its
+  // socket), so wantPID concerns paths only.
+  if (wantPID_ && path) {
+    lock_.emplace(name_ + ".lock");
+    bool locked = false;
+    try {
+      locked = lock_->lock();
+    } catch (const std::system_error& e) {
+      lock_.reset();
+      cannotListen(name_, "cannot lock: " + std::string(e.what()), e.code().value());
+    }
+    if (!locked) {
+      pid_t holder = lock_->holder();
+      lock_.reset();
+      cannotListen(name_, "Cannot acquire lock (" + name_ + ".lock is held by live process " +
+                              std::to_string(holder) + ")");
+    }
+    struct stat st {};
+    if (!lock_->clean() && ::lstat(name_.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) {
+      ::unlink(name_.c_str());  // the dead server's socket
+    }
+  }
+  int fd = -1;
+  try {
+    fd = tcp::detail::makeSocket(AF_UNIX);
+    if (path) {
+      bindPath(fd);
+    } else if (int err = bindTo(fd, name_)) {
+      cannotListen(name_, tcp::detail::errnoText(err), err);
+    }
+    if (::listen(fd, backlog) != 0) cannotListen(name_, tcp::detail::errnoText(errno), errno);
+  } catch (const std::system_error& e) {
+    if (fd >= 0) ::close(fd);
+    lock_.reset();
+    cannotListen(name_, tcp::detail::errnoText(e.code().value()), e.code().value());
+  } catch (...) {
+    if (fd >= 0) ::close(fd);
+    if (path && made_) ::unlink(name_.c_str());
+    lock_.reset();
+    throw;
+  }
+  made_.reset();
+  struct stat st {};
+  if (path && ::stat(name_.c_str(), &st) == 0) made_ = std::make_pair(st.st_dev, st.st_ino);
+  return fd;
+}
+
+void Port::announce() {
+  // Twisted's line quotes the name ("Factory starting on '/run/app.sock'").
+  log().info("{factory} starting on '{where}'",
+             {{"factory", factory_->logPrefix()}, {"where", describe(name_)}, {"path", name_}});
+}
+
+Address Port::peerAddress(const sockaddr* sa, socklen_t length) const {
+  return fromSocketAddress(sa, length);
+}
+
+void Port::serve(int fd, Address peer, std::shared_ptr<Protocol> protocol) {
+  auto server = makePooled<Server>(twisted::detail::transportHost(reactor_), factory_, name_,
+                                   std::get<UNIXAddress>(peer).name, sessionno_++);
+  serveWith(server, fd, std::move(protocol));
+}
+
+void Port::socketClosed() {
+  // Our file only: a server that replaced it since (after a crash, or by
+  // hand) keeps its own.
+  struct stat st {};
+  if (made_ && ::lstat(name_.c_str(), &st) == 0 && st.st_dev == made_->first &&
+      st.st_ino == made_->second) {
+    ::unlink(name_.c_str());
+  }
+  made_.reset();
+  lock_.reset();  // unlocks
+}
+
+}  // namespace twisted::unixsock

@@ -1,0 +1,455 @@
+// UNIX stream sockets end to end, on every backend: paths and abstract
+// names, the socket file's mode and removal, lock files (wantPID,
+// checkPID), refused and failed connections, the shared transport's
+// half-close and abort, peer credentials.
+// Covers twisted/internet/test/test_unix.py and twisted/test/test_unix.py
+// (see docs/conformance.md).
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "iterate_until.hpp"
+#include "tcp_helpers.hpp"
+#include "twisted/internet/reactor_unix.hpp"
+
+namespace twisted::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+class UNIXTest : public ReactorTest {
+ protected:
+  std::shared_ptr<RecordingFactory> server = std::make_shared<RecordingFactory>();
+  std::shared_ptr<RecordingFactory> client = std::make_shared<RecordingFactory>();
+  std::shared_ptr<IListeningPort> port;
+  std::string dir;
+
+  void SetUp() override {
+    ReactorTest::SetUp();
+    std::string tmpl = (fs::temp_directory_path() / "twisted-unix-XXXXXX").string();
+    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
+    dir = tmpl;
+  }
+  void TearDown() override {
+    ReactorTest::TearDown();
+    std::error_code ignored;
+    fs::remove_all(dir, ignored);
+  }
+  std::string path(const char* name = "s") const { return dir + "/" + name; }
+  // An abstract name no other test (or process) uses.
+  std::string abstractName() const {
+    return std::string(1, '\0') + "twisted-test-" + std::to_string(::getpid()) + "-" +
+           fs::path(dir).filename().string();
+  }
+  // Stops the port, then the reactor, once `n` protocols have lost their
+  // connection.
+  void stopAfterLosses(int n) {
+    auto lost = std::make_shared<int>(0);
+    for (auto* f : {server.get(), client.get()}) {
+      f->setup = [this, n, lost, prev = f->setup](ScriptedProtocol& p) {
+        if (prev) prev(p);
+        p.onLost = [this, n, lost, mine = p.onLost](ScriptedProtocol& self, const Failure& why) {
+          if (mine) mine(self, why);
+          if (++*lost == n) port->stopListening().addCallback([this] { reactor->stop(); });
+        };
+      };
+    }
+  }
+  // Echo on the server; the client writes `message` and closes when it has
+  // it back.
+  void echo(const std::string& message) {
+    server->setup = [](ScriptedProtocol& p) {
+      p.onData = [](ScriptedProtocol& self, std::string_view data) { self.transport->write(data); };
+    };
+    client->setup = [message](ScriptedProtocol& p) {
+      p.onMade = [message](ScriptedProtocol& self) { self.transport->write(message); };
+      p.onData = [message](ScriptedProtocol& self, std::string_view) {
+        if (self.data == message) self.transport->loseConnection();
+      };
+    };
+    stopAfterLosses(2);
+  }
+  static mode_t modeOf(const std::string& p) {
+    struct stat st {};
+    return ::lstat(p.c_str(), &st) == 0 ? st.st_mode : 0;
+  }
+  // A pid that is certainly dead: a child that exited and was reaped.
+  static pid_t deadPid() {
+    pid_t child = ::fork();
+    if (child == 0) ::_exit(0);
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    return child;
+  }
+  // A socket file with nobody listening (bound, then closed).
+  static void staleSocketAt(const std::string& p) {
+    int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    SocketAddress sa = toSocketAddress(UNIXAddress{p});
+    ASSERT_EQ(::bind(fd, sa.get(), sa.length), 0);
+    ::close(fd);
+  }
+};
+
+// ---- connecting and talking -------------------------------------------------------------
+
+// UNIXTestsBuilder / UnixSocketTests.test_dumber: a client connects to a
+// path, bytes go both ways, both sides close cleanly; the addresses are
+// the path on each side (the client's own end is unnamed).
+TEST_P(UNIXTest, EchoOverAPathWithTheAddressesOfEachSide) {
+  Address serverHost, serverPeer, clientHost, clientPeer;
+  echo("hello over a path");
+  server->setup = [&, prev = server->setup](ScriptedProtocol& p) {
+    prev(p);
+    p.onMade = [&](ScriptedProtocol& self) {
+      serverHost = self.transport->getHost();
+      serverPeer = self.transport->getPeer();
+    };
+  };
+  client->setup = [&, prev = client->setup](ScriptedProtocol& p) {
+    prev(p);
+    auto write = p.onMade;
+    p.onMade = [&, write](ScriptedProtocol& self) {
+      clientHost = self.transport->getHost();
+      clientPeer = self.transport->getPeer();
+      write(self);
+    };
+  };
+  port = reactor->listenUNIX(path(), server);
+  EXPECT_EQ(port->getHost(), Address(UNIXAddress{path()}));
+  reactor->connectUNIX(path(), client);
+  runReactor();
+  ASSERT_EQ(client->protocols.size(), 1u);
+  EXPECT_EQ(client->protocols[0]->data, "hello over a path");
+  EXPECT_TRUE(client->protocols[0]->closedReason->check<error::ConnectionDone>());
+  EXPECT_TRUE(server->protocols.at(0)->closedReason->check<error::ConnectionDone>());
+  EXPECT_EQ(serverHost, Address(UNIXAddress{path()}));
+  EXPECT_EQ(serverPeer, Address(UNIXAddress{""}));
+  EXPECT_EQ(clientPeer, Address(UNIXAddress{path()}));
+  EXPECT_EQ(clientHost, Address(UNIXAddress{""}));
+  EXPECT_EQ(server->addresses.at(0), Address(UNIXAddress{""})) << "buildProtocol's peer";
+  EXPECT_EQ(client->addresses.at(0), Address(UNIXAddress{path()}));
+}
+
+// UNIXTestsBuilder.test_listenOnLinuxAbstractNamespace and
+// test_connectToLinuxAbstractNamespace: a name with a leading NUL lives in
+// the abstract namespace: no file is made, and a client reaches it.
+TEST_P(UNIXTest, AnAbstractNameWorksWithoutAFile) {
+  echo("abstract");
+  std::string name = abstractName();
+  port = reactor->listenUNIX(name, server);
+  EXPECT_EQ(port->getHost(), Address(UNIXAddress{name}));
+  reactor->connectUNIX(name, client);
+  runReactor();
+  EXPECT_EQ(client->protocols.at(0)->data, "abstract");
+  EXPECT_TRUE(fs::is_empty(dir)) << "nothing on the file system";
+}
+
+// The socket file goes when the port stops, at once (the path is free to
+// listen again before the Deferred fires), and Twisted's close line is
+// logged.
+TEST_P(UNIXTest, StoppingThePortRemovesItsFileAtOnce) {
+  port = reactor->listenUNIX(path(), server);
+  EXPECT_TRUE(S_ISSOCK(modeOf(path())));
+  Deferred<void> stopped = port->stopListening();
+  EXPECT_EQ(modeOf(path()), 0u) << "removed";
+  auto again = reactor->listenUNIX(path(), server);
+  reactor->iterate(0);
+  EXPECT_EQ(server->stopped, 0) << "the factory is in use by the new port";
+  again->stopListening();
+  reactor->iterate(0);
+  EXPECT_EQ(server->stopped, 1);
+  EXPECT_EQ(modeOf(path()), 0u);
+  // "(UNIX Port PATH Closed)", as Twisted logs it.
+  std::size_t closed = 0;
+  for (auto& e : logs->events()) {
+    closed += logger::formatEvent(e) == "(UNIX Port " + path() + " Closed)";
+  }
+  EXPECT_EQ(closed, 2u);
+}
+
+// UNIXTestsBuilder.test_mode: the socket file has the mode asked for.
+TEST_P(UNIXTest, TheSocketFileHasTheModeAskedFor) {
+  for (int mode : {0600, 0660, 0666}) {
+    auto p = reactor->listenUNIX(path(), server, 50, mode);
+    EXPECT_EQ(modeOf(path()) & 0777, static_cast<mode_t>(mode)) << std::oct << mode;
+    p->stopListening();
+    reactor->iterate(0);
+  }
+  // The detour leaves nothing behind in the directory.
+  EXPECT_TRUE(fs::is_empty(dir));
+}
+
+// A path in use: refused with CannotListenError, whether a live socket or
+// any other file is there (never replaced).
+TEST_P(UNIXTest, AListenOnAPathInUseIsRefusedAndReplacesNothing) {
+  port = reactor->listenUNIX(path(), server);
+  try {
+    reactor->listenUNIX(path(), server);
+    ADD_FAILURE() << "listened twice";
+  } catch (const error::CannotListenError& e) {
+    EXPECT_NE(std::string(e.what()).find(path()), std::string::npos) << e.what();
+    EXPECT_EQ(e.socketError(), EADDRINUSE) << e.what();
+  }
+  { std::ofstream(path("file")) << "precious"; }
+  EXPECT_THROW(reactor->listenUNIX(path("file"), server), error::CannotListenError);
+  std::ifstream kept(path("file"));
+  std::string text;
+  kept >> text;
+  EXPECT_EQ(text, "precious");
+  // Too long for sun_path: said so.
+  std::string tooLong = dir + "/" + std::string(200, 'x');
+  EXPECT_THROW(reactor->listenUNIX(tooLong, server), error::CannotListenError);
+  port->stopListening();
+  reactor->iterate(0);
+}
+
+// The port removes only the file it made: one put there since is kept.
+TEST_P(UNIXTest, StoppingThePortLeavesAFileThatReplacedItsOwn) {
+  port = reactor->listenUNIX(path(), server);
+  ASSERT_EQ(::unlink(path().c_str()), 0);
+  staleSocketAt(path());
+  port->stopListening();
+  reactor->iterate(0);
+  EXPECT_TRUE(S_ISSOCK(modeOf(path()))) << "someone else's socket is left alone";
+}
+
+// ---- failures reaching clientConnectionFailed --------------------------------------------
+
+// UNIXTestsBuilder: connecting to a path with no file fails with a
+// ConnectError naming it; to a socket file nobody listens on, with
+// ConnectionRefusedError; never before connectUNIX returns.
+TEST_P(UNIXTest, ConnectingToNothingOrToAStaleSocketFails) {
+  int failures = 0;
+  client->onFailed = [&](IConnector&, const Failure&) {
+    if (++failures == 2) reactor->stop();
+  };
+  staleSocketAt(path("stale"));
+  reactor->connectUNIX(path("missing"), client);
+  reactor->connectUNIX(path("stale"), client);
+  EXPECT_TRUE(client->failed.empty()) << "reported on a later turn";
+  runReactor();
+  ASSERT_EQ(client->failed.size(), 2u);
+  EXPECT_TRUE(client->failed[0].check<error::ConnectError>());
+  EXPECT_NE(client->failed[0].getErrorMessage().find(path("missing")), std::string::npos)
+      << client->failed[0].getErrorMessage();
+  EXPECT_TRUE(client->failed[1].check<error::ConnectionRefusedError>())
+      << client->failed[1].brief();
+  EXPECT_EQ(client->stopped, 1) << "stopFactory after the attempts";
+}
+
+// ---- lock files ---------------------------------------------------------------------------
+
+// UnixSocketTests.test_socketLocking: with wantPID, PATH.lock names this
+// process while the port listens; a second port on the path is refused
+// (the lock is live); the lock goes when the port stops.
+TEST_P(UNIXTest, WantPIDKeepsALockThatRefusesASecondServer) {
+  port = reactor->listenUNIX(path(), server, 50, 0666, /*wantPID=*/true);
+  EXPECT_EQ(fs::read_symlink(path() + ".lock").string(), std::to_string(::getpid()));
+  try {
+    reactor->listenUNIX(path(), server, 50, 0666, true);
+    ADD_FAILURE() << "a second server took a live lock";
+  } catch (const error::CannotListenError& e) {
+    EXPECT_NE(std::string(e.what()).find("Cannot acquire lock"), std::string::npos) << e.what();
+  }
+  port->stopListening();
+  reactor->iterate(0);
+  EXPECT_FALSE(fs::exists(fs::symlink_status(path() + ".lock")));
+  EXPECT_EQ(modeOf(path()), 0u);
+}
+
+// UnixSocketTests.test_connectToUncleanServer and
+// test_uncleanServerSocketLocking: a server that died left its socket
+// and a lock naming it: a client with checkPID refuses the path
+// (BadFileError); a new server with wantPID takes the lock over, replaces
+// the stale socket and serves.
+TEST_P(UNIXTest, ADeadServersSocketAndLockAreTakenOverAndRefusedByCheckPID) {
+  staleSocketAt(path());
+  fs::create_symlink(std::to_string(deadPid()), path() + ".lock");
+  client->onFailed = [this](IConnector&, const Failure&) { reactor->stop(); };
+  reactor->connectUNIX(path(), client, 30, /*checkPID=*/true);
+  runReactor();
+  ASSERT_EQ(client->failed.size(), 1u);
+  EXPECT_TRUE(client->failed[0].check<error::BadFileError>()) << client->failed[0].brief();
+  echo("after the crash");
+  port = reactor->listenUNIX(path(), server, 50, 0666, /*wantPID=*/true);
+  EXPECT_EQ(fs::read_symlink(path() + ".lock").string(), std::to_string(::getpid()));
+  reactor->connectUNIX(path(), client, 30, /*checkPID=*/true);
+  runReactor();
+  ASSERT_EQ(client->protocols.size(), 1u);
+  EXPECT_EQ(client->protocols[0]->data, "after the crash");
+}
+
+// checkPID without a lock at all: refused too (no live server vouches).
+TEST_P(UNIXTest, CheckPIDRefusesAPathWithoutALock) {
+  port = reactor->listenUNIX(path(), server);  // no wantPID: no lock
+  client->onFailed = [this](IConnector&, const Failure&) { reactor->stop(); };
+  reactor->connectUNIX(path(), client, 30, /*checkPID=*/true);
+  runReactor();
+  ASSERT_EQ(client->failed.size(), 1u);
+  EXPECT_TRUE(client->failed[0].check<error::BadFileError>());
+  EXPECT_TRUE(server->protocols.empty());
+  port->stopListening();
+  reactor->iterate(0);
+}
+
+// ---- the shared transport --------------------------------------------------------------
+
+// The same transport as TCP: loseWriteConnection half-closes (the server's
+// half-closeable protocol reads end-of-file and can still answer).
+TEST_P(UNIXTest, HalfCloseWorksAsOnTCP) {
+  auto halfServer = std::make_shared<ClientFactory>([] {
+    auto p = std::make_shared<HalfCloseProtocol>();
+    p->onReadLost = [](HalfCloseProtocol& self) {
+      self.transport->write("got " + self.data);
+      self.transport->loseConnection();
+    };
+    return p;
+  });
+  client->setup = [this](ScriptedProtocol& p) {
+    p.onMade = [](ScriptedProtocol& self) {
+      self.transport->write("request");
+      dynamic_cast<IUNIXTransport&>(*self.transport).loseWriteConnection();
+    };
+    p.onLost = [this](ScriptedProtocol&, const Failure&) {
+      port->stopListening().addCallback([this] { reactor->stop(); });
+    };
+  };
+  port = reactor->listenUNIX(path(), halfServer);
+  reactor->connectUNIX(path(), client);
+  runReactor();
+  ASSERT_EQ(client->protocols.size(), 1u);
+  EXPECT_EQ(client->protocols[0]->data, "got request");
+  EXPECT_TRUE(client->protocols[0]->closedReason->check<error::ConnectionDone>());
+}
+
+// abortConnection: connectionLost once, ConnectionAborted; the peer sees
+// the connection end.
+TEST_P(UNIXTest, AbortConnectionIsImmediateAndReportedOnce) {
+  server->setup = [](ScriptedProtocol& p) {
+    p.onMade = [](ScriptedProtocol& self) {
+      self.transport->write(std::string(1 << 20, 'q'));
+      self.transport->abortConnection();
+      self.transport->abortConnection();
+    };
+  };
+  stopAfterLosses(2);
+  port = reactor->listenUNIX(path(), server);
+  reactor->connectUNIX(path(), client);
+  runReactor();
+  EXPECT_EQ(server->protocols.at(0)->lostCalls, 1);
+  EXPECT_TRUE(server->protocols[0]->closedReason->check<error::ConnectionAborted>());
+  EXPECT_TRUE(client->protocols.at(0)->closedReason->check<error::ConnectionClosed>());
+}
+
+// Beyond Twisted: the server knows who connected (SO_PEERCRED), also after
+// the connection is closed.
+TEST_P(UNIXTest, TheServerKnowsThePeersCredentials) {
+  std::optional<PeerCredentials> seen;
+  echo("who");
+  server->setup = [&, prev = server->setup](ScriptedProtocol& p) {
+    prev(p);
+    p.onMade = [&](ScriptedProtocol& self) {
+      seen = dynamic_cast<IUNIXTransport&>(*self.transport).getPeerCredentials();
+    };
+  };
+  port = reactor->listenUNIX(path(), server);
+  reactor->connectUNIX(path(), client);
+  runReactor();
+  PeerCredentials me{::getpid(), ::getuid(), ::getgid()};
+  ASSERT_TRUE(seen.has_value());
+  EXPECT_EQ(*seen, me);
+  auto& t = dynamic_cast<IUNIXTransport&>(*server->protocols.at(0)->transport);
+  EXPECT_EQ(t.getPeerCredentials(), std::optional<PeerCredentials>(me)) << "after the close";
+  auto& c = dynamic_cast<IUNIXTransport&>(*client->protocols.at(0)->transport);
+  EXPECT_EQ(c.getPeerCredentials(), std::optional<PeerCredentials>(me)) << "the client's too";
+}
+
+// UNIXTestsBuilder.test_listenFailure: a socket that cannot be made (the
+// process at its descriptor limit) is a CannotListenError naming the path
+// and the errno, and leaves neither a socket file nor a lock behind.
+TEST_P(UNIXTest, ASocketThatCannotBeMadeIsCannotListenErrorAndLeavesNothing) {
+  rlimit saved{};
+  ::getrlimit(RLIMIT_NOFILE, &saved);
+  int lowest = ::dup(0);
+  ::close(lowest);
+  rlimit tight = saved;
+  tight.rlim_cur = static_cast<rlim_t>(lowest);
+  std::optional<error::CannotListenError> caught;
+  // Calls made once before the limit: UBSan checks a call's object the
+  // first time, with descriptors of its own.
+  std::string where = path();
+  Reactor& r = *reactor;
+  EXPECT_THROW(r.listenUNIX("", server), error::CannotListenError);  // the same calls, no socket
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &tight), 0);
+  try {
+    r.listenUNIX(where, server, 50, 0666, /*wantPID=*/true);
+  } catch (const error::CannotListenError& e) {
+    caught = e;
+  }
+  ::setrlimit(RLIMIT_NOFILE, &saved);
+  ASSERT_TRUE(caught.has_value()) << "listened without a descriptor";
+  EXPECT_EQ(caught->socketError(), EMFILE) << caught->what();
+  EXPECT_NE(std::string(caught->what()).find(path()), std::string::npos) << caught->what();
+  EXPECT_TRUE(fs::is_empty(dir)) << "no socket file, no lock";
+  port = reactor->listenUNIX(path(), server, 50, 0666, true);  // and with the limit back, it works
+  port->stopListening();
+  reactor->iterate(0);
+}
+
+// UNIXTestsBuilder.test_connectToLinuxAbstractNamespace: the connector's
+// destination is the name given, an abstract one or a path, before and
+// after the attempt.
+TEST_P(UNIXTest, TheConnectorsDestinationIsTheNameGiven) {
+  std::string name = abstractName();
+  port = reactor->listenUNIX(name, server);
+  client->setup = [this](ScriptedProtocol& p) {
+    p.onMade = [](ScriptedProtocol& self) { self.transport->loseConnection(); };
+  };
+  int ended = 0;
+  client->onLost = [&](IConnector&, const Failure&) {
+    if (++ended == 2) reactor->stop();
+  };
+  client->onFailed = client->onLost;
+  auto abstract = reactor->connectUNIX(name, client);
+  auto missing = reactor->connectUNIX(path("nothing"), client);
+  EXPECT_EQ(abstract->getDestination(), Address(UNIXAddress{name}));
+  EXPECT_EQ(missing->getDestination(), Address(UNIXAddress{path("nothing")}));
+  runReactor();
+  EXPECT_EQ(abstract->getDestination(), Address(UNIXAddress{name}));
+  EXPECT_EQ(missing->getDestination(), Address(UNIXAddress{path("nothing")}));
+  port->stopListening();
+  reactor->iterate(0);
+}
+
+// UnixSocketTests.test_peerBind: a client bound to a path of its own is
+// known by it: buildProtocol's address and the server transport's getPeer.
+TEST_P(UNIXTest, APeerBoundToAPathIsKnownByThatPath) {
+  port = reactor->listenUNIX(path(), server);
+  Fd raw(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  SocketAddress mine = toSocketAddress(UNIXAddress{path("peer")});
+  ASSERT_EQ(::bind(raw.get(), mine.get(), mine.length), 0);
+  SocketAddress theirs = toSocketAddress(UNIXAddress{path()});
+  ASSERT_EQ(::connect(raw.get(), theirs.get(), theirs.length), 0);
+  ASSERT_TRUE(iterateUntil(
+      *reactor, [&] { return !server->protocols.empty(); }, "accepted", 0.01));
+  EXPECT_EQ(server->addresses.at(0), Address(UNIXAddress{path("peer")}));
+  EXPECT_EQ(server->protocols[0]->transport->getPeer(), Address(UNIXAddress{path("peer")}));
+  raw.reset();
+  ASSERT_TRUE(iterateUntil(
+      *reactor, [&] { return server->protocols[0]->closed; }, "closed", 0.01));
+  port->stopListening();
+  reactor->iterate(0);
+}
+
+TWISTED_ALL_BACKENDS(UNIXTest);
+
+}  // namespace
+}  // namespace twisted::test
