@@ -8,8 +8,10 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <atomic>
+#include <filesystem>
 #include <fstream>
 #include <string>
 #include <thread>
@@ -339,6 +341,31 @@ TEST_P(TwistOnBackend, PortforwardCarries64MiBThroughASlowReaderInBoundedMemory)
   ::close(fd);
   EXPECT_EQ(forward.program.stop(), 0);
   EXPECT_EQ(upstream.program.stop(), 0);
+}
+
+// UNIX sockets in --listen and --dest (issue 18's example): an echo server
+// on a socket file, and a TCP port forwarded to it.
+TEST_P(TwistOnBackend, EchoOnAUNIXSocketBehindAPortforward) {
+  std::string dir = (std::filesystem::temp_directory_path() / "twist-unix-XXXXXX").string();
+  ASSERT_NE(::mkdtemp(dir.data()), nullptr);
+  std::string sock = dir + "/echo.sock";
+  Twist upstream(on({"echo", "--listen", "unix:" + sock + ":mode=600"}));
+  EXPECT_NE(upstream.line.find(sock), std::string::npos) << upstream.line;
+  struct stat st {};
+  ASSERT_EQ(::stat(sock.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISSOCK(st.st_mode));
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  Twist forward(
+      on({"portforward", "--listen", "tcp:0:interface=127.0.0.1", "--dest", "unix:path=" + sock}));
+  int fd = connectTo(forward.port);
+  ASSERT_GE(fd, 0);
+  sendAll(fd, "over a unix socket\n");
+  EXPECT_EQ(readExactly(fd, 19), "over a unix socket\n");
+  ::close(fd);
+  EXPECT_EQ(forward.program.stop(), 0);
+  EXPECT_EQ(upstream.program.stop(), 0);
+  EXPECT_NE(::stat(sock.c_str(), &st), 0) << "the socket file is removed at exit";
+  std::filesystem::remove_all(dir);
 }
 
 TEST_P(TwistOnBackend, PortforwardToAClosedPortClosesTheClient) {

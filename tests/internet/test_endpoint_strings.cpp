@@ -185,3 +185,95 @@ TEST_F(ClientFromStringTest, ErrorsNameThePartThatIsWrong) {
 
 }  // namespace
 }  // namespace twisted::test
+
+// ---- unix: servers and clients (Twisted's grammar) -----------------------------------------
+
+namespace twisted::test {
+namespace {
+
+class UNIXStringsTest : public ::testing::Test {
+ protected:
+  Reactor reactor;
+  template <class E, class F>
+  std::shared_ptr<E> parse(F from, std::string_view description) {
+    auto ep = std::dynamic_pointer_cast<E>(from(reactor, description));
+    EXPECT_TRUE(ep) << description;
+    return ep;
+  }
+  std::shared_ptr<UNIXServerEndpoint> server(std::string_view d) {
+    return parse<UNIXServerEndpoint>(
+        [](Reactor& r, std::string_view s) { return serverFromString(r, s); }, d);
+  }
+  std::shared_ptr<UNIXClientEndpoint> client(std::string_view d) {
+    return parse<UNIXClientEndpoint>(
+        [](Reactor& r, std::string_view s) { return clientFromString(r, s); }, d);
+  }
+};
+
+// As Twisted's _parseUNIX: address, mode (octal), backlog, lockfile, the
+// lock file on by default; "@name" is an abstract name.
+TEST_F(UNIXStringsTest, ServerDefaultsKeywordsPositionalsAndAbstractNames) {
+  auto ep = server("unix:/run/app.sock");
+  EXPECT_EQ(ep->address(), "/run/app.sock");
+  EXPECT_EQ(ep->mode(), 0666);
+  EXPECT_EQ(ep->backlog(), 50);
+  EXPECT_TRUE(ep->wantPID()) << "Twisted's strings lock by default";
+  ep = server("unix:/run/app.sock:mode=660:lockfile=0:backlog=7");
+  EXPECT_EQ(ep->mode(), 0660);
+  EXPECT_FALSE(ep->wantPID());
+  EXPECT_EQ(ep->backlog(), 7);
+  ep = server("unix:/tmp/s:600:9:0");
+  EXPECT_EQ(ep->mode(), 0600);
+  EXPECT_EQ(ep->backlog(), 9);
+  EXPECT_FALSE(ep->wantPID());
+  ep = server("unix:address=@app");
+  EXPECT_EQ(ep->address(), std::string("\0app", 4));
+  EXPECT_EQ(ep->describe(), "unix:@app:mode=666:backlog=50:lockfile=1");
+  EXPECT_EQ(server(ep->describe())->address(), ep->address()) << "describe round-trips";
+}
+
+TEST_F(UNIXStringsTest, ClientPathTimeoutAndLockfile) {
+  auto ep = client("unix:path=/run/app.sock:timeout=5:lockfile=1");
+  EXPECT_EQ(ep->path(), "/run/app.sock");
+  EXPECT_EQ(ep->timeout(), 5);
+  EXPECT_TRUE(ep->checkPID());
+  ep = client("unix:/run/app.sock");
+  EXPECT_EQ(ep->timeout(), 30);
+  EXPECT_FALSE(ep->checkPID());
+  EXPECT_TRUE(client("unix:path=/x:checkPID=1")->checkPID()) << "the name connectUNIX uses";
+  EXPECT_EQ(client("unix:@app")->path(), std::string("\0app", 4));
+}
+
+TEST_F(UNIXStringsTest, ErrorsNameThePartThatIsWrong) {
+  auto errorOf = [this](bool isServer, std::string_view d) -> std::string {
+    try {
+      if (isServer) {
+        serverFromString(reactor, d);
+      } else {
+        clientFromString(reactor, d);
+      }
+    } catch (const error::InvalidEndpointDescription& e) {
+      return e.what();
+    }
+    ADD_FAILURE() << "no error for " << d;
+    return {};
+  };
+  EXPECT_NE(errorOf(true, "unix").find("needs a address"), std::string::npos);
+  EXPECT_NE(errorOf(true, "unix:/s:mode=999").find("not an octal file mode"), std::string::npos);
+  EXPECT_NE(errorOf(true, "unix:/s:lockfile=yes").find("not 0 or 1"), std::string::npos);
+  EXPECT_NE(errorOf(true, "unix:/s:port=1").find("unknown parameter 'port'"), std::string::npos);
+  EXPECT_NE(errorOf(false, "unix:path=/s:lockfile=1:checkPID=1").find("give one"),
+            std::string::npos);
+  EXPECT_NE(errorOf(false, "unix:/a:/b").find("too many positional"), std::string::npos);
+  // A reactor without UNIX sockets says so.
+  testing::MemoryReactor memory;
+  try {
+    serverFromString(memory, "unix:/s");
+    ADD_FAILURE() << "a MemoryReactor has no listenUNIX";
+  } catch (const error::InvalidEndpointDescription& e) {
+    EXPECT_NE(std::string(e.what()).find("no UNIX sockets"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace twisted::test

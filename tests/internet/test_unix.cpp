@@ -18,6 +18,8 @@
 
 #include "iterate_until.hpp"
 #include "tcp_helpers.hpp"
+#include "twisted/internet/client_creator.hpp"
+#include "twisted/internet/endpoints.hpp"
 #include "twisted/internet/reactor_unix.hpp"
 
 namespace twisted::test {
@@ -447,6 +449,60 @@ TEST_P(UNIXTest, APeerBoundToAPathIsKnownByThatPath) {
       *reactor, [&] { return server->protocols[0]->closed; }, "closed", 0.01));
   port->stopListening();
   reactor->iterate(0);
+}
+
+// ---- endpoints and ClientCreator -------------------------------------------------------
+
+// serverFromString("unix:...") and clientFromString("unix:...") over real
+// sockets: the lock file Twisted's strings ask for by default, checkPID
+// honoured, the protocol delivered through the endpoint's Deferred.
+TEST_P(UNIXTest, UnixEndpointStringsListenAndConnect) {
+  echo("through endpoints");
+  auto serverEndpoint = serverFromString(*reactor, "unix:" + path() + ":mode=600");
+  serverEndpoint->listen(server).addCallback(
+      [this](std::shared_ptr<IListeningPort> p) { port = std::move(p); });
+  ASSERT_TRUE(port);
+  EXPECT_EQ(modeOf(path()) & 0777, 0600u);
+  EXPECT_TRUE(fs::is_symlink(path() + ".lock")) << "lockfile defaults to 1, as in Twisted";
+  std::shared_ptr<Protocol> connected;
+  clientFromString(*reactor, "unix:path=" + path() + ":lockfile=1")
+      ->connect(client)
+      .addCallback([&](std::shared_ptr<Protocol> p) { connected = std::move(p); });
+  runReactor();
+  ASSERT_TRUE(connected);
+  EXPECT_EQ(client->protocols.at(0)->data, "through endpoints");
+}
+
+// ClientCreator::connectUNIX: a protocol built from the creator's arguments,
+// delivered once connected; a failure reaches the Deferred.
+TEST_P(UNIXTest, ClientCreatorConnectsOverUNIX) {
+  class Hello : public Protocol {
+   public:
+    explicit Hello(std::string word) : word_(std::move(word)) {}
+    void connectionMade() override { transport->write(word_); }
+    std::string word_;
+  };
+  server->setup = [this](ScriptedProtocol& p) {
+    p.onData = [this](ScriptedProtocol& self, std::string_view) {
+      if (self.data == "ping") port->stopListening().addCallback([this] { reactor->stop(); });
+    };
+  };
+  port = reactor->listenUNIX(path(), server);
+  ClientCreator<Hello> creator(*reactor, std::string("ping"));
+  std::shared_ptr<Hello> got;
+  creator.connectUNIX(path()).addCallback([&](std::shared_ptr<Hello> h) { got = h; });
+  std::optional<Failure> failed;
+  creator.connectUNIX(path("missing"))
+      .addCallbacks([](std::shared_ptr<Hello>) { ADD_FAILURE() << "connected to nothing"; },
+                    [&](const Failure& f) { failed = f; });
+  runReactor();
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->word_, "ping");
+  ASSERT_TRUE(failed);
+  EXPECT_TRUE(failed->check<error::ConnectError>()) << failed->brief();
+  got->transport->loseConnection();
+  ASSERT_TRUE(iterateUntil(
+      *reactor, [&] { return server->protocols.at(0)->closed; }, "closed"));
 }
 
 TWISTED_ALL_BACKENDS(UNIXTest);

@@ -94,15 +94,23 @@ class TwistedPeer : public test::BackgroundProgram {
   }
 };
 
+// loseWriteConnection on a TCP or a UNIX transport.
+void halfClose(ITransport& t) {
+  if (auto* tcp = dynamic_cast<ITCPTransport*>(&t)) {
+    tcp->loseWriteConnection();
+  } else {
+    dynamic_cast<IUNIXTransport&>(t).loseWriteConnection();
+  }
+}
+
 // Writes N pattern bytes as a pull producer, then half-closes.
 class PatternSource : public IPullProducer {
  public:
-  PatternSource(ITCPTransport& transport, std::size_t total)
-      : transport_(transport), total_(total) {}
+  PatternSource(ITransport& transport, std::size_t total) : transport_(transport), total_(total) {}
   void resumeProducing() override {
     if (sent_ >= total_) {
       transport_.unregisterProducer();
-      transport_.loseWriteConnection();
+      halfClose(transport_);
       return;
     }
     std::size_t n = std::min(kChunk, total_ - sent_);
@@ -113,7 +121,7 @@ class PatternSource : public IPullProducer {
   bool stopped = false;
 
  private:
-  ITCPTransport& transport_;
+  ITransport& transport_;
   std::size_t total_;
   std::size_t sent_ = 0;
 };
@@ -127,8 +135,7 @@ class OurPeer : public Protocol, public IHalfCloseableProtocol {
 
   void connectionMade() override {
     if (mode_ == Mode::SendAndCheck || mode_ == Mode::SendAndKeep) {
-      auto& tcp = dynamic_cast<ITCPTransport&>(*transport);
-      transport->registerProducer(std::make_shared<PatternSource>(tcp, kBig), false);
+      transport->registerProducer(std::make_shared<PatternSource>(*transport, kBig), false);
     }
   }
   void dataReceived(std::string_view data) override {
@@ -233,8 +240,74 @@ TEST_P(TwistedInteropTest, OurClientEchoes64MiBThroughATwistedServerWithHalfClos
   EXPECT_EQ(twisted.wait(), 0);
 }
 
+// ---- over UNIX sockets, with each side's lock file read by the other --------------------
+
+class TwistedUNIXInteropTest : public TwistedInteropTest {
+ protected:
+  void SetUp() override {
+    TwistedInteropTest::SetUp();
+    dir_ = "/tmp/twisted-interop-XXXXXX";
+    ASSERT_NE(::mkdtemp(dir_.data()), nullptr);
+    path = dir_ + "/s";
+  }
+  void TearDown() override {
+    TwistedInteropTest::TearDown();
+    ::unlink((path + ".lock").c_str());
+    ::unlink(path.c_str());
+    ::rmdir(dir_.c_str());
+  }
+  std::string path;
+
+ private:
+  std::string dir_;
+};
+
+// Twisted's connectUNIX(checkPID=True) accepts our wantPID lock, and 64 MiB
+// go through our server and back, with half-close.
+TEST_P(TwistedUNIXInteropTest, TwistedClientEchoes64MiBThroughOurUNIXServer) {
+  peer = std::make_shared<OurPeer>(OurPeer::Mode::Echo);
+  std::shared_ptr<IListeningPort> port = reactor->listenUNIX(
+      path, std::make_shared<Factory>([p = peer] { return p; }), 50, 0600, /*wantPID=*/true);
+  peer->onLost = [&] { port->stopListening().addCallback([this] { reactor->stop(); }); };
+  TwistedPeer twisted({"--unix", path, "client", "echo", "0", std::to_string(kBig)});
+  runReactor(60);
+  EXPECT_EQ(twisted.line(), "OK " + std::to_string(kBig)) << "Twisted got the echo intact";
+  EXPECT_EQ(twisted.wait(), 0);
+  EXPECT_TRUE(peer->readLost);
+  ASSERT_TRUE(peer->lost);
+  EXPECT_TRUE(peer->lost->check<error::ConnectionDone>()) << peer->lost->brief();
+}
+
+// Our connectUNIX(checkPID) accepts Twisted's wantPID lock, and 64 MiB go
+// through Twisted's UNIX echo server and back.
+TEST_P(TwistedUNIXInteropTest, OurClientEchoes64MiBThroughATwistedUNIXServer) {
+  TwistedPeer twisted({"--unix", path, "server", "echo"});
+  ASSERT_EQ(twisted.port(), 0) << "python3-twisted missing? (tools/install-deps test)";
+  peer = std::make_shared<OurPeer>(OurPeer::Mode::SendAndCheck);
+  peer->onLost = [this] { reactor->stop(); };
+  struct Once : ClientFactory {
+    Once(std::shared_ptr<OurPeer> p, Reactor& r) : ClientFactory([p] { return p; }), reactor(r) {}
+    void clientConnectionFailed(IConnector&, const Failure& f) override {
+      ADD_FAILURE() << "Twisted's lock or socket refused: " << f.brief();
+      reactor.stop();
+    }
+    Reactor& reactor;
+  };
+  auto factory = std::make_shared<Once>(peer, *reactor);
+  reactor->connectUNIX(path, factory, 10, /*checkPID=*/true);
+  runReactor(60);
+  EXPECT_EQ(peer->checker.count, kBig);
+  EXPECT_FALSE(peer->checker.badAt) << "first wrong byte at " << *peer->checker.badAt;
+  EXPECT_TRUE(peer->writeLost);
+  ASSERT_TRUE(peer->lost);
+  EXPECT_TRUE(peer->lost->check<error::ConnectionDone>()) << peer->lost->brief();
+  EXPECT_EQ(twisted.line(), "OK echo");
+  EXPECT_EQ(twisted.wait(), 0);
+}
+
 }  // namespace
 
 TWISTED_ALL_BACKENDS(TwistedInteropTest);
+TWISTED_ALL_BACKENDS(TwistedUNIXInteropTest);
 
 }  // namespace twisted::test

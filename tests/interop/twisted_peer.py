@@ -9,6 +9,11 @@
   twisted_peer.py client echo PORT N     sends N pattern bytes, half-closes, expects
                                          them back byte for byte, then EOF
 
+  --unix PATH (first): the same over a UNIX socket at PATH: a server listens
+  with wantPID (a lock file beside it) and prints "PORT 0"; a client
+  connects with checkPID (it refuses a path no live server locks) and
+  ignores PORT.
+
 A server prints "PORT <n>" on its first line. Every mode prints one result
 line ("OK ..." or "BAD ...") and exits 0 only on success; all run under a
 60 s deadline.
@@ -173,6 +178,10 @@ class OneShotClientFactory(protocol.ClientFactory):
 
 
 def main(argv):
+    unix = None
+    if len(argv) > 2 and argv[1] == "--unix":
+        unix = argv[2]
+        argv = argv[:1] + argv[3:]
     role, mode = argv[1], argv[2]
     if role == "server":
         if mode == "echo":
@@ -184,11 +193,19 @@ def main(argv):
             factory = protocol.Factory.forProtocol(lambda: Source(total))
         else:
             raise SystemExit("unknown server mode " + mode)
-        port = reactor.listenTCP(0, factory, interface="127.0.0.1")
-        print("PORT %d" % port.getHost().port, flush=True)
+        if unix:
+            reactor.listenUNIX(unix, factory, wantPID=True)
+            print("PORT 0", flush=True)
+        else:
+            port = reactor.listenTCP(0, factory, interface="127.0.0.1")
+            print("PORT %d" % port.getHost().port, flush=True)
     elif role == "client" and mode == "echo":
         port, total = int(argv[3]), int(argv[4])
-        reactor.connectTCP("127.0.0.1", port, OneShotClientFactory(EchoClient(total)))
+        client = OneShotClientFactory(EchoClient(total))
+        if unix:
+            reactor.connectUNIX(unix, client, checkPID=True)
+        else:
+            reactor.connectTCP("127.0.0.1", port, client)
     else:
         raise SystemExit("usage: twisted_peer.py server|client MODE ...")
     reactor.callLater(60, finish, "BAD deadline")

@@ -11,6 +11,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <utility>
 
@@ -21,13 +22,15 @@
 namespace twisted {
 
 /// Connects single protocol instances of type `P` without a user-written factory.
-/// P must derive from Protocol; connectTCP() builds a fresh one per connection.
+/// P must derive from Protocol; connectTCP() and connectUNIX() build a fresh
+/// one per connection.
 template <class P>
 class ClientCreator {
   static_assert(std::is_base_of_v<Protocol, P>, "ClientCreator<P>: P must be a Protocol");
 
  public:
-  /// Each connectTCP builds a new `P(args...)` (copies of args are kept).
+  /// Each connect builds a new `P(args...)` (copies of args are kept).
+  /// connectUNIX needs a reactor that is also an IReactorUNIX (a Reactor).
   template <class... Args>
   explicit ClientCreator(IReactorTCP& reactor, Args... args)
       : reactor_(reactor), make_([args...] { return makePooled<P>(args...); }) {}
@@ -44,13 +47,32 @@ class ClientCreator {
   Deferred<std::shared_ptr<P>> connectTCP(std::string host, int port, double timeout = 30,
                                           std::optional<BindAddress> bindAddress = {}) {
     TCP4ClientEndpoint endpoint(reactor_, std::move(host), port, timeout, std::move(bindAddress));
+    return connectThrough(endpoint);
+  }
+
+  /// Connects a new P to the UNIX socket `address` (a path, or an abstract
+  /// name with a leading NUL byte), as connectUNIX; fires and cancels as
+  /// connectTCP's. With `checkPID`, a path whose lock names no live
+  /// process fails with BadFileError.
+  /// @throws std::logic_error if the reactor given has no UNIX sockets.
+  Deferred<std::shared_ptr<P>> connectUNIX(std::string address, double timeout = 30,
+                                           bool checkPID = false) {
+    auto* unixReactor = dynamic_cast<IReactorUNIX*>(&reactor_);
+    if (!unixReactor) {
+      throw std::logic_error("ClientCreator::connectUNIX: this reactor has no UNIX sockets");
+    }
+    UNIXClientEndpoint endpoint(*unixReactor, std::move(address), timeout, checkPID);
+    return connectThrough(endpoint);
+  }
+
+ private:
+  Deferred<std::shared_ptr<P>> connectThrough(IStreamClientEndpoint& endpoint) {
     auto factory = std::make_shared<ClientFactory>(make_);
     return endpoint.connect(std::move(factory)).addCallback([](std::shared_ptr<Protocol> p) {
       return std::static_pointer_cast<P>(std::move(p));
     });
   }
 
- private:
   IReactorTCP& reactor_;
   Factory::ProtocolMaker make_;
 };

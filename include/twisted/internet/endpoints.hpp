@@ -29,6 +29,7 @@
 #include "twisted/internet/deferred.hpp"
 #include "twisted/internet/interfaces.hpp"
 #include "twisted/internet/protocol.hpp"
+#include "twisted/internet/reactor_unix.hpp"
 #include "twisted/internet/resolver.hpp"
 #include "twisted/internet/transport.hpp"
 
@@ -176,6 +177,58 @@ class TCP6ClientEndpoint final : public IStreamClientEndpoint {
   std::optional<BindAddress> bindAddress_;
 };
 
+/// Listens on a UNIX socket (listenUNIX): a path, or an abstract name with
+/// a leading NUL byte.
+class UNIXServerEndpoint final : public IStreamServerEndpoint {
+ public:
+  /// As listenUNIX(address, factory, backlog, mode, wantPID), when listen()
+  /// is called.
+  UNIXServerEndpoint(IReactorUNIX& reactor, std::string address, int backlog = 50, int mode = 0666,
+                     bool wantPID = false);
+  Deferred<std::shared_ptr<IListeningPort>> listen(std::shared_ptr<Factory> factory) override;
+  std::string describe() const override;
+
+  /// The socket's name, as given.
+  const std::string& address() const { return address_; }
+  /// The listen backlog.
+  int backlog() const { return backlog_; }
+  /// The socket file's permissions.
+  int mode() const { return mode_; }
+  /// True if a lock file guards the path (listenUNIX's wantPID).
+  bool wantPID() const { return wantPID_; }
+
+ private:
+  IReactorUNIX& reactor_;
+  std::string address_;
+  int backlog_;
+  int mode_;
+  bool wantPID_;
+};
+
+/// Connects to a UNIX socket (connectUNIX).
+class UNIXClientEndpoint final : public IStreamClientEndpoint {
+ public:
+  /// As connectUNIX(path, factory, timeout, checkPID), when connect() is
+  /// called.
+  UNIXClientEndpoint(IReactorUNIX& reactor, std::string path, double timeout = 30,
+                     bool checkPID = false);
+  Deferred<std::shared_ptr<Protocol>> connect(std::shared_ptr<Factory> factory) override;
+  std::string describe() const override;
+
+  /// The socket's name, as given.
+  const std::string& path() const { return path_; }
+  /// Seconds before a connect() fails with TimeoutError (<= 0: no limit).
+  double timeout() const { return timeout_; }
+  /// True if a path whose lock names no live process is refused.
+  bool checkPID() const { return checkPID_; }
+
+ private:
+  IReactorUNIX& reactor_;
+  std::string path_;
+  double timeout_;
+  bool checkPID_;
+};
+
 /// Connects to a host name the way a browser does (happy eyeballs, RFC
 /// 8305): every address of `host` is looked up (IPv6 and IPv4), the
 /// families are interleaved starting with the one the system prefers, and
@@ -243,7 +296,13 @@ Deferred<std::shared_ptr<P>> connectProtocol(IStreamClientEndpoint& endpoint,
 /// with '\' escaping ':' and '=' in values.
 ///   tcp:PORT[:interface=ADDR][:backlog=N]  (positional: PORT, interface, backlog)
 ///   tcp6:PORT[:interface=ADDR][:backlog=N] (interface defaults to "::")
-/// e.g. "tcp:8080:interface=127.0.0.1", "tcp6:8080:interface=\:\:1".
+///   unix:ADDRESS[:mode=OCTAL][:backlog=N][:lockfile=0|1]
+///        (positional: address, mode, backlog, lockfile; as Twisted's, mode
+///        666, backlog 50, and lockfile 1: wantPID unless lockfile=0;
+///        "@name" is the abstract name "\0name")
+/// e.g. "tcp:8080:interface=127.0.0.1", "tcp6:8080:interface=\:\:1",
+/// "unix:/run/app.sock:mode=660". A unix description on a reactor without
+/// UNIX sockets is refused.
 /// @throws error::InvalidEndpointDescription naming the part that is wrong.
 std::shared_ptr<IStreamServerEndpoint> serverFromString(IReactorTCP& reactor,
                                                         std::string_view description);
@@ -252,7 +311,10 @@ std::shared_ptr<IStreamServerEndpoint> serverFromString(IReactorTCP& reactor,
 ///   tcp:HOST:PORT or tcp:host=HOST:port=PORT[:timeout=S][:bindAddress=ADDR]
 ///   tcp6:... (the same keys; TCP6ClientEndpoint)
 ///   hostname:... (the same keys; HostnameEndpoint, happy eyeballs)
-/// e.g. "tcp:host=example.com:port=80:timeout=5", "tcp:example.com:80".
+///   unix:PATH or unix:path=PATH[:timeout=S][:lockfile=0|1] (checkPID=0|1
+///        is accepted for lockfile; "@name" is an abstract name)
+/// e.g. "tcp:host=example.com:port=80:timeout=5", "tcp:example.com:80",
+/// "unix:path=/run/app.sock:timeout=5".
 /// @throws error::InvalidEndpointDescription naming the part that is wrong.
 std::shared_ptr<IStreamClientEndpoint> clientFromString(EndpointReactor reactor,
                                                         std::string_view description);

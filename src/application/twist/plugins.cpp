@@ -17,7 +17,7 @@ PluginOption listenOption() {
   return {"listen",
           "ENDPOINT",
           "where to listen, as a server endpoint string (tcp:PORT[:interface=ADDR], "
-          "tcp6:PORT); repeatable",
+          "tcp6:PORT, unix:PATH[:mode=660]); repeatable",
           {"tcp:8000"},
           true};
 }
@@ -98,7 +98,7 @@ std::vector<std::shared_ptr<ServiceMaker>> builtinPlugins() {
       std::vector<PluginOption>{{"dest",
                                  "CLIENT_ENDPOINT",
                                  "where to forward to, as a client endpoint string (tcp:HOST:PORT, "
-                                 "tcp:host=H:port=P[:timeout=S], hostname:...)",
+                                 "tcp:host=H:port=P[:timeout=S], hostname:..., unix:path=PATH)",
                                  {},
                                  false}}));
   return plugins;

@@ -82,6 +82,24 @@ class Params {
     }
     return d;
   }
+  // 0 or 1 (Twisted's bool(int(value))).
+  bool flag(const std::string& key, bool fallback) const {
+    const std::string* v = get(key);
+    if (!v) return fallback;
+    if (*v != "0" && *v != "1") invalid(description_, key + " '" + *v + "' is not 0 or 1");
+    return *v == "1";
+  }
+  // File permissions in octal ("660", "0660").
+  int octal(const std::string& key, int fallback) const {
+    const std::string* v = get(key);
+    if (!v) return fallback;
+    int n = 0;
+    auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), n, 8);
+    if (v->empty() || ec != std::errc() || end != v->data() + v->size() || n < 0 || n > 07777) {
+      invalid(description_, key + " '" + *v + "' is not an octal file mode (such as 660)");
+    }
+    return n;
+  }
   void tooMany(std::size_t given, std::size_t allowed, const std::string& names) const {
     if (given > allowed) {
       invalid(description_,
@@ -143,13 +161,69 @@ std::string quoteEndpointValue(std::string_view value) {
   return out;
 }
 
+namespace {
+
+// A UNIX socket name as the grammar writes it: "@name" is abstract.
+std::string socketName(std::string_view description, const std::string& given) {
+  if (given.empty()) invalid(description, "the UNIX socket's name is empty");
+  if (given[0] != '@') return given;
+  std::string name(given);
+  name[0] = '\0';
+  return name;
+}
+
+// A reactor given as IReactorTCP that also has UNIX sockets (a Reactor
+// does; a test double may not).
+IReactorUNIX& unixOf(std::string_view description, IReactorTCP& reactor) {
+  auto* unix_ = dynamic_cast<IReactorUNIX*>(&reactor);
+  if (!unix_) invalid(description, "this reactor has no UNIX sockets (IReactorUNIX)");
+  return *unix_;
+}
+
+std::shared_ptr<IStreamServerEndpoint> unixServer(IReactorTCP& reactor,
+                                                  std::string_view description,
+                                                  const EndpointDescription& parsed) {
+  Params p(description, "unix server endpoint");
+  static const std::vector<std::string> names{"address", "mode", "backlog", "lockfile"};
+  p.tooMany(parsed.args.size() - 1, names.size(), "address, mode, backlog, lockfile");
+  for (std::size_t i = 1; i < parsed.args.size(); ++i) p.set(names[i - 1], parsed.args[i]);
+  p.setAll(parsed.kwargs, names);
+  std::string address = socketName(description, p.require("address"));
+  int mode = p.octal("mode", 0666);
+  int backlog = p.integer("backlog", 1, 1 << 20, 50);
+  bool lockfile = p.flag("lockfile", true);  // Twisted's default for strings
+  return std::make_shared<UNIXServerEndpoint>(unixOf(description, reactor), address, backlog, mode,
+                                              lockfile);
+}
+
+std::shared_ptr<IStreamClientEndpoint> unixClient(IReactorTCP& reactor,
+                                                  std::string_view description,
+                                                  const EndpointDescription& parsed) {
+  Params p(description, "unix client endpoint");
+  static const std::vector<std::string> names{"path", "timeout", "lockfile", "checkPID"};
+  p.tooMany(parsed.args.size() - 1, 1, "path");
+  p.setAll(parsed.kwargs, names);
+  if (parsed.args.size() == 2) p.set("path", parsed.args[1]);
+  std::string path = socketName(description, p.require("path"));
+  double timeout = p.seconds("timeout", 30);
+  if (p.get("lockfile") && p.get("checkPID")) {
+    invalid(description, "lockfile and checkPID are the same parameter: give one");
+  }
+  bool checkPID = p.flag("lockfile", false) || p.flag("checkPID", false);
+  return std::make_shared<UNIXClientEndpoint>(unixOf(description, reactor), path, timeout,
+                                              checkPID);
+}
+
+}  // namespace
+
 std::shared_ptr<IStreamServerEndpoint> serverFromString(IReactorTCP& reactor,
                                                         std::string_view description) {
   EndpointDescription parsed = parseEndpointDescription(description);
   std::string type = lower(parsed.args.front());
+  if (type == "unix") return unixServer(reactor, description, parsed);
   if (type != "tcp" && type != "tcp6") {
     invalid(description,
-            "unknown server endpoint type '" + parsed.args.front() + "' (known: tcp, tcp6)");
+            "unknown server endpoint type '" + parsed.args.front() + "' (known: tcp, tcp6, unix)");
   }
   Params p(description, type + " server endpoint");
   static const std::vector<std::string> names{"port", "interface", "backlog"};
@@ -177,9 +251,10 @@ std::shared_ptr<IStreamClientEndpoint> clientFromString(EndpointReactor reactor,
                                                         std::string_view description) {
   EndpointDescription parsed = parseEndpointDescription(description);
   std::string type = lower(parsed.args.front());
+  if (type == "unix") return unixClient(reactor.tcp, description, parsed);
   if (type != "tcp" && type != "tcp6" && type != "hostname") {
     invalid(description, "unknown client endpoint type '" + parsed.args.front() +
-                             "' (known: tcp, tcp6, hostname)");
+                             "' (known: tcp, tcp6, hostname, unix)");
   }
   Params p(description, type + " client endpoint");
   static const std::vector<std::string> names{"host", "port", "timeout", "bindAddress"};
