@@ -76,6 +76,10 @@ TWISTED_DEFINE_ERROR(ConnectionLost, ConnectionClosed,
 TWISTED_DEFINE_ERROR(ConnectionAborted, ConnectionLost, "The connection was aborted locally");
 /// The reason a descriptor is disconnected when its file descriptor was closed under it.
 TWISTED_DEFINE_ERROR(ConnectionFdescWentAway, ConnectionLost, "The file descriptor went away");
+/// More descriptors were queued with sendFileDescriptor than bytes written
+/// to carry them (each descriptor travels with one byte).
+TWISTED_DEFINE_ERROR(FileDescriptorOverrun, ConnectionLost,
+                     "More descriptors were sent than bytes to carry them");
 /// A port could not listen. The message names the address and the reason;
 /// socketError() is the errno of the failed call (EADDRINUSE, EACCES, ...)
 /// or 0 when the address itself was wrong.

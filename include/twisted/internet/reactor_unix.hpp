@@ -43,6 +43,27 @@ class IUNIXTransport : public ITransport {
   /// authorize a local client); nullopt if the kernel could not say. Known
   /// from the connection on, and still answered after it is closed.
   virtual std::optional<PeerCredentials> getPeerCredentials() const = 0;
+  /// Sends a duplicate of descriptor `fd` to the peer, with the next byte
+  /// written (Twisted's rule: a descriptor travels with at least one byte,
+  /// so write at least one byte per descriptor, or the connection is lost
+  /// with error::FileDescriptorOverrun). `fd` stays the caller's: it is
+  /// duplicated at once and may be closed right after. More than 64 waiting
+  /// descriptors pause a registered streaming producer. Ignored once the
+  /// connection is closing. @throws std::system_error if `fd` cannot be
+  /// duplicated (EBADF, EMFILE).
+  virtual void sendFileDescriptor(int fd) = 0;
+};
+
+/// Twisted's IFileDescriptorReceiver: a protocol over a UNIX socket that
+/// also implements this receives the descriptors its peer sends, each
+/// before the bytes it came with. Each is new, close-on-exec, and the
+/// protocol's to close. A protocol that does not implement it gets none:
+/// they are closed (and that is logged), never leaked.
+class IFileDescriptorReceiver {
+ public:
+  virtual ~IFileDescriptorReceiver() = default;
+  /// Called once per descriptor received, in order.
+  virtual void fileDescriptorReceived(int fd) = 0;
 };
 
 /// Twisted's IReactorUNIX.

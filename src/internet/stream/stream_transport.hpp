@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <span>
@@ -143,6 +144,18 @@ class StreamTransport : public IReadWriteDescriptor,
   void setFd(int fd) { fd_ = fd; }
   int fd() const { return fd_; }
 
+  // ---- ancillary data: only with an IO that has it (UNIX sockets'
+  // descriptors, UnixSocketIO); TCP's transport compiles none of it ------------
+  static constexpr bool kAncillary = requires { IO::kAncillary; };
+  /// The descriptors waiting to go out, each with one of the next bytes
+  /// sent, owned (closed once sent) by the adapter; null when there are none.
+  virtual std::deque<int>* descriptorsToSend() { return nullptr; }
+  /// After a read that brought ancillary data, before its dataReceived.
+  virtual void ancillaryReceived() {}
+  /// The adapter queued a descriptor: it is sent through doWrite (with the
+  /// bytes queued, in order), and `full` pauses a streaming producer.
+  void descriptorQueued(bool full);
+
  private:
   using Self = StreamTransport<Interface, IO>;
   // Why reading is paused; reading happens when none holds.
@@ -157,6 +170,17 @@ class StreamTransport : public IReadWriteDescriptor,
 
   // Sends what is queued; a failure if the descriptor is gone.
   IOResult flush();
+  // Descriptors are queued: every send goes through doWrite.
+  bool descriptorsWaiting() {
+    if constexpr (kAncillary) {
+      std::deque<int>* fds = descriptorsToSend();
+      return fds && !fds->empty();
+    } else {
+      return false;
+    }
+  }
+  // Sends the queued descriptors, one with each of the next queued bytes.
+  IOResult sendDescriptors();
   // Sends `pieces` directly when nothing is queued; queues the rest.
   void writeNow(std::span<const std::string_view> pieces);
   // Pauses or resumes producer and reading after the queue size changed.

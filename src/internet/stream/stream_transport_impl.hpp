@@ -137,6 +137,12 @@ TWISTED_HOT IOResult StreamTransport<I, IO>::doRead() {
     if (stream::wouldBlock(err) || err == EINTR) return {};
     return stream::lostWith(err);
   }
+  if constexpr (kAncillary) {
+    if (IO::ancillaryPending()) {
+      ancillaryReceived();  // descriptors before the bytes they came with
+      if (!live()) return {};
+    }
+  }
   // Writes made inside dataReceived are gathered and sent once it returns.
   std::string_view outerBytes = readBytes_;  // a nested read restores it
   readBytes_ = std::string_view(buffer.data(), static_cast<std::size_t>(n));
@@ -152,7 +158,7 @@ TWISTED_HOT IOResult StreamTransport<I, IO>::doRead() {
   inRead_ = false;
   readBytes_ = outerBytes;
   if (queue_.hasBorrowed()) return sendBorrowed();
-  if (!queue_.empty() && !(registered_ & kWriting) && live()) {
+  if (!queue_.empty() && !(registered_ & kWriting) && live() && !descriptorsWaiting()) {
     // One send for everything dataReceived wrote; usually it all goes.
     // Done here rather than through flush(): that costs 26 more
     // instructions per message (its IOResult, the loop), measured with
@@ -178,9 +184,9 @@ template <class I, class IO>
     queue_.takeBorrowed();  // an abort discards it
     return {};
   }
-  if (registered_ & kWriting) {
-    // A loseConnection or loseWriteConnection inside dataReceived: doWrite
-    // sends it, then closes.
+  if ((registered_ & kWriting) || descriptorsWaiting()) {
+    // A loseConnection or loseWriteConnection inside dataReceived (or
+    // descriptors to send with it): doWrite sends it, then closes.
     queue_.ownBorrowed();
     if (queue_.size() > highWater_) queueGrew();
     return {};
@@ -248,7 +254,8 @@ void StreamTransport<I, IO>::writeCopied(std::string_view data) {
 template <class I, class IO>
 void StreamTransport<I, IO>::writeSequence(std::span<const std::string_view> data) {
   if (!canWrite()) return;
-  if (queue_.empty() && !inRead_ && !(registered_ & kWriting) && !writeFailed_) {
+  if (queue_.empty() && !inRead_ && !(registered_ & kWriting) && !writeFailed_ &&
+      !descriptorsWaiting()) {
     writeNow(data);
   } else {
     for (std::string_view piece : data) queue_.append(piece);
@@ -310,7 +317,47 @@ void StreamTransport<I, IO>::writeNow(std::span<const std::string_view> pieces) 
 }
 
 template <class I, class IO>
+IOResult StreamTransport<I, IO>::sendDescriptors() {
+  if constexpr (kAncillary) {
+    std::deque<int>* fds = descriptorsToSend();
+    if (!fds || fds->empty()) return {};
+    // Twisted's rule: a descriptor needs a byte to travel with.
+    if (fds->size() > queue_.size()) return Failure::of(error::FileDescriptorOverrun());
+    while (!fds->empty()) {
+      std::string_view pending = queue_.pending();
+      ssize_t n = IO::sendDescriptor(fd_, pending.data(), fds->front());
+      if (n < 0) {
+        int err = errno;
+        if (err == EINTR) continue;
+        if (stream::wouldBlock(err) || err == ENOBUFS) return {};
+        return stream::lostWith(err);
+      }
+      queue_.consume(1);
+      ::close(fds->front());  // the kernel holds its own reference now
+      fds->pop_front();
+    }
+  }
+  return {};
+}
+
+template <class I, class IO>
+void StreamTransport<I, IO>::descriptorQueued(bool full) {
+  if (full) {
+    if (IProducer* p = producer(); p && cold_->streaming && !producerPaused_) {
+      producerPaused_ = true;
+      std::shared_ptr<IProducer> keep = cold_->producer;
+      dynamic_cast<IPushProducer&>(*keep).pauseProducing();
+    }
+  }
+  startWriting();
+}
+
+template <class I, class IO>
 IOResult StreamTransport<I, IO>::flush() {
+  if constexpr (kAncillary) {
+    if (IOResult failed = sendDescriptors()) return failed;
+    if (descriptorsWaiting()) return {};  // the descriptor is full: later
+  }
   while (!queue_.empty()) {
     std::string_view pending = queue_.pending();
     ssize_t n = IO::send(fd_, pending.data(), pending.size());

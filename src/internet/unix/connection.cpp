@@ -2,14 +2,27 @@
 // shared stream transport (addresses, credentials), and the transport's
 // instantiation for UNIX sockets (Twisted's unix.Server over
 // abstract.FileDescriptor).
+#include <fcntl.h>
 #include <sys/socket.h>
+#include <unistd.h>
+
+#include <system_error>
 
 #include "../stream/stream_transport_impl.hpp"
+#include "twisted/logger/logger.hpp"
 #include "unix.hpp"
 
-template class twisted::detail::StreamTransport<twisted::IUNIXTransport, twisted::detail::SocketIO>;
+template class twisted::detail::StreamTransport<twisted::IUNIXTransport,
+                                                twisted::unixsock::UnixSocketIO>;
 
 namespace twisted::unixsock {
+
+namespace {
+const logger::Logger& log() {
+  static const logger::Logger instance("twisted.internet.unix");
+  return instance;
+}
+}  // namespace
 
 std::string describe(const std::string& name) {
   if (!isAbstract(name)) return name;
@@ -32,6 +45,69 @@ std::optional<PeerCredentials> Connection::getPeerCredentials() const {
 
 void Connection::beforeClose() {
   (void)getPeerCredentials();  // answers after close
+  if (toSend_) {
+    for (int fd : *toSend_) ::close(fd);  // never sent: ours to close
+    toSend_->clear();
+  }
+}
+
+Connection::~Connection() {
+  if (toSend_) {
+    for (int fd : *toSend_) ::close(fd);
+  }
+}
+
+void Connection::sendFileDescriptor(int fd) {
+  if (!connected() || disconnecting()) return;
+  int copy = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (copy < 0) {
+    throw std::system_error(errno, std::generic_category(),
+                            "sendFileDescriptor(" + std::to_string(fd) + ")");
+  }
+  if (!toSend_) toSend_ = std::make_unique<std::deque<int>>();
+  toSend_->push_back(copy);
+  descriptorQueued(toSend_->size() > kDescriptorQueueLimit);
+}
+
+void Connection::ancillaryReceived() {
+  UnixSocketIO::Received got = UnixSocketIO::take();
+  auto name = [this] { return protocol() ? protocol()->logPrefix() : std::string("-"); };
+  if (got.truncated) {
+    log().error(
+        "{protocol} (on {host}) lost descriptors its peer sent: the kernel truncated them "
+        "(MSG_CTRUNC; is the process near its descriptor limit?)",
+        {{"protocol", name()}, {"host", describe(host_)}, {"peer", describe(peer_)}});
+  }
+  for (auto [level, type] : got.unsupported) {
+    log().info(
+        "{protocol} (on {host}) received unsupported ancillary data (level={level}, "
+        "type={type}) from {peer}",
+        {{"protocol", name()},
+         {"host", describe(host_)},
+         {"peer", describe(peer_)},
+         {"level", level},
+         {"type", type}});
+  }
+  if (got.descriptors.empty()) return;
+  auto* receiver = dynamic_cast<IFileDescriptorReceiver*>(protocol().get());
+  if (!receiver) {
+    log().info(
+        "{protocol} (on {host}) does not provide IFileDescriptorReceiver; closing file "
+        "descriptor received (from {peer})",
+        {{"protocol", name()}, {"host", describe(host_)}, {"peer", describe(peer_)}});
+    for (int fd : got.descriptors) ::close(fd);
+    return;
+  }
+  std::shared_ptr<Protocol> keep = protocol();
+  for (std::size_t i = 0; i < got.descriptors.size(); ++i) {
+    try {
+      receiver->fileDescriptorReceived(got.descriptors[i]);
+    } catch (...) {
+      // The rest never reached the protocol: close them, then report.
+      for (std::size_t j = i + 1; j < got.descriptors.size(); ++j) ::close(got.descriptors[j]);
+      throw;
+    }
+  }
 }
 
 Server::Server(twisted::detail::TransportHost& host, std::shared_ptr<Factory> factory,

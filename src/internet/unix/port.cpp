@@ -112,21 +112,23 @@ int Port::bindAndListen(int backlog) {
       ::unlink(name_.c_str());  // the dead server's socket
     }
   }
-  int fd = -1;
+  // A failure here is an errno, not an exception: the common case of it is
+  // a process at its descriptor limit, which is no time to unwind.
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    int err = errno;
+    lock_.reset();
+    cannotListen(name_, tcp::detail::errnoText(err), err);
+  }
   try {
-    fd = tcp::detail::makeSocket(AF_UNIX);
     if (path) {
       bindPath(fd);
     } else if (int err = bindTo(fd, name_)) {
       cannotListen(name_, tcp::detail::errnoText(err), err);
     }
     if (::listen(fd, backlog) != 0) cannotListen(name_, tcp::detail::errnoText(errno), errno);
-  } catch (const std::system_error& e) {
-    if (fd >= 0) ::close(fd);
-    lock_.reset();
-    cannotListen(name_, tcp::detail::errnoText(e.code().value()), e.code().value());
   } catch (...) {
-    if (fd >= 0) ::close(fd);
+    ::close(fd);
     if (path && made_) ::unlink(name_.c_str());
     lock_.reset();
     throw;

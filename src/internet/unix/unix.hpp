@@ -17,13 +17,13 @@
 #include <optional>
 #include <string>
 
-#include "../stream/socket_io.hpp"
 #include "../stream/stream_connector.hpp"
 #include "../stream/stream_port.hpp"
 #include "../stream/stream_transport.hpp"
 #include "lock_file.hpp"
 #include "twisted/internet/address.hpp"
 #include "twisted/internet/reactor_unix.hpp"
+#include "unix_socket_io.hpp"
 
 namespace twisted::unixsock {
 
@@ -38,13 +38,16 @@ std::string describe(const std::string& name);
 
 /// A connected UNIX stream socket: the shared stream transport, and what is
 /// UNIX's own (addresses, credentials).
-class Connection
-    : public twisted::detail::StreamTransport<IUNIXTransport, twisted::detail::SocketIO> {
+class Connection : public twisted::detail::StreamTransport<IUNIXTransport, UnixSocketIO> {
  public:
-  using Stream = twisted::detail::StreamTransport<IUNIXTransport, twisted::detail::SocketIO>;
+  using Stream = twisted::detail::StreamTransport<IUNIXTransport, UnixSocketIO>;
+  /// Descriptors waiting to be sent beyond which a producer is paused.
+  static constexpr std::size_t kDescriptorQueueLimit = 64;
 
+  ~Connection() override;
   void loseWriteConnection() override { halfClose(); }
   std::optional<PeerCredentials> getPeerCredentials() const override;
+  void sendFileDescriptor(int fd) override;
   Address getPeer() const override { return UNIXAddress{peer_}; }
   Address getHost() const override { return UNIXAddress{host_}; }
 
@@ -53,8 +56,13 @@ class Connection
       : Stream(host), host_(std::move(hostName)), peer_(std::move(peerName)) {}
   /// Credentials are read while the socket is open, for after the close.
   void beforeClose() override;
+  std::deque<int>* descriptorsToSend() override { return toSend_.get(); }
+  /// Hands received descriptors to an IFileDescriptorReceiver (or closes
+  /// them), logs what else came.
+  void ancillaryReceived() override;
 
  private:
+  std::unique_ptr<std::deque<int>> toSend_;  // made on first use
   std::string host_;
   std::string peer_;
   mutable std::optional<PeerCredentials> credentials_;
