@@ -305,6 +305,71 @@ TEST_P(TwistedUNIXInteropTest, OurClientEchoes64MiBThroughATwistedUNIXServer) {
   EXPECT_EQ(twisted.wait(), 0);
 }
 
+// Descriptors both ways: what each pipe holds proves the right one arrived.
+constexpr int kDescriptors = 20;
+
+// Our client sends pipes' read ends ("ours <i>" in each) to a Twisted
+// IFileDescriptorReceiver, which reads each and answers with its text.
+TEST_P(TwistedUNIXInteropTest, TwistedReadsTheDescriptorsOurClientSends) {
+  struct Sender : Protocol {
+    std::string answers;
+    std::function<void()> onLost;
+    void connectionMade() override {
+      auto& t = dynamic_cast<IUNIXTransport&>(*transport);
+      for (int i = 0; i < kDescriptors; ++i) {
+        int p[2];
+        if (::pipe2(p, O_CLOEXEC) != 0) return;
+        std::string text = "ours " + std::to_string(i);
+        if (::write(p[1], text.data(), text.size()) < 0) ADD_FAILURE() << "pipe write";
+        ::close(p[1]);
+        t.sendFileDescriptor(p[0]);  // duplicated at once: ours to close now
+        ::close(p[0]);
+        transport->write("x");
+      }
+    }
+    void dataReceived(std::string_view data) override { answers.append(data); }
+    void connectionLost(const Failure&) override { onLost(); }
+  };
+  TwistedPeer twisted({"--unix", path, "server", "fds", std::to_string(kDescriptors)});
+  ASSERT_EQ(twisted.port(), 0) << "python3-twisted missing? (tools/install-deps test)";
+  auto sender = std::make_shared<Sender>();
+  sender->onLost = [this] { reactor->stop(); };
+  reactor->connectUNIX(path, std::make_shared<ClientFactory>([sender] { return sender; }));
+  runReactor(60);
+  std::string expected;
+  for (int i = 0; i < kDescriptors; ++i) expected += "ours " + std::to_string(i) + "\n";
+  EXPECT_EQ(sender->answers, expected);
+  EXPECT_EQ(twisted.line(), "OK " + std::to_string(kDescriptors));
+  EXPECT_EQ(twisted.wait(), 0);
+}
+
+// A Twisted client sends pipes' read ends ("pipe <i>"); our
+// IFileDescriptorReceiver reads each.
+TEST_P(TwistedUNIXInteropTest, WeReadTheDescriptorsATwistedClientSends) {
+  struct Reader : Protocol, IFileDescriptorReceiver {
+    std::vector<std::string> texts;
+    std::function<void()> onLost;
+    void fileDescriptorReceived(int fd) override {
+      char buf[64];
+      ssize_t n = ::read(fd, buf, sizeof buf);
+      texts.emplace_back(buf, n > 0 ? static_cast<std::size_t>(n) : 0);
+      ::close(fd);
+      if (texts.size() == kDescriptors) transport->loseConnection();
+    }
+    void connectionLost(const Failure&) override { onLost(); }
+  };
+  auto reader = std::make_shared<Reader>();
+  std::shared_ptr<IListeningPort> port =
+      reactor->listenUNIX(path, std::make_shared<Factory>([reader] { return reader; }));
+  reader->onLost = [&] { port->stopListening().addCallback([this] { reactor->stop(); }); };
+  TwistedPeer twisted({"--unix", path, "client", "sendfds", std::to_string(kDescriptors)});
+  runReactor(60);
+  ASSERT_EQ(reader->texts.size(), static_cast<std::size_t>(kDescriptors));
+  for (int i = 0; i < kDescriptors; ++i) EXPECT_EQ(reader->texts[i], "pipe " + std::to_string(i));
+  EXPECT_EQ(twisted.line(), "OK sent " + std::to_string(kDescriptors));
+  EXPECT_EQ(twisted.wait(), 0);
+}
+
 }  // namespace
 
 TWISTED_ALL_BACKENDS(TwistedInteropTest);

@@ -9,6 +9,13 @@
   twisted_peer.py client echo PORT N     sends N pattern bytes, half-closes, expects
                                          them back byte for byte, then EOF
 
+  twisted_peer.py --unix PATH server fds N   receives N descriptors (pipes' read ends),
+                                         answers each with what it reads from it
+                                         ("<text>\n"), then closes
+  twisted_peer.py --unix PATH client sendfds N   sends N pipes' read ends, each with
+                                         one byte, each pipe holding "pipe <i>"; then
+                                         waits for the peer to close
+
   --unix PATH (first): the same over a UNIX socket at PATH: a server listens
   with wantPID (a lock file beside it) and prints "PORT 0"; a client
   connects with checkPID (it refuses a path no live server locks) and
@@ -18,10 +25,11 @@ A server prints "PORT <n>" on its first line. Every mode prints one result
 line ("OK ..." or "BAD ...") and exits 0 only on success; all run under a
 60 s deadline.
 """
+import os
 import sys
 
 from twisted.internet import error, protocol, reactor
-from twisted.internet.interfaces import IHalfCloseableProtocol
+from twisted.internet.interfaces import IFileDescriptorReceiver, IHalfCloseableProtocol
 from zope.interface import implementer
 
 BLOCK = bytes((i * 7919 + 13) % 256 for i in range(65521))  # a prime length
@@ -166,6 +174,48 @@ class EchoClient(PatternProducer):
         finish(self.checker.verdict(self.total))
 
 
+@implementer(IFileDescriptorReceiver)
+class DescriptorReader(protocol.Protocol):
+    """Reads what each received descriptor holds and sends it back."""
+
+    def __init__(self, total):
+        self.total = total
+        self.count = 0
+
+    def fileDescriptorReceived(self, fd):
+        text = os.read(fd, 100)
+        os.close(fd)
+        self.transport.write(text + b"\n")
+        self.count += 1
+        if self.count == self.total:
+            self.transport.loseConnection()
+
+    def connectionLost(self, reason):
+        finish("OK %d" % self.count if self.count == self.total else "BAD %d" % self.count)
+
+
+class DescriptorSender(protocol.Protocol):
+    """Sends `total` pipes' read ends, each holding "pipe <i>"."""
+
+    def __init__(self, total):
+        self.total = total
+        self.sent = []
+
+    def connectionMade(self):
+        for i in range(self.total):
+            r, w = os.pipe()
+            os.write(w, b"pipe %d" % i)
+            os.close(w)
+            self.transport.sendFileDescriptor(r)
+            self.transport.write(b"x")
+            self.sent.append(r)  # Twisted sends our own: closed once the peer is done
+
+    def connectionLost(self, reason):
+        for r in self.sent:
+            os.close(r)
+        finish("OK sent %d" % self.total)
+
+
 class OneShotClientFactory(protocol.ClientFactory):
     def __init__(self, proto):
         self.proto = proto
@@ -191,6 +241,9 @@ def main(argv):
         elif mode == "source":
             total = int(argv[3])
             factory = protocol.Factory.forProtocol(lambda: Source(total))
+        elif mode == "fds":
+            total = int(argv[3])
+            factory = protocol.Factory.forProtocol(lambda: DescriptorReader(total))
         else:
             raise SystemExit("unknown server mode " + mode)
         if unix:
@@ -206,6 +259,9 @@ def main(argv):
             reactor.connectUNIX(unix, client, checkPID=True)
         else:
             reactor.connectTCP("127.0.0.1", port, client)
+    elif role == "client" and mode == "sendfds" and unix:
+        client = OneShotClientFactory(DescriptorSender(int(argv[3])))
+        reactor.connectUNIX(unix, client)
     else:
         raise SystemExit("usage: twisted_peer.py server|client MODE ...")
     reactor.callLater(60, finish, "BAD deadline")
