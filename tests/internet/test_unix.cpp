@@ -18,6 +18,7 @@
 #include <fstream>
 #include <string>
 
+#include "internet/unix/unix.hpp"
 #include "iterate_until.hpp"
 #include "tcp_helpers.hpp"
 #include "twisted/internet/client_creator.hpp"
@@ -192,7 +193,7 @@ TEST_P(UNIXTest, TheSocketFileHasTheModeAskedFor) {
     p->stopListening();
     reactor->iterate(0);
   }
-  // The detour leaves nothing behind in the directory.
+  // Nothing else is left in the directory.
   EXPECT_TRUE(fs::is_empty(dir));
 }
 
@@ -491,6 +492,7 @@ class DescriptorReceiver : public ScriptedProtocol, public IFileDescriptorReceiv
 class UNIXDescriptorTest : public UNIXTest {
  protected:
   std::vector<std::shared_ptr<DescriptorReceiver>> receivers;
+  std::vector<std::shared_ptr<HalfCloseProtocol>> keep;
   // Receivers count toward stopAfterLosses.
   std::shared_ptr<ClientFactory> receiving(std::function<void(DescriptorReceiver&)> setup = {}) {
     return std::make_shared<ClientFactory>([this, setup] {
@@ -506,6 +508,7 @@ class UNIXDescriptorTest : public UNIXTest {
   }
   void TearDown() override {
     receivers.clear();  // closes what they received, before the janitor counts
+    keep.clear();
     UNIXTest::TearDown();
   }
   static IUNIXTransport& unixOf(ScriptedProtocol& p) {
@@ -674,48 +677,6 @@ TEST_P(UNIXDescriptorTest, ManyWaitingDescriptorsPauseAStreamingProducer) {
   EXPECT_EQ(receivers.at(0)->received.size(), std::size_t{64} + 1);
 }
 
-// Issue 18: a receiver at its descriptor limit cannot take what is sent:
-// the kernel truncates (MSG_CTRUNC), and that is logged, not silent; the
-// bytes still arrive.
-TEST_P(UNIXDescriptorTest, DescriptorsTheReceiverCannotTakeAreReportedNotSilentlyDropped) {
-  ScriptedProtocol* serverSide = nullptr;
-  server->setup = [&](ScriptedProtocol& p) {
-    p.onMade = [&](ScriptedProtocol& self) { serverSide = &self; };
-  };
-  port = reactor->listenUNIX(path(), server);
-  reactor->connectUNIX(path(), receiving());
-  ASSERT_TRUE(iterateUntil(
-      *reactor, [&] { return serverSide && !receivers.empty(); }, "made"));
-  // One exchange first, so that everything the next one runs has run once
-  // (UBSan checks a call's object the first time, with descriptors of its own).
-  unixOf(*serverSide).sendFileDescriptor(0);
-  serverSide->transport->write("1");
-  ASSERT_TRUE(iterateUntil(
-      *reactor, [&] { return receivers[0]->data == "1"; }, "first"));
-  // The duplicate sendFileDescriptor makes takes the lowest free number,
-  // and is closed once sent: the limit keeps the receiver from reusing it.
-  int lowest = ::dup(0);
-  ::close(lowest);
-  unixOf(*serverSide).sendFileDescriptor(0);
-  serverSide->transport->write("2");
-  rlimit saved{};
-  ::getrlimit(RLIMIT_NOFILE, &saved);
-  rlimit tight = saved;
-  tight.rlim_cur = static_cast<rlim_t>(lowest);
-  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &tight), 0);
-  bool arrived = iterateUntil(
-      *reactor, [&] { return receivers[0]->data == "12"; }, "second");
-  ::setrlimit(RLIMIT_NOFILE, &saved);
-  ASSERT_TRUE(arrived);
-  EXPECT_EQ(receivers[0]->received.size(), 1u) << "only the first descriptor could be taken";
-  EXPECT_EQ(logs->flushMessages("lost descriptors"), 1u);
-  serverSide->transport->loseConnection();
-  ASSERT_TRUE(iterateUntil(
-      *reactor, [&] { return receivers[0]->closed; }, "closed"));
-  port->stopListening();
-  reactor->iterate(0);
-}
-
 // A raw client that sends one message with the given control data, to a
 // port whose protocols are DescriptorReceivers; runs until they have the
 // byte.
@@ -761,11 +722,53 @@ class RawSenderTest : public UNIXDescriptorTest {
     port->stopListening();
     reactor->iterate(0);
   }
+  // One byte with one descriptor, as UnixSocketIO sends them.
+  static ssize_t sendOne(int socket, int descriptor, char byte) {
+    return unixsock::UnixSocketIO::sendDescriptor(socket, &byte, descriptor);
+  }
   static ino_t inodeOf(int fd) {
     struct stat st {};
     return ::fstat(fd, &st) == 0 ? st.st_ino : 0;
   }
 };
+
+// Issue 18: a receiver at its descriptor limit cannot take what is sent:
+// the kernel truncates (MSG_CTRUNC), and that is logged, not silent; the
+// byte still arrives. The descriptor is put in flight before the limit
+// (the kernel also counts descriptors in flight against the sender's).
+TEST_P(RawSenderTest, DescriptorsTheReceiverCannotTakeAreReportedNotSilentlyDropped) {
+  port = reactor->listenUNIX(path(), receiving());
+  Fd raw(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  SocketAddress sa = toSocketAddress(UNIXAddress{path()});
+  ASSERT_EQ(::connect(raw.get(), sa.get(), sa.length), 0);
+  ASSERT_TRUE(iterateUntil(
+      *reactor, [&] { return !receivers.empty(); }, "accepted", 0.01));
+  // One descriptor taken first, so that everything the second read runs has
+  // run once (UBSan checks a call's object the first time, with descriptors
+  // of its own).
+  ASSERT_EQ(sendOne(raw.get(), 0, '1'), 1);
+  ASSERT_TRUE(iterateUntil(
+      *reactor, [&] { return receivers[0]->data == "1"; }, "first"));
+  ASSERT_EQ(sendOne(raw.get(), 0, '2'), 1);
+  rlimit saved{};
+  ::getrlimit(RLIMIT_NOFILE, &saved);
+  rlimit tight = saved;
+  int lowest = ::dup(0);
+  ::close(lowest);
+  tight.rlim_cur = static_cast<rlim_t>(lowest);
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &tight), 0);
+  bool arrived = iterateUntil(
+      *reactor, [&] { return receivers[0]->data == "12"; }, "second");
+  ::setrlimit(RLIMIT_NOFILE, &saved);
+  ASSERT_TRUE(arrived);
+  EXPECT_EQ(receivers[0]->received.size(), 1u) << "only the first descriptor could be taken";
+  EXPECT_EQ(logs->flushMessages("lost descriptors"), 1u);
+  raw.reset();
+  ASSERT_TRUE(iterateUntil(
+      *reactor, [&] { return receivers[0]->closed; }, "closed"));
+  port->stopListening();
+  reactor->iterate(0);
+}
 
 // UNIXTestsBuilder.test_multiFileDescriptorReceivedPerRecvmsgOneCMSG: two
 // descriptors in one control block: both delivered, in order, before the
@@ -800,8 +803,107 @@ TEST_P(RawSenderTest, AncillaryDataThatIsNotDescriptorsIsLoggedAsUnsupported) {
   EXPECT_GE(logs->flushMessages("received unsupported ancillary data"), 1u);
 }
 
+// A client connected through an endpoint (its protocol wrapped) still
+// receives descriptors: the wrapper forwards IFileDescriptorReceiver.
+TEST_P(UNIXDescriptorTest, AClientConnectedThroughAnEndpointReceivesDescriptors) {
+  server->setup = [](ScriptedProtocol& p) {
+    p.onMade = [](ScriptedProtocol& self) {
+      unixOf(self).sendFileDescriptor(0);
+      self.transport->write("x");
+    };
+  };
+  stopAfterLosses(2);
+  port = reactor->listenUNIX(path(), server);
+  auto factory = receiving([](DescriptorReceiver& r) {
+    r.onDescriptor = [](DescriptorReceiver& self, int) { self.transport->loseConnection(); };
+  });
+  UNIXClientEndpoint endpoint(*reactor, path());
+  endpoint.connect(factory);
+  runReactor();
+  ASSERT_EQ(receivers.size(), 1u);
+  EXPECT_EQ(receivers[0]->received.size(), 1u);
+  EXPECT_EQ(logs->flushMessages("does not provide IFileDescriptorReceiver"), 0u);
+}
+
+// After loseWriteConnection, sendFileDescriptor is ignored (as write is):
+// it does not lose the connection with FileDescriptorOverrun.
+TEST_P(UNIXDescriptorTest, SendFileDescriptorAfterTheWriteSideClosedIsIgnored) {
+  client->setup = [this](ScriptedProtocol& p) {
+    p.onMade = [](ScriptedProtocol& self) { self.transport->write("after"); };
+  };
+  auto halfServer = std::make_shared<ClientFactory>([this] {
+    auto p = std::make_shared<HalfCloseProtocol>();
+    p->onWriteLost = [](HalfCloseProtocol& self) {
+      unixOf(self).sendFileDescriptor(0);  // the write side is shut now
+    };
+    p->onData = [](ScriptedProtocol& self, std::string_view) {
+      if (self.data == "after") self.transport->loseConnection();
+    };
+    p->onMade = [](ScriptedProtocol& self) { unixOf(self).loseWriteConnection(); };
+    p->onLost = [this](ScriptedProtocol&, const Failure&) { lostOne(); };
+    keep.push_back(p);
+    return p;
+  });
+  stopAfterLosses(2);
+  port = reactor->listenUNIX(path(), halfServer);
+  reactor->connectUNIX(path(), client);
+  runReactor();
+  ASSERT_EQ(keep.size(), 1u);
+  EXPECT_EQ(keep[0]->data, "after") << "still reading after the half-close";
+  EXPECT_TRUE(keep[0]->closedReason->check<error::ConnectionDone>())
+      << keep[0]->closedReason->brief();
+}
+
 TWISTED_ALL_BACKENDS(UNIXDescriptorTest);
 TWISTED_ALL_BACKENDS(RawSenderTest);
+
+// ---- user code that throws ---------------------------------------------------------------
+
+struct Thrown : std::runtime_error {
+  Thrown() : std::runtime_error("thrown by the test") {}
+};
+
+// A client factory whose buildProtocol throws: the attempt fails with that
+// error (clientConnectionFailed, logged once) and the connector can connect
+// again; nothing is left open.
+TEST_P(UNIXTest, AClientBuildProtocolThatThrowsFailsTheAttempt) {
+  class Throwing : public RecordingFactory {
+   public:
+    std::shared_ptr<Protocol> buildProtocol(const Address&) override { throw Thrown(); }
+  };
+  auto throwing = std::make_shared<Throwing>();
+  throwing->onFailed = [this](IConnector&, const Failure&) {
+    port->stopListening().addCallback([this] { reactor->stop(); });
+  };
+  port = reactor->listenUNIX(path(), server);
+  auto connector = reactor->connectUNIX(path(), throwing);
+  runReactor();
+  ASSERT_EQ(throwing->failed.size(), 1u);
+  EXPECT_TRUE(throwing->failed[0].check<Thrown>()) << throwing->failed[0].brief();
+  EXPECT_EQ(static_cast<unixsock::Connector&>(*connector).state(),
+            unixsock::Connector::State::Disconnected);
+  EXPECT_EQ(logs->flushErrors<Thrown>(), 1u);
+  for (auto& p : server->protocols) EXPECT_TRUE(p->closed);
+}
+
+// A server factory whose startFactory throws: listenUNIX throws it, and no
+// socket file is left behind (the path can be listened on again).
+TEST_P(UNIXTest, AStartFactoryThatThrowsLeavesNoSocketFile) {
+  class Throwing : public RecordingFactory {
+   public:
+    bool fail = true;
+    void startFactory() override {
+      if (fail) throw Thrown();
+    }
+  };
+  auto throwing = std::make_shared<Throwing>();
+  EXPECT_THROW(reactor->listenUNIX(path(), throwing, 50, 0666, /*wantPID=*/true), Thrown);
+  EXPECT_TRUE(fs::is_empty(dir)) << "no socket file and no lock left";
+  throwing->fail = false;
+  port = reactor->listenUNIX(path(), throwing, 50, 0666, true);
+  port->stopListening();
+  reactor->iterate(0);
+}
 
 // ---- endpoints and ClientCreator -------------------------------------------------------
 

@@ -43,10 +43,11 @@ class IUNIXTransport : public ITransport {
   /// authorize a local client); nullopt if the kernel could not say. Known
   /// from the connection on, and still answered after it is closed.
   virtual std::optional<PeerCredentials> getPeerCredentials() const = 0;
-  /// Sends a duplicate of descriptor `fd` to the peer, with the next byte
-  /// written (Twisted's rule: a descriptor travels with at least one byte,
-  /// so write at least one byte per descriptor, or the connection is lost
-  /// with error::FileDescriptorOverrun). `fd` stays the caller's: it is
+  /// Sends a duplicate of descriptor `fd` to the peer, with the first byte
+  /// not yet sent when its turn comes: call it before the write that
+  /// carries it (Twisted's rule: a descriptor travels with a byte, so write
+  /// at least one byte per descriptor, or the connection is lost with
+  /// error::FileDescriptorOverrun). `fd` stays the caller's: it is
   /// duplicated at once and may be closed right after. More than 64 waiting
   /// descriptors pause a registered streaming producer. Ignored once the
   /// connection is closing. @throws std::system_error if `fd` cannot be

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "twisted/internet/error.hpp"
+#include "twisted/internet/reactor_unix.hpp"
 
 namespace twisted::detail {
 
@@ -35,18 +36,34 @@ class WrappingProtocol : public Protocol {
   std::shared_ptr<Protocol> wrapped_;
 };
 
-// The same, for a protocol that handles half-close: the transport looks
-// for IHalfCloseableProtocol on the protocol it holds, which is the wrapper.
-class HalfCloseableWrappingProtocol final : public WrappingProtocol, public IHalfCloseableProtocol {
+// What the transport looks for on the protocol it holds (the wrapper),
+// forwarded to the wrapped one, and offered only when that one has it (as
+// Twisted's _WrappingProtocol provides the interfaces its wrapped protocol
+// provides): half-close, and descriptors over a UNIX socket.
+class ForwardsHalfClose : public IHalfCloseableProtocol {
+ public:
+  void readConnectionLost() override { target().readConnectionLost(); }
+  void writeConnectionLost() override { target().writeConnectionLost(); }
+
+ protected:
+  virtual IHalfCloseableProtocol& target() = 0;
+};
+class ForwardsDescriptors : public IFileDescriptorReceiver {
+ public:
+  void fileDescriptorReceived(int fd) override { receiver().fileDescriptorReceived(fd); }
+
+ protected:
+  virtual IFileDescriptorReceiver& receiver() = 0;
+};
+
+template <class... Forwards>
+class WrappingWith final : public WrappingProtocol, public Forwards... {
  public:
   using WrappingProtocol::WrappingProtocol;
-  void readConnectionLost() override { halfCloseable().readConnectionLost(); }
-  void writeConnectionLost() override { halfCloseable().writeConnectionLost(); }
 
- private:
-  IHalfCloseableProtocol& halfCloseable() {
-    return dynamic_cast<IHalfCloseableProtocol&>(*wrapped_);
-  }
+ protected:
+  IHalfCloseableProtocol& target() { return dynamic_cast<IHalfCloseableProtocol&>(*wrapped_); }
+  IFileDescriptorReceiver& receiver() { return dynamic_cast<IFileDescriptorReceiver&>(*wrapped_); }
 };
 
 }  // namespace
@@ -104,8 +121,15 @@ std::shared_ptr<Protocol> WrappingFactory::buildProtocol(const Address& addr) {
   if (fired_) return nullptr;  // cancelled from inside the user's buildProtocol
   built_ = true;
   auto self = shared_from_this();
-  if (dynamic_cast<IHalfCloseableProtocol*>(proto.get())) {
-    return std::make_shared<HalfCloseableWrappingProtocol>(self, std::move(proto));
+  bool halfClose = dynamic_cast<IHalfCloseableProtocol*>(proto.get()) != nullptr;
+  bool descriptors = dynamic_cast<IFileDescriptorReceiver*>(proto.get()) != nullptr;
+  if (halfClose && descriptors) {
+    return std::make_shared<WrappingWith<ForwardsHalfClose, ForwardsDescriptors>>(self,
+                                                                                  std::move(proto));
+  }
+  if (halfClose) return std::make_shared<WrappingWith<ForwardsHalfClose>>(self, std::move(proto));
+  if (descriptors) {
+    return std::make_shared<WrappingWith<ForwardsDescriptors>>(self, std::move(proto));
   }
   return std::make_shared<WrappingProtocol>(self, std::move(proto));
 }

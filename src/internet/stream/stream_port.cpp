@@ -60,10 +60,15 @@ void StreamPort::startListening() {
         "its Deferred has fired");
   }
   fd_ = bindAndListen(backlog_ < 0 ? systemMaxBacklog() : backlog_);
-  // The one line per port that names the address actually bound, so that a
-  // port 0 can be discovered from the log (also by `twist`'s users).
-  announce();
-  factory_->doStart();
+  try {
+    // The one line per port that names the address actually bound, so that
+    // a port 0 can be discovered from the log (also by `twist`'s users).
+    announce();
+    factory_->doStart();
+  } catch (...) {
+    closeSocket();  // a startFactory that throws: nothing is left bound
+    throw;
+  }
   factoryStarted_ = true;
   listening_ = true;
   numberAccepts_ = 100;
@@ -162,9 +167,9 @@ void StreamPort::resumeAccepting() {
 
 void StreamPort::closeSocket() {
   if (fd_ < 0) return;
+  socketClosed();  // while the socket still holds its file's inode
   ::close(fd_);
   fd_ = -1;
-  socketClosed();
 }
 
 Deferred<void> StreamPort::stopListening() {

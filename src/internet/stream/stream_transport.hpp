@@ -143,10 +143,13 @@ class StreamTransport : public IReadWriteDescriptor,
   void markDisconnected() { phase_ = Phase::Disconnected; }
   void setFd(int fd) { fd_ = fd; }
   int fd() const { return fd_; }
+  /// True while bytes may still be written (connected, not aborted, the
+  /// write side open).
+  bool writable() const { return canWrite(); }
 
   // ---- ancillary data: only with an IO that has it (UNIX sockets'
   // descriptors, UnixSocketIO); TCP's transport compiles none of it ------------
-  static constexpr bool kAncillary = requires { IO::kAncillary; };
+  static constexpr bool kAncillary = requires { requires IO::kAncillary; };
   /// The descriptors waiting to go out, each with one of the next bytes
   /// sent, owned (closed once sent) by the adapter; null when there are none.
   virtual std::deque<int>* descriptorsToSend() { return nullptr; }

@@ -11,9 +11,17 @@
 #include "../tcp/socket.hpp"
 #include "twisted/internet/error.hpp"
 #include "twisted/internet/reactor.hpp"
+#include "twisted/logger/logger.hpp"
 #include "unix.hpp"
 
 namespace twisted::unixsock {
+
+namespace {
+const logger::Logger& log() {
+  static const logger::Logger instance("twisted.internet.unix");
+  return instance;
+}
+}  // namespace
 
 Client::Client(twisted::detail::TransportHost& host, std::shared_ptr<Connector> connector)
     : Connection(host, "", connector->name()), connector_(std::move(connector)) {
@@ -71,12 +79,29 @@ void Client::attempt() {
     return;
   }
   std::shared_ptr<Connector> connector = connector_;
-  std::shared_ptr<Protocol> protocol = connector->buildProtocol(UNIXAddress{name});
+  std::shared_ptr<Protocol> protocol;
+  try {
+    protocol = connector->buildProtocol(UNIXAddress{name});
+  } catch (...) {
+    // Run from a delayed call, not a dispatch: nobody else would tell the
+    // connector (TCP's attempt runs in doWrite, whose failures the reactor
+    // turns into connectionLost).
+    Failure why = Failure::current();
+    log().failure("Unhandled error in {factory}.buildProtocol", why, {{"factory", where}});
+    failIfNotConnected(why);
+    return;
+  }
   if (!protocol) {
     failIfNotConnected(Failure::of(error::NoProtocol()));
     return;
   }
-  startConnection(fd(), std::move(protocol));
+  try {
+    startConnection(fd(), std::move(protocol));
+  } catch (...) {
+    log().failure("Unhandled error in {protocol}.connectionMade", Failure::current(),
+                  {{"protocol", logPrefix()}});
+    abortConnection();
+  }
 }
 
 void Client::failIfNotConnected(const Failure& reason) {

@@ -58,7 +58,7 @@ Connection::~Connection() {
 }
 
 void Connection::sendFileDescriptor(int fd) {
-  if (!connected() || disconnecting()) return;
+  if (!writable() || disconnecting()) return;  // nothing more will be sent
   int copy = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
   if (copy < 0) {
     throw std::system_error(errno, std::generic_category(),

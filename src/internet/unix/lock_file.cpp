@@ -18,6 +18,7 @@ Link readOwner(const std::string& path, pid_t& pid) {
   char buf[32];
   ssize_t n = ::readlink(path.c_str(), buf, sizeof buf);
   if (n < 0) return errno == ENOENT ? Link::Missing : Link::NotALock;
+  if (n == static_cast<ssize_t>(sizeof buf)) return Link::NotALock;  // too long for a pid
   auto [end, ec] = std::from_chars(buf, buf + n, pid);
   if (ec != std::errc() || end != buf + n || pid <= 0) return Link::NotALock;
   return Link::Owner;

@@ -2,7 +2,6 @@
 // or an abstract name), the file's mode, its removal, the lock file.
 // Accepting and closing are the shared StreamPort's.
 #include <fcntl.h>
-#include <stdio.h>  // renameat2
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -38,15 +37,6 @@ int bindTo(int fd, const std::string& path) {
   return ::bind(fd, sa.get(), sa.length) == 0 ? 0 : errno;
 }
 
-// Moves `from` to `to` unless `to` exists (then EEXIST), atomically.
-int renameNoReplace(const std::string& from, const std::string& to) {
-  if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) == 0) return 0;
-  if (errno != EINVAL && errno != ENOSYS) return errno;
-  // A file system without RENAME_NOREPLACE: a hard link is just as atomic.
-  if (::link(from.c_str(), to.c_str()) != 0) return errno;
-  ::unlink(from.c_str());
-  return 0;
-}
 }  // namespace
 
 Port::Port(Reactor& reactor, std::string name, std::shared_ptr<Factory> factory, int backlog,
@@ -57,28 +47,19 @@ Port::Port(Reactor& reactor, std::string name, std::shared_ptr<Factory> factory,
       wantPID_(wantPID) {}
 
 void Port::bindPath(int fd) {
-  // Bound inside a fresh directory only we can enter, given its mode, then
-  // renamed into place: nobody can reach it with the wrong permissions.
-  std::string::size_type slash = name_.rfind('/');
-  std::string dir = slash == std::string::npos ? "." : name_.substr(0, slash ? slash : 1);
-  std::string scratch = dir + "/.twisted-XXXXXX";
-  if (scratch.size() + 2 <= kMaxPath && ::mkdtemp(scratch.data()) != nullptr) {
-    std::string inside = scratch + "/s";
-    int err = bindTo(fd, inside);
-    if (err == 0 && ::chmod(inside.c_str(), static_cast<mode_t>(mode_)) != 0) err = errno;
-    if (err == 0) err = renameNoReplace(inside, name_);
-    if (err != 0) ::unlink(inside.c_str());
-    ::rmdir(scratch.c_str());
-    if (err == EEXIST) err = EADDRINUSE;  // what bind() would have said
-    if (err != 0) cannotListen(name_, tcp::detail::errnoText(err), err);
-    return;
+  // Linux makes the socket file with the socket's own mode, less the
+  // umask: so the mode is set on the socket before bind, and the file is
+  // never, even briefly, more open than asked (at most less, by the umask,
+  // until the chmod below widens it to exactly `mode`).
+  if (::fchmod(fd, static_cast<mode_t>(mode_)) != 0) {
+    cannotListen(name_, "cannot set its mode: " + tcp::detail::errnoText(errno), errno);
   }
-  // No room for the detour (a path near the limit, or a directory we cannot
-  // write a scratch directory into): bind in place, then set the mode.
   if (int err = bindTo(fd, name_)) cannotListen(name_, tcp::detail::errnoText(err), err);
-  if (::chmod(name_.c_str(), static_cast<mode_t>(mode_)) != 0) {
+  struct stat st {};
+  if (::lstat(name_.c_str(), &st) == 0) made_ = std::make_pair(st.st_dev, st.st_ino);
+  if ((st.st_mode & 07777) != static_cast<mode_t>(mode_) &&
+      ::chmod(name_.c_str(), static_cast<mode_t>(mode_)) != 0) {
     int err = errno;
-    ::unlink(name_.c_str());
     cannotListen(name_, "cannot set its mode: " + tcp::detail::errnoText(err), err);
   }
 }
@@ -129,13 +110,9 @@ int Port::bindAndListen(int backlog) {
     if (::listen(fd, backlog) != 0) cannotListen(name_, tcp::detail::errnoText(errno), errno);
   } catch (...) {
     ::close(fd);
-    if (path && made_) ::unlink(name_.c_str());
-    lock_.reset();
+    socketClosed();  // the file bindPath made, if it got that far; the lock
     throw;
   }
-  made_.reset();
-  struct stat st {};
-  if (path && ::stat(name_.c_str(), &st) == 0) made_ = std::make_pair(st.st_dev, st.st_ino);
   return fd;
 }
 

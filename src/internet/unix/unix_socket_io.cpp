@@ -14,7 +14,10 @@ bool& UnixSocketIO::pending() {
 }
 
 ssize_t UnixSocketIO::read(int fd, char* data, std::size_t size) {
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxDescriptors)];
+  // Room for the most descriptors a message carries and for credentials
+  // (SO_PASSCRED), so that credentials never crowd descriptors out.
+  alignas(
+      cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxDescriptors) + CMSG_SPACE(sizeof(ucred))];
   iovec iov{data, size};
   msghdr msg{};
   msg.msg_iov = &iov;
