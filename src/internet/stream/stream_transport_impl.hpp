@@ -158,7 +158,7 @@ TWISTED_HOT IOResult StreamTransport<I, IO>::doRead() {
   inRead_ = false;
   readBytes_ = outerBytes;
   if (queue_.hasBorrowed()) return sendBorrowed();
-  if (!queue_.empty() && !(registered_ & kWriting) && live() && !descriptorsWaiting()) {
+  if (!queue_.empty() && !(registered_ & kWriting) && live()) {
     // One send for everything dataReceived wrote; usually it all goes.
     // Done here rather than through flush(): that costs 26 more
     // instructions per message (its IOResult, the loop), measured with
@@ -184,9 +184,9 @@ template <class I, class IO>
     queue_.takeBorrowed();  // an abort discards it
     return {};
   }
-  if ((registered_ & kWriting) || descriptorsWaiting()) {
-    // A loseConnection or loseWriteConnection inside dataReceived (or
-    // descriptors to send with it): doWrite sends it, then closes.
+  if (registered_ & kWriting) {
+    // A loseConnection or loseWriteConnection inside dataReceived: doWrite
+    // sends it, then closes.
     queue_.ownBorrowed();
     if (queue_.size() > highWater_) queueGrew();
     return {};
@@ -254,8 +254,7 @@ void StreamTransport<I, IO>::writeCopied(std::string_view data) {
 template <class I, class IO>
 void StreamTransport<I, IO>::writeSequence(std::span<const std::string_view> data) {
   if (!canWrite()) return;
-  if (queue_.empty() && !inRead_ && !(registered_ & kWriting) && !writeFailed_ &&
-      !descriptorsWaiting()) {
+  if (queue_.empty() && !inRead_ && !(registered_ & kWriting) && !writeFailed_) {
     writeNow(data);
   } else {
     for (std::string_view piece : data) queue_.append(piece);
@@ -340,6 +339,10 @@ IOResult StreamTransport<I, IO>::sendDescriptors() {
   return {};
 }
 
+// Descriptors waiting always keep the transport registered for writing
+// (below, and doWrite stays registered while any wait), so every path that
+// sends at once, which checks kWriting, leaves the bytes to doWrite: the
+// direct paths need no check of their own, and TCP's stay as they were.
 template <class I, class IO>
 void StreamTransport<I, IO>::descriptorQueued(bool full) {
   if (full) {
