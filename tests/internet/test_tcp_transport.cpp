@@ -707,6 +707,16 @@ struct AbortRun {
 
 class AbortTest : public TCPTransportTest {
  protected:
+  // Registers `producer` (streaming) and writes 64 KiB at a time until the
+  // full queue pauses it (bounded: 256 MiB).
+  static void fillUntilPaused(ITransport& t, const std::shared_ptr<PushProducer>& producer) {
+    t.registerProducer(producer, true);
+    std::size_t written = 0;
+    while (producer->running && written < (256u << 20)) {
+      t.write(std::string(64 * 1024, 'w'));
+      written += 64 * 1024;
+    }
+  }
   // The client writes 762,000 bytes at once, then registers `producer`
   // (pull); `registering` is true while registerProducer runs.
   static void writeALotThenRegister(AbortRun& run, std::shared_ptr<PullProducer> producer,
@@ -816,12 +826,7 @@ TEST_P(AbortTest, AbortWithAFullWriteQueueDropsItAndCloses) {
   auto producer = std::make_shared<PushProducer>();
   run.client->setup = [&](ScriptedProtocol& p) {
     p.onMade = [&](ScriptedProtocol& self) {
-      self.transport->registerProducer(producer, true);
-      std::size_t written = 0;
-      while (producer->running && written < (256u << 20)) {
-        self.transport->write(std::string(64 * 1024, 'w'));
-        written += 64 * 1024;
-      }
+      fillUntilPaused(*self.transport, producer);
       ASSERT_EQ(producer->paused, 1) << "the queue never filled";
     };
   };
@@ -896,12 +901,7 @@ TEST_P(AbortTest, AbortWithAFullWriteQueueAfterAnExchange) {
     p.onMade = [](ScriptedProtocol& self) { self.transport->write("hello"); };
     p.onData = [&](ScriptedProtocol& self, std::string_view) {
       if (self.data != "hello") return;
-      self.transport->registerProducer(producer, true);
-      std::size_t written = 0;
-      while (producer->running && written < (256u << 20)) {
-        self.transport->write(std::string(64 * 1024, 'w'));
-        written += 64 * 1024;
-      }
+      fillUntilPaused(*self.transport, producer);
       ASSERT_EQ(producer->paused, 1) << "the queue never filled";
       EXPECT_GT(self.transport->writeBufferSize(), 0u);
       self.transport->abortConnection();

@@ -69,7 +69,10 @@ class UNIXTest : public ReactorTest {
     }
   }
   void lostOne() {
-    if (++losses_ == lossTarget_) port->stopListening().addCallback([this] { reactor->stop(); });
+    // (Not while the fixture destroys the reactor after a failed test.)
+    if (++losses_ == lossTarget_ && reactor && reactor->running()) {
+      port->stopListening().addCallback([this] { reactor->stop(); });
+    }
   }
   int losses_ = 0;
   int lossTarget_ = -1;
@@ -828,9 +831,18 @@ TEST_P(UNIXDescriptorTest, AClientConnectedThroughAnEndpointReceivesDescriptors)
 // After loseWriteConnection, sendFileDescriptor is ignored (as write is):
 // it does not lose the connection with FileDescriptorOverrun.
 TEST_P(UNIXDescriptorTest, SendFileDescriptorAfterTheWriteSideClosedIsIgnored) {
-  client->setup = [this](ScriptedProtocol& p) {
-    p.onMade = [](ScriptedProtocol& self) { self.transport->write("after"); };
-  };
+  // The client answers only once the server's half-close reached it, so
+  // the server's write side is shut (and the descriptor "sent") before.
+  std::shared_ptr<HalfCloseProtocol> clientSide;
+  auto halfClient = std::make_shared<ClientFactory>([this, &clientSide] {
+    clientSide = std::make_shared<HalfCloseProtocol>();
+    clientSide->onReadLost = [](HalfCloseProtocol& self) {
+      self.transport->write("after");
+      self.transport->loseConnection();
+    };
+    clientSide->onLost = [this](ScriptedProtocol&, const Failure&) { lostOne(); };
+    return clientSide;
+  });
   auto halfServer = std::make_shared<ClientFactory>([this] {
     auto p = std::make_shared<HalfCloseProtocol>();
     p->onWriteLost = [](HalfCloseProtocol& self) {
@@ -846,12 +858,16 @@ TEST_P(UNIXDescriptorTest, SendFileDescriptorAfterTheWriteSideClosedIsIgnored) {
   });
   stopAfterLosses(2);
   port = reactor->listenUNIX(path(), halfServer);
-  reactor->connectUNIX(path(), client);
+  reactor->connectUNIX(path(), halfClient);
   runReactor();
+  ASSERT_TRUE(clientSide && clientSide->readLost) << "the half-close reached the client";
   ASSERT_EQ(keep.size(), 1u);
+  EXPECT_TRUE(keep[0]->writeLost);
   EXPECT_EQ(keep[0]->data, "after") << "still reading after the half-close";
+  ASSERT_TRUE(keep[0]->closedReason);
   EXPECT_TRUE(keep[0]->closedReason->check<error::ConnectionDone>())
       << keep[0]->closedReason->brief();
+  clientSide.reset();
 }
 
 TWISTED_ALL_BACKENDS(UNIXDescriptorTest);

@@ -2,6 +2,7 @@
 #include <cstdio>
 #include <utility>
 
+#include "../unix/unix.hpp"
 #include "twisted/internet/defer_helpers.hpp"
 #include "twisted/internet/endpoints.hpp"
 #include "wrapping_factory.hpp"
@@ -11,10 +12,7 @@ namespace twisted {
 namespace {
 // "@name" for an abstract name, as the string grammar writes it.
 std::string describeName(const std::string& name) {
-  if (name.empty() || name[0] != '\0') return quoteEndpointValue(name);
-  std::string out(name);
-  out[0] = '@';
-  return quoteEndpointValue(out);
+  return quoteEndpointValue(unixsock::describe(name));
 }
 }  // namespace
 

@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 
+#include "transport_host.hpp"
 #include "twisted/internet/address.hpp"
 #include "twisted/internet/delayed_call.hpp"
 #include "twisted/internet/protocol.hpp"
@@ -35,6 +36,19 @@ class ConnectingTransport {
   /// Closes a connected transport.
   virtual void loseConnection() = 0;
 };
+
+/// For a client transport's begin(): tracks `client` and runs its
+/// `attempt` on the next turn, so that connect() reports nothing before it
+/// returns (Twisted's rule), whatever the address.
+template <class Client>
+void attemptOnNextTurn(Client& client, void (Client::*attempt)()) {
+  std::shared_ptr<Client> self = std::static_pointer_cast<Client>(client.shared_from_this());
+  client.host().track(self);
+  std::weak_ptr<Client> weak = self;
+  client.host().clock().callLater(0, [weak, attempt] {
+    if (std::shared_ptr<Client> c = weak.lock()) (c.get()->*attempt)();
+  });
+}
 
 class StreamConnector : public IConnector {
  public:

@@ -64,7 +64,9 @@ class StreamPort : public IReadDescriptor,
   /// What the "(KIND Port NAME Closed)" line names: a number, a path.
   virtual std::string closedName() const = 0;
   /// The peer of an accepted connection, from accept's address.
-  virtual Address peerAddress(const sockaddr* sa, socklen_t length) const = 0;
+  virtual Address peerAddress(const sockaddr* sa, socklen_t length) const {
+    return fromSocketAddress(sa, length);
+  }
   /// Serves the accepted `fd` with `protocol` (built for `peer`): makes the
   /// kind's server transport, which owns `fd` from then on. An exception
   /// (from connectionMade) is the base's to log; the transport must have

@@ -19,15 +19,8 @@ Client::Client(twisted::detail::TransportHost& host, std::shared_ptr<Connector> 
 }
 
 void Client::begin() {
-  std::shared_ptr<Client> self = std::static_pointer_cast<Client>(shared_from_this());
-  host().track(self);
-  // The attempt starts on the next turn (as Twisted's), so connectTCP never
-  // reports anything before it returns, even for a literal address or a
-  // resolver that answers at once.
-  std::weak_ptr<Client> weak = self;
-  host().clock().callLater(0, [weak] {
-    if (auto client = weak.lock()) client->resolve();
-  });
+  // Even for a literal address or a resolver that answers at once.
+  twisted::detail::attemptOnNextTurn(*this, &Client::resolve);
 }
 
 void Client::resolve() {

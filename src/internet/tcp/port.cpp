@@ -79,10 +79,6 @@ void Port::announce() {
               {"address", toString(*bound_)}});
 }
 
-Address Port::peerAddress(const sockaddr* sa, socklen_t length) const {
-  return fromSocketAddress(sa, length);
-}
-
 void Port::serve(int fd, Address peer, std::shared_ptr<Protocol> protocol) {
   auto server = makePooled<Server>(twisted::detail::transportHost(reactor_), factory_,
                                    std::move(peer), sessionno_++);

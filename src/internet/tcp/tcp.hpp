@@ -128,7 +128,6 @@ class Port final : public twisted::detail::StreamPort {
   void announce() override;
   const char* kind() const override { return "TCP"; }
   std::string closedName() const override { return std::to_string(realPort_); }
-  Address peerAddress(const sockaddr* sa, socklen_t length) const override;
   void serve(int fd, Address peer, std::shared_ptr<Protocol> protocol) override;
 
  private:

@@ -16,13 +16,6 @@
 
 namespace twisted::unixsock {
 
-namespace {
-const logger::Logger& log() {
-  static const logger::Logger instance("twisted.internet.unix");
-  return instance;
-}
-}  // namespace
-
 Client::Client(twisted::detail::TransportHost& host, std::shared_ptr<Connector> connector)
     : Connection(host, "", connector->name()), connector_(std::move(connector)) {
   // As TCP's client: keep reading while the write queue is full, so that two
@@ -31,14 +24,7 @@ Client::Client(twisted::detail::TransportHost& host, std::shared_ptr<Connector> 
 }
 
 void Client::begin() {
-  std::shared_ptr<Client> self = std::static_pointer_cast<Client>(shared_from_this());
-  host().track(self);
-  // On the next turn, as Twisted's: connectUNIX reports nothing before it
-  // returns.
-  std::weak_ptr<Client> weak = self;
-  host().clock().callLater(0, [weak] {
-    if (auto client = weak.lock()) client->attempt();
-  });
+  twisted::detail::attemptOnNextTurn(*this, &Client::attempt);
 }
 
 void Client::attempt() {

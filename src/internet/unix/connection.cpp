@@ -17,12 +17,10 @@ template class twisted::detail::StreamTransport<twisted::IUNIXTransport,
 
 namespace twisted::unixsock {
 
-namespace {
 const logger::Logger& log() {
   static const logger::Logger instance("twisted.internet.unix");
   return instance;
 }
-}  // namespace
 
 std::string describe(const std::string& name) {
   if (!isAbstract(name)) return name;

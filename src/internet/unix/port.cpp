@@ -21,10 +21,6 @@
 namespace twisted::unixsock {
 
 namespace {
-const logger::Logger& log() {
-  static const logger::Logger instance("twisted.internet.unix");
-  return instance;
-}
 
 constexpr std::size_t kMaxPath = sizeof(sockaddr_un::sun_path) - 1;
 
@@ -120,10 +116,6 @@ void Port::announce() {
   // Twisted's line quotes the name ("Factory starting on '/run/app.sock'").
   log().info("{factory} starting on '{where}'",
              {{"factory", factory_->logPrefix()}, {"where", describe(name_)}, {"path", name_}});
-}
-
-Address Port::peerAddress(const sockaddr* sa, socklen_t length) const {
-  return fromSocketAddress(sa, length);
 }
 
 void Port::serve(int fd, Address peer, std::shared_ptr<Protocol> protocol) {

@@ -23,6 +23,7 @@
 #include "lock_file.hpp"
 #include "twisted/internet/address.hpp"
 #include "twisted/internet/reactor_unix.hpp"
+#include "twisted/logger/logger.hpp"
 #include "unix_socket_io.hpp"
 
 namespace twisted::unixsock {
@@ -35,6 +36,8 @@ inline bool isAbstract(const std::string& name) {
 }
 /// A name for messages: the path, or "@name" for an abstract one.
 std::string describe(const std::string& name);
+/// The log of UNIX sockets ("twisted.internet.unix").
+const logger::Logger& log();
 
 /// A connected UNIX stream socket: the shared stream transport, and what is
 /// UNIX's own (addresses, credentials).
@@ -125,7 +128,6 @@ class Port final : public twisted::detail::StreamPort {
   void announce() override;
   const char* kind() const override { return "UNIX"; }
   std::string closedName() const override { return describe(name_); }
-  Address peerAddress(const sockaddr* sa, socklen_t length) const override;
   void serve(int fd, Address peer, std::shared_ptr<Protocol> protocol) override;
   void socketClosed() override;
 
