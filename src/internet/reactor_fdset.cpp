@@ -156,15 +156,21 @@ std::vector<std::shared_ptr<IWriteDescriptor>> Reactor::getWriters() const {
   Slot* slot = &slots[e.fd];
   if (slot->generation != e.generation) return;  // changed since the wait
   constexpr unsigned kGone = kHangup | kError | kInvalid;
-  if ((e.events & kInvalid) || ((e.events & kGone) && !(e.events & kRead))) {
-    dispatchEnd(e, *slot);
-    return;
+  unsigned events = e.events;
+  if ((events & kInvalid) || ((events & kGone) && !(events & kRead))) {
+    // A datagram socket's queued error is read (and cleared), not an end.
+    if (!(events & (kInvalid | kHangup)) && slot->reader && slot->reader->readsQueuedErrors()) {
+      events |= kRead;
+    } else {
+      dispatchEnd(e, *slot);
+      return;
+    }
   }
   std::optional<Failure> why;
   IFileDescriptor* target = nullptr;
   bool inRead = false;
   try {
-    if ((e.events & kRead) && slot->reader) {
+    if ((events & kRead) && slot->reader) {
       IReadDescriptor* reader = slot->reader.get();
       target = reader;
       inRead = true;
@@ -176,7 +182,7 @@ std::vector<std::shared_ptr<IWriteDescriptor>> Reactor::getWriters() const {
     }
     // doRead may have changed anything: look the slot up again.
     slot = &slots[e.fd];
-    if (!why && (e.events & kWrite) && slot->generation == e.generation && slot->writer) {
+    if (!why && (events & kWrite) && slot->generation == e.generation && slot->writer) {
       IWriteDescriptor* writer = slot->writer.get();
       target = writer;
       inRead = false;

@@ -24,8 +24,10 @@ namespace twisted::test {
 
 using namespace std::chrono_literals;
 
-inline int freePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+/// A port number of `type` (SOCK_STREAM, SOCK_DGRAM) on 127.0.0.1 that was
+/// free a moment ago (bound, then closed): nobody listens on it.
+inline int freePort(int type = SOCK_STREAM) {
+  int fd = ::socket(AF_INET, type, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);

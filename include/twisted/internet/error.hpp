@@ -7,6 +7,7 @@
 // connection is a ConnectError, and so on.
 #pragma once
 
+#include <cerrno>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -91,6 +92,56 @@ class CannotListenError : public Error {
   explicit CannotListenError(const std::string& detail, int socketError = 0)
       : Error(compose("Could not listen", detail)), socketError_(socketError) {}
   /// Returns the errno of the failed socket call, or 0 if the address was invalid.
+  int socketError() const { return socketError_; }
+
+ private:
+  int socketError_ = 0;
+};
+/// An address of the wrong kind for the call: a host name where a numeric
+/// address is needed, an IPv4 address on an IPv6 port (Twisted's
+/// InvalidAddressError).
+TWISTED_DEFINE_ERROR(InvalidAddressError, Error, "Invalid address");
+/// A datagram was not sent; socketError() is the errno the kernel gave
+/// (ENETUNREACH, EACCES for a broadcast not allowed, ...), 0 if none.
+class DatagramSendError : public Error {
+ public:
+  /// Builds the error with `detail` (where to, why) and the send's errno.
+  explicit DatagramSendError(const std::string& detail, int socketError = 0)
+      : Error(compose("The datagram was not sent", detail)), socketError_(socketError) {}
+  /// Returns the errno of the failed send, or 0.
+  int socketError() const { return socketError_; }
+
+ protected:
+  /// For subclasses: their own composed text and errno.
+  DatagramSendError(const Message& m, int socketError) : Error(m), socketError_(socketError) {}
+
+ private:
+  int socketError_ = 0;
+};
+/// A datagram is longer than the socket can send (EMSGSIZE; Twisted's
+/// MessageLengthError).
+class MessageLengthError : public DatagramSendError {
+ public:
+  /// Builds the error with `detail` (the size and the limit).
+  explicit MessageLengthError(const std::string& detail = {})
+      : DatagramSendError(compose("Message is too long to send", detail), EMSGSIZE) {}
+};
+/// A datagram port's send queue is at its bound (the kernel's buffer is
+/// full and enough datagrams wait already): the datagram was not queued.
+class DatagramBufferFullError : public DatagramSendError {
+ public:
+  /// Builds the error with `detail` (how much waits).
+  explicit DatagramBufferFullError(const std::string& detail = {})
+      : DatagramSendError(compose("The datagram send queue is full", detail), EAGAIN) {}
+};
+/// A multicast group could not be joined or left; socketError() is the
+/// errno (Twisted's MulticastJoinError).
+class MulticastJoinError : public Error {
+ public:
+  /// Builds the error with `detail` (group, interface, reason) and the errno.
+  explicit MulticastJoinError(const std::string& detail, int socketError = 0)
+      : Error(compose("Could not join the multicast group", detail)), socketError_(socketError) {}
+  /// Returns the errno of the failed call, or 0 if the address was invalid.
   int socketError() const { return socketError_; }
 
  private:

@@ -40,6 +40,11 @@ class IReadDescriptor : public virtual IFileDescriptor {
   /// Called when the fd may be read without blocking. Return a failure (or
   /// throw) to be disconnected.
   virtual IOResult doRead() = 0;
+  /// True if an error the kernel queued on the socket (POLLERR without
+  /// POLLIN) is to be read, not the end of the descriptor: a datagram
+  /// socket, whose next receive reports and clears it (an ICMP "port
+  /// unreachable"). False (the default) disconnects, as Twisted does.
+  virtual bool readsQueuedErrors() const { return false; }
 };
 
 /// A descriptor with something to do when its fd is writable.

@@ -23,6 +23,7 @@
 #include "twisted/internet/delayed_call.hpp"
 #include "twisted/internet/interfaces.hpp"
 #include "twisted/internet/reactor_tcp.hpp"
+#include "twisted/internet/reactor_udp.hpp"
 #include "twisted/internet/reactor_unix.hpp"
 #include "twisted/internet/resolver.hpp"
 #include "twisted/internet/system_event.hpp"
@@ -40,7 +41,8 @@ TransportHost& transportHost(Reactor& reactor);
 
 /// Twisted's reactor: the event loop, with time (callLater), the FD set
 /// (addReader/addWriter), threads (callFromThread, the thread pool), name
-/// resolution and TCP. A value: build one per thread, run several at once.
+/// resolution, TCP, UNIX sockets and UDP. A value: build one per thread, run
+/// several at once.
 /// The interfaces beyond the core are base classes implemented in folders
 /// of their own (ReactorTCP: src/internet/tcp/).
 class Reactor final : public IReactorTime,
@@ -48,7 +50,8 @@ class Reactor final : public IReactorTime,
                       public IReactorThreads,
                       public IReactorPluggableNameResolver,
                       public ReactorTCP,
-                      public ReactorUNIX {
+                      public ReactorUNIX,
+                      public ReactorUDP {
  public:
   /// Builds a reactor on `backend` (Default: $TWISTED_REACTOR, else epoll).
   /// @throws error::UnknownBackend for a bad $TWISTED_REACTOR value,

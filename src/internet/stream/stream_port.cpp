@@ -11,8 +11,10 @@
 #include <stdexcept>
 
 #include "../build_protocol.hpp"
+#include "../close_on_next_turn.hpp"
 #include "reserved_fd.hpp"
 #include "twisted/internet/backlog.hpp"
+#include "twisted/internet/defer_helpers.hpp"
 #include "twisted/internet/error.hpp"
 #include "twisted/internet/reactor.hpp"
 #include "twisted/logger/logger.hpp"
@@ -173,28 +175,16 @@ void StreamPort::closeSocket() {
 }
 
 Deferred<void> StreamPort::stopListening() {
-  Deferred<void> done;
-  if (!listening_) {
-    done.callback();
-    return done;
-  }
+  if (!listening_) return succeed();
   listening_ = false;
   stopPending_ = true;
   reactor_.removeReader(*this);
   // Close now so the address is free at once; the factory is stopped and
-  // the Deferred fired on the next turn, as Twisted does.
+  // the Deferred fired on the next turn, as Twisted does. A stopFactory
+  // that throws fails it, as in Twisted; the port is closed and may listen
+  // again either way.
   closeSocket();
-  std::shared_ptr<StreamPort> self = shared_from_this();
-  reactor_.callLater(0, [self, done]() mutable {
-    // A stopFactory that throws fails this Deferred, as in Twisted; the
-    // port is closed and may listen again either way.
-    if (std::optional<Failure> failed = self->closePort()) {
-      done.errback(std::move(*failed));
-    } else {
-      done.callback();
-    }
-  });
-  return done;
+  return closeOnNextTurn(reactor_, [self = shared_from_this()] { return self->closePort(); });
 }
 
 void StreamPort::connectionLost(const Failure&) {

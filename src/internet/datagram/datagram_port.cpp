@@ -1,0 +1,348 @@
+// DatagramPort: batched receives and sends, the bounded send queue, and
+// closing as Twisted's datagram ports do.
+#include "datagram_port.hpp"
+
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+
+#include "../close_on_next_turn.hpp"
+#include "twisted/internet/defer_helpers.hpp"
+#include "twisted/internet/error.hpp"
+#include "twisted/internet/reactor.hpp"
+#include "twisted/logger/logger.hpp"
+
+namespace twisted::detail {
+
+namespace {
+const logger::Logger& log() {
+  static const logger::Logger instance("twisted.internet.datagram");
+  return instance;
+}
+}  // namespace
+
+std::string datagramErrnoText(int err) {
+  char buf[256];
+  return ::strerror_r(err, buf, sizeof buf);  // GNU: the message, maybe not in buf
+}
+
+struct DatagramPort::Receive {
+  std::vector<char> buffers;
+  std::vector<mmsghdr> headers;
+  std::vector<iovec> iov;
+  std::vector<sockaddr_storage> from;
+  unsigned capacity = 0;
+
+  void grow(unsigned n, std::size_t packet) {
+    if (n <= capacity) return;
+    // Every buffer is one byte longer than a datagram may be, so that the
+    // pointers of an empty maxPacketSize are still distinct and valid.
+    std::size_t stride = packet + 1;
+    buffers.assign(n * stride, 0);
+    headers.assign(n, mmsghdr{});
+    iov.assign(n, iovec{});
+    from.assign(n, sockaddr_storage{});
+    for (unsigned i = 0; i < n; ++i) {
+      iov[i] = {buffers.data() + i * stride, packet};
+      headers[i].msg_hdr.msg_iov = &iov[i];
+      headers[i].msg_hdr.msg_iovlen = 1;
+      headers[i].msg_hdr.msg_name = &from[i];
+    }
+    capacity = n;
+  }
+  bool holds(std::string_view bytes) const {
+    const char* begin = buffers.data();
+    return !buffers.empty() && bytes.data() >= begin &&
+           bytes.data() + bytes.size() <= begin + buffers.size();
+  }
+};
+
+DatagramPort::DatagramPort(Reactor& reactor, std::size_t maxPacketSize)
+    : reactor_(reactor), maxPacketSize_(maxPacketSize) {}
+
+DatagramPort::~DatagramPort() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void DatagramPort::start() {
+  if (listening_) return;
+  if (stopPending_) {
+    // The close that stop() began would stop the protocol just started.
+    throw std::logic_error(
+        "startListening before stopListening has finished: restart once its Deferred has "
+        "fired");
+  }
+  fd_ = openSocket();
+  listening_ = true;
+  started_ = true;
+  try {
+    announce();
+    protocolStarted();
+  } catch (...) {
+    // A startProtocol that throws: nothing is left bound or tracked.
+    listening_ = false;
+    started_ = false;
+    closeSocket();
+    throw;
+  }
+  // startProtocol may have stopped the port already.
+  if (!listening_) return;
+  reactor_.track(shared_from_this());
+  reactor_.addReader(shared_from_this());
+}
+
+IOResult DatagramPort::doRead() {
+  // A reactor iterated from inside datagramReceived must not read into
+  // the batch being delivered.
+  if (dispatching_) return {};
+  std::size_t delivered = 0;
+  while (listening_ && delivered < kMaxThroughput) {
+    if (!receive_) receive_ = std::make_unique<Receive>();
+    // A batch never holds more than one turn's worth of bytes.
+    unsigned most = static_cast<unsigned>(
+        std::clamp<std::size_t>(kMaxThroughput / (maxPacketSize_ + 1), 1, kMaxBatch));
+    unsigned want = std::min(batch_, most);
+    receive_->grow(want, maxPacketSize_);
+    for (unsigned i = 0; i < want; ++i)
+      receive_->headers[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
+    // MSG_TRUNC: each msg_len is the datagram's real length, so a cut one
+    // is reported with its size.
+    int n = ::recvmmsg(fd_, receive_->headers.data(), want, MSG_TRUNC, nullptr);
+    if (n < 0) {
+      int err = errno;
+      if (err == EINTR) continue;
+      if (err == EAGAIN || err == EWOULDBLOCK) break;
+      if (err == ECONNREFUSED) {
+        refused();
+        break;
+      }
+      // An error the kernel queued for the socket (an ICMP answer to an
+      // earlier send): this read consumed it. Reported, and the port goes on.
+      log().warn("{port}: receive failed: {error}",
+                 {{"port", logPrefix()}, {"error", datagramErrnoText(err)}});
+      break;
+    }
+    dispatching_ = true;
+    for (int i = 0; i < n && listening_; ++i) {
+      const mmsghdr& h = receive_->headers[static_cast<unsigned>(i)];
+      std::size_t size = h.msg_len;
+      auto* from = static_cast<const sockaddr*>(h.msg_hdr.msg_name);
+      socklen_t fromLength = h.msg_hdr.msg_namelen;
+      delivered += std::min(size, maxPacketSize_) + 1;
+      try {
+        if ((h.msg_hdr.msg_flags & MSG_TRUNC) || size > maxPacketSize_) {
+          truncated(size, from, fromLength);
+        } else {
+          deliver(std::string_view(static_cast<const char*>(h.msg_hdr.msg_iov->iov_base), size),
+                  from, fromLength);
+        }
+      } catch (...) {
+        // One bad datagram (or handler) does not stop the port.
+        log().failure("Unhandled error in {protocol}.datagramReceived", Failure::current(),
+                      {{"protocol", protocolPrefix()}});
+      }
+    }
+    dispatching_ = false;
+    // The batch's answers, together, while the bytes they borrow are valid.
+    if (!queue_.empty()) flush();
+    if (static_cast<unsigned>(n) < want) break;  // drained for now
+    if (batch_ < most) batch_ = std::min(batch_ * 2, most);
+  }
+  return {};
+}
+
+IOResult DatagramPort::doWrite() {
+  flush();
+  return {};
+}
+
+void DatagramPort::send(std::string_view datagram, const SocketAddress* to) {
+  if (fd_ < 0) return;  // a closed port: ignored, as a closed stream's write
+  if (datagram.size() > maxDatagram_) {
+    throw error::MessageLengthError(std::to_string(datagram.size()) + " bytes, at most " +
+                                    std::to_string(maxDatagram_));
+  }
+  if (dispatching_ || !queue_.empty()) {
+    // Behind what waits, or with the batch being delivered; an echo's
+    // bytes are borrowed from the receive buffer until the batch is sent.
+    enqueue(datagram, to, dispatching_ && receive_ && receive_->holds(datagram));
+    if (!dispatching_) setWriting(true);
+    return;
+  }
+  for (;;) {
+    ssize_t r =
+        to ? ::sendto(fd_, datagram.data(), datagram.size(), MSG_NOSIGNAL, to->get(), to->length)
+           : ::send(fd_, datagram.data(), datagram.size(), MSG_NOSIGNAL);
+    if (r >= 0) return;
+    int err = errno;
+    if (err == EINTR) continue;
+    if (err == EAGAIN || err == EWOULDBLOCK || err == ENOBUFS) {
+      // The kernel's buffer is full: the datagram waits its turn.
+      enqueue(datagram, to, false);
+      setWriting(true);
+      return;
+    }
+    if (err == ECONNREFUSED) {
+      refused();
+      return;
+    }
+    sendError(err, datagram.size()).raiseException();
+  }
+}
+
+void DatagramPort::enqueue(std::string_view datagram, const SocketAddress* to, bool borrow) {
+  if (queue_.size() >= kMaxQueuedDatagrams || queuedBytes_ + datagram.size() > kMaxQueuedBytes) {
+    throw error::DatagramBufferFullError(std::to_string(queue_.size()) + " datagrams, " +
+                                         std::to_string(queuedBytes_) + " bytes wait");
+  }
+  Queued& q = queue_.emplace_back();
+  if (borrow) {
+    q.borrowed = datagram;
+  } else {
+    q.owned.assign(datagram);
+  }
+  q.isBorrowed = borrow;
+  if (to) {
+    q.to = *to;
+    q.hasTo = true;
+  }
+  queuedBytes_ += datagram.size();
+}
+
+void DatagramPort::ownQueued() {
+  for (Queued& q : queue_) {
+    if (!q.isBorrowed) continue;
+    q.owned.assign(q.borrowed);
+    q.isBorrowed = false;
+  }
+}
+
+void DatagramPort::flush() {
+  if (flushing_) return;
+  flushing_ = true;
+  while (!queue_.empty() && fd_ >= 0) {
+    mmsghdr msgs[kMaxBatch];
+    iovec iov[kMaxBatch];
+    unsigned n = static_cast<unsigned>(std::min<std::size_t>(queue_.size(), kMaxBatch));
+    for (unsigned i = 0; i < n; ++i) {
+      Queued& q = queue_[i];
+      std::string_view bytes = q.view();
+      iov[i] = {const_cast<char*>(bytes.data()), bytes.size()};
+      msgs[i] = mmsghdr{};
+      msgs[i].msg_hdr.msg_iov = &iov[i];
+      msgs[i].msg_hdr.msg_iovlen = 1;
+      if (q.hasTo) {
+        msgs[i].msg_hdr.msg_name = q.to.get();
+        msgs[i].msg_hdr.msg_namelen = q.to.length;
+      }
+    }
+    int sent = ::sendmmsg(fd_, msgs, n, MSG_NOSIGNAL);
+    if (sent < 0) {
+      int err = errno;
+      if (err == EINTR) continue;
+      if (err == EAGAIN || err == EWOULDBLOCK || err == ENOBUFS) break;
+      // The head datagram is refused; the ones behind it still go.
+      Queued head = std::move(queue_.front());
+      std::size_t size = head.view().size();
+      queue_.pop_front();
+      queuedBytes_ -= size;
+      if (err == ECONNREFUSED) {
+        refused();
+      } else {
+        sendFailed(sendError(err, size), head.hasTo ? &head.to : nullptr);
+      }
+      continue;
+    }
+    for (int i = 0; i < sent; ++i) {
+      queuedBytes_ -= queue_.front().view().size();
+      queue_.pop_front();
+    }
+  }
+  flushing_ = false;
+  if (queue_.empty()) {
+    setWriting(false);
+  } else if (fd_ >= 0) {
+    ownQueued();  // the receive buffer will be read into before they go
+    setWriting(true);
+  }
+}
+
+Failure DatagramPort::sendError(int err, std::size_t size) const {
+  if (err == EMSGSIZE) {
+    return Failure::of(error::MessageLengthError(std::to_string(size) + " bytes"));
+  }
+  return Failure::of(error::DatagramSendError(datagramErrnoText(err), err));
+}
+
+void DatagramPort::setWriting(bool on) {
+  if (on == writing_ || (on && fd_ < 0)) return;
+  writing_ = on;
+  if (on) {
+    reactor_.addWriter(shared_from_this());
+  } else {
+    reactor_.removeWriter(*this);
+  }
+}
+
+void DatagramPort::closeSocket() {
+  if (fd_ < 0) return;
+  reactor_.removeReader(*this);
+  setWriting(false);
+  // What was written before the close goes if the kernel takes it now;
+  // the rest is dropped, and said so.
+  if (!queue_.empty()) {
+    flush();
+    if (!queue_.empty()) {
+      log().warn("{port}: closed with {count} datagrams not sent",
+                 {{"port", logPrefix()}, {"count", queue_.size()}});
+      queue_.clear();
+      queuedBytes_ = 0;
+    }
+  }
+  setWriting(false);
+  socketClosed();
+  ::close(fd_);
+  fd_ = -1;
+}
+
+Deferred<void> DatagramPort::stop() {
+  if (!listening_) return succeed();
+  listening_ = false;
+  stopPending_ = true;
+  // The address is free at once; the protocol is stopped and the Deferred
+  // fired on the next turn, as Twisted does.
+  closeSocket();
+  return closeOnNextTurn(reactor_, [self = shared_from_this()] { return self->closePort(); });
+}
+
+void DatagramPort::connectionLost(const Failure&) {
+  if (std::optional<Failure> failed = closePort()) {
+    log().failure("Unhandled error in {protocol}.stopProtocol", *failed,
+                  {{"protocol", protocolPrefix()}});
+  }
+}
+
+std::optional<Failure> DatagramPort::closePort() {
+  stopPending_ = false;
+  listening_ = false;
+  closeSocket();
+  std::optional<Failure> failed;
+  if (started_) {
+    started_ = false;
+    log().info("({type} Port {port} Closed)", {{"type", kind()}, {"port", closedName()}});
+    try {
+      protocolStopped();
+    } catch (...) {
+      failed = Failure::current();
+    }
+  }
+  reactor_.untrack(*this);
+  return failed;
+}
+
+}  // namespace twisted::detail
