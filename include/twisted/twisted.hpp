@@ -30,6 +30,7 @@
 #include "twisted/logger/observers.hpp"
 #include "twisted/logger/publisher.hpp"
 #include "twisted/protocols/basic.hpp"
+#include "twisted/protocols/haproxy.hpp"
 #include "twisted/protocols/policies.hpp"
 #include "twisted/protocols/portforward.hpp"
 #include "twisted/protocols/wire.hpp"

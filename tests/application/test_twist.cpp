@@ -28,6 +28,7 @@ using twisted::test::portFromLine;
 using twisted::test::readExactly;
 using twisted::test::readToEof;
 using twisted::test::runProgram;
+using twisted::test::sendAll;
 using namespace std::chrono_literals;
 
 const std::string kTwist = TWIST_PATH;
@@ -54,14 +55,6 @@ long peakRssKiB(pid_t pid) {
     if (line.starts_with("VmHWM:")) return std::stol(line.substr(6));
   }
   return -1;
-}
-
-void sendAll(int fd, std::string_view data) {
-  while (!data.empty()) {
-    ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
-    if (n <= 0) return;
-    data.remove_prefix(static_cast<std::size_t>(n));
-  }
 }
 
 // A usage error: status 2 and one line on stderr, starting "twist: ".

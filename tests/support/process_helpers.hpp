@@ -17,6 +17,7 @@
 #include <cstdlib>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -52,12 +53,22 @@ inline int connectTo(int port) {
   return -1;
 }
 
-inline std::string readExactly(int fd, std::size_t n) {
+/// Writes all of `data` (blocking), or stops at the first error.
+inline void sendAll(int fd, std::string_view data) {
+  while (!data.empty()) {
+    ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
+    if (n <= 0) return;
+    data.remove_prefix(static_cast<std::size_t>(n));
+  }
+}
+
+/// Reads `n` bytes, or fewer if the peer closes or is silent for `timeoutMs`.
+inline std::string readExactly(int fd, std::size_t n, int timeoutMs = 5000) {
   std::string out;
   char buf[65536];
   while (out.size() < n) {
     pollfd p{fd, POLLIN, 0};
-    if (::poll(&p, 1, 5000) != 1) break;
+    if (::poll(&p, 1, timeoutMs) != 1) break;
     ssize_t got = ::read(fd, buf, sizeof buf);
     if (got <= 0) break;
     out.append(buf, static_cast<std::size_t>(got));

@@ -300,8 +300,10 @@ Deferred<std::shared_ptr<P>> connectProtocol(IStreamClientEndpoint& endpoint,
 ///        (positional: address, mode, backlog, lockfile; as Twisted's, mode
 ///        666, backlog 50, and lockfile 1: wantPID unless lockfile=0;
 ///        "@name" is the abstract name "\0name")
+///   haproxy:DESCRIPTION (any of these, behind the PROXY protocol header:
+///        haproxy::proxyEndpoint, twisted/protocols/haproxy.hpp)
 /// e.g. "tcp:8080:interface=127.0.0.1", "tcp6:8080:interface=\:\:1",
-/// "unix:/run/app.sock:mode=660". A unix description on a reactor without
+/// "unix:/run/app.sock:mode=660", "haproxy:tcp:8080". A unix description on a reactor without
 /// UNIX sockets is refused.
 /// @throws error::InvalidEndpointDescription naming the part that is wrong.
 std::shared_ptr<IStreamServerEndpoint> serverFromString(IReactorTCP& reactor,

@@ -17,7 +17,8 @@ PluginOption listenOption() {
   return {"listen",
           "ENDPOINT",
           "where to listen, as a server endpoint string (tcp:PORT[:interface=ADDR], "
-          "tcp6:PORT, unix:PATH[:mode=660]); repeatable",
+          "tcp6:PORT, unix:PATH[:mode=660], haproxy:ENDPOINT behind the PROXY protocol); "
+          "repeatable",
           {"tcp:8000"},
           true};
 }

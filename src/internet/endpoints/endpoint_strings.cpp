@@ -8,6 +8,7 @@
 
 #include "twisted/internet/endpoints.hpp"
 #include "twisted/internet/error.hpp"
+#include "twisted/protocols/haproxy.hpp"
 
 namespace twisted {
 
@@ -214,6 +215,30 @@ std::shared_ptr<IStreamClientEndpoint> unixClient(IReactorTCP& reactor,
                                               checkPID);
 }
 
+// What follows the type: everything after the first ':' that no '\'
+// escapes, exactly as written (so its own escapes are kept).
+std::string_view afterType(std::string_view description) {
+  for (std::size_t i = 0; i < description.size(); ++i) {
+    if (description[i] == '\\') {
+      ++i;
+    } else if (description[i] == ':') {
+      return description.substr(i + 1);
+    }
+  }
+  return {};
+}
+
+// "haproxy:" and any server description (Twisted's HAProxyServerParser).
+std::shared_ptr<IStreamServerEndpoint> haproxyServer(IReactorTCP& reactor,
+                                                     std::string_view description) {
+  std::string_view inner = afterType(description);
+  if (inner.empty()) {
+    invalid(description,
+            "haproxy needs a server endpoint description after it (such as haproxy:tcp:8080)");
+  }
+  return haproxy::proxyEndpoint(serverFromString(reactor, inner));
+}
+
 }  // namespace
 
 std::shared_ptr<IStreamServerEndpoint> serverFromString(IReactorTCP& reactor,
@@ -221,9 +246,10 @@ std::shared_ptr<IStreamServerEndpoint> serverFromString(IReactorTCP& reactor,
   EndpointDescription parsed = parseEndpointDescription(description);
   std::string type = lower(parsed.args.front());
   if (type == "unix") return unixServer(reactor, description, parsed);
+  if (type == "haproxy") return haproxyServer(reactor, description);
   if (type != "tcp" && type != "tcp6") {
-    invalid(description,
-            "unknown server endpoint type '" + parsed.args.front() + "' (known: tcp, tcp6, unix)");
+    invalid(description, "unknown server endpoint type '" + parsed.args.front() +
+                             "' (known: tcp, tcp6, unix, haproxy)");
   }
   Params p(description, type + " server endpoint");
   static const std::vector<std::string> names{"port", "interface", "backlog"};
