@@ -25,6 +25,7 @@
 #include "twisted/internet/reactor_tcp.hpp"
 #include "twisted/internet/reactor_udp.hpp"
 #include "twisted/internet/reactor_unix.hpp"
+#include "twisted/internet/reactor_unix_datagram.hpp"
 #include "twisted/internet/resolver.hpp"
 #include "twisted/internet/system_event.hpp"
 #include "twisted/internet/transport.hpp"
@@ -51,6 +52,7 @@ class Reactor final : public IReactorTime,
                       public IReactorPluggableNameResolver,
                       public ReactorTCP,
                       public ReactorUNIX,
+                      public ReactorUNIXDatagram,
                       public ReactorUDP {
  public:
   /// Builds a reactor on `backend` (Default: $TWISTED_REACTOR, else epoll).

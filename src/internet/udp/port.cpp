@@ -44,8 +44,7 @@ Address numeric(std::string_view host, int port, const char* why) {
 
 Port::Port(Reactor& reactor, int port, std::shared_ptr<DatagramProtocol> protocol,
            std::string interface, std::size_t maxPacketSize, bool listenMultiple)
-    : DatagramPort(reactor, maxPacketSize),
-      protocol_(std::move(protocol)),
+    : ProtocolPort(reactor, std::move(protocol), maxPacketSize),
       requestedPort_(port),
       interface_(std::move(interface)),
       listenMultiple_(listenMultiple) {
@@ -62,15 +61,6 @@ Port::Port(Reactor& reactor, int port, std::shared_ptr<DatagramProtocol> protoco
     throw std::invalid_argument("listenUDP: port " + std::to_string(port) + " is not 0..65535");
   }
   setMaxDatagram(family_ == AF_INET ? kMaxIPv4Datagram : kMaxIPv6Datagram);
-}
-
-void Port::startListening() {
-  if (!protocol_) protocol_ = stopped_.lock();
-  if (!protocol_) {
-    throw std::logic_error(
-        "startListening: the port's protocol is gone (it stopped, and no one kept it)");
-  }
-  start();
 }
 
 int Port::openSocket() {
@@ -116,33 +106,6 @@ void Port::announce() {
   // Twisted's line, which also tells the port a port 0 got.
   log().info("{protocol} starting on {port}",
              {{"protocol", protocolPrefix()}, {"port", realPort_}});
-}
-
-std::string Port::protocolPrefix() const {
-  if (protocol_) return protocol_->logPrefix();
-  if (auto p = stopped_.lock()) return p->logPrefix();
-  return "DatagramProtocol";
-}
-
-std::string Port::logPrefix() const {
-  return protocolPrefix() + " (UDP)";
-}
-
-IReactorTime* Port::clock() const {
-  return &reactor_;
-}
-
-void Port::protocolStarted() {
-  protocol_->makeConnection(std::static_pointer_cast<Port>(shared_from_this()));
-}
-
-void Port::protocolStopped() {
-  // The port lets go of its protocol (the protocol's `transport` keeps the
-  // port, so holding both would be a cycle); a restart finds it again if
-  // its owner still has it.
-  std::shared_ptr<DatagramProtocol> p = std::move(protocol_);
-  stopped_ = p;
-  p->doStop();
 }
 
 Address Port::getHost() const {

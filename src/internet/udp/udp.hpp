@@ -9,22 +9,20 @@
 #include <string_view>
 
 #include "../datagram/address_cache.hpp"
-#include "../datagram/datagram_port.hpp"
+#include "../datagram/protocol_port.hpp"
 #include "twisted/internet/reactor_udp.hpp"
 
 namespace twisted::udp {
 
 /// Every UDP port can join groups; listenUDP hands it out as an
 /// IUDPTransport, listenMulticast as an IMulticastTransport.
-class Port final : public detail::DatagramPort, public IMulticastTransport {
+class Port final : public detail::ProtocolPort<DatagramProtocol, IMulticastTransport> {
  public:
   /// @throws error::InvalidAddressError for a non-numeric interface.
   Port(Reactor& reactor, int port, std::shared_ptr<DatagramProtocol> protocol,
        std::string interface, std::size_t maxPacketSize, bool listenMultiple);
 
   // IListeningPort
-  void startListening() override;
-  Deferred<void> stopListening() override { return stop(); }
   Address getHost() const override;
 
   // IDatagramTransport / IUDPTransport
@@ -35,9 +33,7 @@ class Port final : public detail::DatagramPort, public IMulticastTransport {
   void connect(std::string_view host, std::uint16_t port) override;
   void setBroadcastAllowed(bool enabled) override;
   bool getBroadcastAllowed() const override;
-  std::size_t maxPacketSize() const override { return maxPacketSize_; }
   std::size_t queuedDatagrams() const override { return queued(); }
-  IReactorTime* clock() const override;
 
   // IMulticastTransport (multicast.cpp)
   std::string getOutgoingInterface() const override;
@@ -49,21 +45,15 @@ class Port final : public detail::DatagramPort, public IMulticastTransport {
   Deferred<void> joinGroup(std::string address, std::string interface = "") override;
   Deferred<void> leaveGroup(std::string address, std::string interface = "") override;
 
-  /// "Protocol (UDP)".
-  std::string logPrefix() const override;
-
  private:
   int openSocket() override;
   void announce() override;
   std::string closedName() const override { return std::to_string(realPort_); }
   const char* kind() const override { return "UDP"; }
-  void protocolStarted() override;
-  void protocolStopped() override;
   void deliver(std::string_view datagram, const sockaddr* from, socklen_t length) override;
   void truncated(std::size_t size, const sockaddr* from, socklen_t length) override;
   void refused() override;
   void sendFailed(const Failure& reason, const SocketAddress* to) override;
-  std::string protocolPrefix() const override;
 
   /// Checks `to` against this port's family and connection; its sockaddr.
   const SocketAddress& destination(const Address& to);
@@ -79,8 +69,6 @@ class Port final : public detail::DatagramPort, public IMulticastTransport {
   /// Runs `f(port)` on the numeric form of `host`, if the port still exists.
   Deferred<void> onNumeric(std::string host, UniqueFunction<void(Port&, const std::string&)> f);
 
-  std::shared_ptr<DatagramProtocol> protocol_;
-  std::weak_ptr<DatagramProtocol> stopped_;  // for a restart after stopListening
   int requestedPort_;
   std::string interface_;
   int family_;

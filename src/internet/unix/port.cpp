@@ -12,6 +12,7 @@
 #include <system_error>
 
 #include "../tcp/socket.hpp"
+#include "socket_file.hpp"
 #include "twisted/internet/error.hpp"
 #include "twisted/internet/pool.hpp"
 #include "twisted/internet/reactor.hpp"
@@ -20,21 +21,6 @@
 
 namespace twisted::unixsock {
 
-namespace {
-
-constexpr std::size_t kMaxPath = sizeof(sockaddr_un::sun_path) - 1;
-
-[[noreturn]] void cannotListen(const std::string& name, const std::string& why, int err = 0) {
-  throw error::CannotListenError(describe(name) + ": " + why, err);
-}
-
-int bindTo(int fd, const std::string& path) {
-  SocketAddress sa = toSocketAddress(UNIXAddress{path});
-  return ::bind(fd, sa.get(), sa.length) == 0 ? 0 : errno;
-}
-
-}  // namespace
-
 Port::Port(Reactor& reactor, std::string name, std::shared_ptr<Factory> factory, int backlog,
            int mode, bool wantPID)
     : StreamPort(reactor, std::move(factory), backlog),
@@ -42,30 +28,8 @@ Port::Port(Reactor& reactor, std::string name, std::shared_ptr<Factory> factory,
       mode_(mode),
       wantPID_(wantPID) {}
 
-void Port::bindPath(int fd) {
-  // Linux makes the socket file with the socket's own mode, less the
-  // umask: so the mode is set on the socket before bind, and the file is
-  // never, even briefly, more open than asked (at most less, by the umask,
-  // until the chmod below widens it to exactly `mode`).
-  if (::fchmod(fd, static_cast<mode_t>(mode_)) != 0) {
-    cannotListen(name_, "cannot set its mode: " + tcp::detail::errnoText(errno), errno);
-  }
-  if (int err = bindTo(fd, name_)) cannotListen(name_, tcp::detail::errnoText(err), err);
-  struct stat st {};
-  if (::lstat(name_.c_str(), &st) == 0) made_ = std::make_pair(st.st_dev, st.st_ino);
-  if ((st.st_mode & 07777) != static_cast<mode_t>(mode_) &&
-      ::chmod(name_.c_str(), static_cast<mode_t>(mode_)) != 0) {
-    int err = errno;
-    cannotListen(name_, "cannot set its mode: " + tcp::detail::errnoText(err), err);
-  }
-}
-
 int Port::bindAndListen(int backlog) {
-  if (name_.empty()) cannotListen(name_, "an empty name (use a path, or a leading NUL byte)");
-  if (name_.size() > kMaxPath) {
-    cannotListen(name_, "too long (" + std::to_string(name_.size()) + " bytes, at most " +
-                            std::to_string(kMaxPath) + ")");
-  }
+  SocketFile::checkName(name_);
   bool path = !isAbstract(name_);
   // The abstract namespace has no stale sockets (a name dies with its
   // socket), so wantPID concerns paths only.
@@ -98,15 +62,11 @@ int Port::bindAndListen(int backlog) {
     cannotListen(name_, tcp::detail::errnoText(err), err);
   }
   try {
-    if (path) {
-      bindPath(fd);
-    } else if (int err = bindTo(fd, name_)) {
-      cannotListen(name_, tcp::detail::errnoText(err), err);
-    }
+    file_.bind(fd, name_, mode_);
     if (::listen(fd, backlog) != 0) cannotListen(name_, tcp::detail::errnoText(errno), errno);
   } catch (...) {
     ::close(fd);
-    socketClosed();  // the file bindPath made, if it got that far; the lock
+    socketClosed();  // the file bind made, if it got that far; the lock
     throw;
   }
   return fd;
@@ -125,14 +85,7 @@ void Port::serve(int fd, Address peer, std::shared_ptr<Protocol> protocol) {
 }
 
 void Port::socketClosed() {
-  // Our file only: a server that replaced it since (after a crash, or by
-  // hand) keeps its own.
-  struct stat st {};
-  if (made_ && ::lstat(name_.c_str(), &st) == 0 && st.st_dev == made_->first &&
-      st.st_ino == made_->second) {
-    ::unlink(name_.c_str());
-  }
-  made_.reset();
+  file_.remove();
   lock_.reset();  // unlocks
 }
 

@@ -21,6 +21,7 @@
 #include "../stream/stream_port.hpp"
 #include "../stream/stream_transport.hpp"
 #include "lock_file.hpp"
+#include "socket_file.hpp"
 #include "twisted/internet/address.hpp"
 #include "twisted/internet/reactor_unix.hpp"
 #include "twisted/logger/logger.hpp"
@@ -132,16 +133,11 @@ class Port final : public twisted::detail::StreamPort {
   void socketClosed() override;
 
  private:
-  /// Binds `fd` to the path with the port's mode, with no moment at which
-  /// another user could connect through wrong permissions.
-  void bindPath(int fd);
-
   std::string name_;
   int mode_;
   bool wantPID_;
   std::optional<LockFile> lock_;
-  // The socket file we made (device and inode), to remove only that file.
-  std::optional<std::pair<dev_t, ino_t>> made_;
+  SocketFile file_;
 };
 
 /// Twisted's unix.Connector: a repeatable attempt to reach a UNIX socket.
