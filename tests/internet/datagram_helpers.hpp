@@ -26,6 +26,7 @@ class DatagramRecorder : public DatagramProtocol {
   std::function<void(DatagramRecorder&)> onStart;
   std::function<void(DatagramRecorder&)> onStop;
   std::function<void(DatagramRecorder&)> onRefused;
+  std::function<void(DatagramRecorder&, const Failure&)> onWriteFailed;
 
   void startProtocol() override {
     ++started;
@@ -48,6 +49,7 @@ class DatagramRecorder : public DatagramProtocol {
   }
   void writeFailed(const Failure& reason, const Address&) override {
     writeFailures.push_back(reason);
+    if (onWriteFailed) onWriteFailed(*this, reason);
   }
   std::string logPrefix() const override { return prefix; }
 };

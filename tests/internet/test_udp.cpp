@@ -5,6 +5,7 @@
 // (see docs/conformance.md).
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -34,17 +35,21 @@ class UDPTest : public ReactorTest {
     return reactor->listenUDP(0, p, std::move(interface), maxPacketSize);
   }
   // Stops `port` and turns the reactor until its Deferred has fired.
-  void stop(const std::shared_ptr<IListeningPort>& port) {
-    bool done = false;
-    port->stopListening().addBoth([&](Outcome<void>) { done = true; });
-    ASSERT_TRUE(iterateUntil(
-        *reactor, [&] { return done; }, "stopListening's Deferred"));
-  }
+  void stop(const std::shared_ptr<IListeningPort>& port) { stopAndWait(*reactor, port); }
   void waitFor(const std::shared_ptr<DatagramRecorder>& p, std::size_t n, const char* what) {
     ASSERT_TRUE(iterateUntil(
         *reactor, [&] { return p->packets.size() >= n; }, what));
   }
   static int deadPort() { return freePort(SOCK_DGRAM); }
+  // Grows `port`'s receive batch (it starts at one datagram) by sending it
+  // a burst, then forgets what the burst delivered.
+  void growBatch(const std::shared_ptr<IUDPTransport>& port, DatagramRecorder& p) {
+    for (int i = 0; i < 64; ++i) port->write("warm-up", port->getHost());
+    ASSERT_TRUE(iterateUntil(
+        *reactor, [&] { return p.packets.size() >= 64; }, "the warm-up"));
+    ASSERT_GE(dynamic_cast<detail::DatagramPort&>(*port).batchSize(), 8u);
+    p.packets.clear();
+  }
   static std::uint16_t port16(const std::shared_ptr<IUDPTransport>& p) {
     return static_cast<std::uint16_t>(portOf(p->getHost()));
   }
@@ -264,7 +269,25 @@ TEST_P(UDPTest, AConnectedPortHearsThatItsPeerIsGone) {
         return client->refused > 0;
       },
       "connectionRefused"));
+  // With IP_RECVERR the kernel reports "port unreachable" to an
+  // unconnected socket too (once as its error, and in its error queue):
+  // it is not connectionRefused (Twisted's rule), the port goes on, and
+  // the error queue is emptied rather than keeping the socket in POLLERR
+  // (a reactor that only read would turn without end).
+  int fd = std::dynamic_pointer_cast<IFileDescriptor>(serverPort)->fileno();
+  int on = 1;
+  ASSERT_EQ(::setsockopt(fd, IPPROTO_IP, IP_RECVERR, &on, sizeof on), 0);
   serverPort->write("1", "127.0.0.1", static_cast<std::uint16_t>(dead));
+  serverPort->write("after", serverPort->getHost());
+  waitFor(server, 1, "the datagram after the refused one");
+  EXPECT_EQ(server->packets[0].first, "after");
+  ASSERT_TRUE(iterateUntil(
+      *reactor,
+      [&] {
+        pollfd p{fd, POLLIN, 0};
+        return ::poll(&p, 1, 0) == 0;
+      },
+      "the error queue emptied"));
   reactor->iterate(0);
   EXPECT_EQ(server->refused, 0);
   stop(clientPort);
@@ -294,13 +317,15 @@ TEST_P(UDPTest, AThrowingHandlerIsLoggedAndThePortGoesOn) {
 TEST_P(UDPTest, StoppingInsideDatagramReceivedDeliversNoMore) {
   Deferred<void> stopped;
   bool fired = false;
+  auto port = listen(server);
+  // A batch of several, so that the stop lands inside one.
+  growBatch(port, *server);
   server->onDatagram = [&](DatagramRecorder& self, std::string_view, const Address&) {
     if (self.packets.size() == 1) {
       stopped = self.transport->stopListening();
       stopped.addCallback([&] { fired = true; });
     }
   };
-  auto port = listen(server);
   for (int i = 0; i < 10; ++i) port->write(std::string(64, '\0'), port->getHost());
   ASSERT_TRUE(iterateUntil(
       *reactor, [&] { return fired; }, "the stop"));
@@ -404,6 +429,82 @@ TEST_P(UDPTest, ARefusedAnswerInABatchIsWriteFailed) {
     EXPECT_EQ(e.socketError(), EACCES);
   }
   stop(port);
+}
+
+// A writeFailed that throws is logged; the port goes on sending what its
+// handlers write.
+TEST_P(UDPTest, AThrowingWriteFailedIsLoggedAndThePortGoesOn) {
+  server->onDatagram = [](DatagramRecorder& self, std::string_view d, const Address& from) {
+    if (d == "go") {
+      self.transport->write("to all", IPv4Address{Transport::UDP, "127.255.255.255", 9});
+    } else {
+      self.transport->write(d, from);
+    }
+  };
+  server->onWriteFailed = [](DatagramRecorder&, const Failure&) {
+    throw std::runtime_error("writeFailed is buggy");
+  };
+  auto serverPort = listen(server);
+  auto clientPort = listen(client);
+  clientPort->write("go", serverPort->getHost());
+  ASSERT_TRUE(iterateUntil(
+      *reactor, [&] { return !server->writeFailures.empty(); }, "writeFailed"));
+  clientPort->write("echo", serverPort->getHost());
+  waitFor(client, 1, "the echo after the failure");
+  EXPECT_EQ(client->packets[0].first, "echo");
+  EXPECT_EQ(logs->flushErrors<std::runtime_error>(), 1u);
+  stop(serverPort);
+  stop(clientPort);
+}
+
+// Answers queued behind a refused one keep their bytes, even when
+// writeFailed turns the reactor (which must not read into the batch they
+// came from).
+TEST_P(UDPTest, AnswersBehindARefusedOneSurviveANestedIteration) {
+  auto serverPort = listen(server);
+  auto clientPort = listen(client);
+  growBatch(serverPort, *server);
+  server->onDatagram = [](DatagramRecorder& self, std::string_view d, const Address& from) {
+    if (d == "go") {
+      self.transport->write("to all", IPv4Address{Transport::UDP, "127.255.255.255", 9});
+    } else {
+      self.transport->write(d, from);
+    }
+  };
+  server->onWriteFailed = [this](DatagramRecorder&, const Failure&) { reactor->iterate(0); };
+  // What the nested turn could read into the batch's buffers.
+  for (int i = 0; i < 8; ++i) clientPort->write(std::string(100, 'x'), serverPort->getHost());
+  clientPort->write("go", serverPort->getHost());
+  clientPort->write("first answer", serverPort->getHost());
+  clientPort->write("second answer", serverPort->getHost());
+  for (int i = 0; i < 8; ++i) clientPort->write(std::string(100, 'y'), serverPort->getHost());
+  waitFor(client, 18, "every answer");
+  std::vector<std::string> got;
+  for (auto& [d, from] : client->packets) got.push_back(d);
+  EXPECT_NE(std::find(got.begin(), got.end(), "first answer"), got.end());
+  EXPECT_NE(std::find(got.begin(), got.end(), "second answer"), got.end());
+  stop(serverPort);
+  stop(clientPort);
+}
+
+// A startProtocol that throws fails listenUDP, leaves the protocol to be
+// started again, and keeps nothing alive.
+TEST_P(UDPTest, AThrowingStartProtocolLeavesTheProtocolUsable) {
+  bool fail = true;
+  server->onStart = [&](DatagramRecorder&) {
+    if (fail) throw std::runtime_error("not now");
+  };
+  EXPECT_THROW(listen(server), std::runtime_error);
+  EXPECT_EQ(server->numPorts, 0);
+  std::weak_ptr<IDatagramTransport> dead = server->transport;
+  server->transport.reset();
+  EXPECT_TRUE(dead.expired());
+  fail = false;
+  auto port = listen(server);
+  EXPECT_EQ(server->started, 2);
+  EXPECT_EQ(server->numPorts, 1);
+  stop(port);
+  EXPECT_EQ(server->stopped, 1);
 }
 
 // ---- multicast on the loopback interface ---------------------------------------------------

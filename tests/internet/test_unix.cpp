@@ -21,6 +21,7 @@
 #include "internet/unix/unix.hpp"
 #include "iterate_until.hpp"
 #include "tcp_helpers.hpp"
+#include "temp_dir.hpp"
 #include "twisted/internet/client_creator.hpp"
 #include "twisted/internet/endpoints.hpp"
 #include "twisted/internet/reactor_unix.hpp"
@@ -35,19 +36,9 @@ class UNIXTest : public ReactorTest {
   std::shared_ptr<RecordingFactory> server = std::make_shared<RecordingFactory>();
   std::shared_ptr<RecordingFactory> client = std::make_shared<RecordingFactory>();
   std::shared_ptr<IListeningPort> port;
-  std::string dir;
+  TemporaryDirectory tmp{"twisted-unix"};
+  const std::string dir = tmp.path();
 
-  void SetUp() override {
-    ReactorTest::SetUp();
-    std::string tmpl = (fs::temp_directory_path() / "twisted-unix-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-    dir = tmpl;
-  }
-  void TearDown() override {
-    ReactorTest::TearDown();
-    std::error_code ignored;
-    fs::remove_all(dir, ignored);
-  }
   std::string path(const char* name = "s") const { return dir + "/" + name; }
   // An abstract name no other test (or process) uses.
   std::string abstractName() const {

@@ -15,6 +15,7 @@
 #include "internet/datagram/datagram_port.hpp"
 #include "iterate_until.hpp"
 #include "reactor_test.hpp"
+#include "temp_dir.hpp"
 #include "twisted/internet/reactor_unix_datagram.hpp"
 
 namespace twisted::test {
@@ -26,26 +27,11 @@ class UNIXDatagramTest : public ReactorTest {
  protected:
   std::shared_ptr<DatagramRecorder> server = std::make_shared<DatagramRecorder>();
   std::shared_ptr<ConnectedDatagramRecorder> client = std::make_shared<ConnectedDatagramRecorder>();
-  std::string dir;
+  TemporaryDirectory tmp{"twisted-dgram"};
+  const std::string dir = tmp.path();
 
-  void SetUp() override {
-    ReactorTest::SetUp();
-    std::string tmpl = (fs::temp_directory_path() / "twisted-dgram-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-    dir = tmpl;
-  }
-  void TearDown() override {
-    ReactorTest::TearDown();
-    std::error_code ignored;
-    fs::remove_all(dir, ignored);
-  }
   std::string path(const char* name = "s") const { return dir + "/" + name; }
-  void stop(const std::shared_ptr<IListeningPort>& port) {
-    bool done = false;
-    port->stopListening().addBoth([&](Outcome<void>) { done = true; });
-    ASSERT_TRUE(iterateUntil(
-        *reactor, [&] { return done; }, "stopListening's Deferred"));
-  }
+  void stop(const std::shared_ptr<IListeningPort>& port) { stopAndWait(*reactor, port); }
   static mode_t modeOf(const std::string& p) {
     struct stat st {};
     return ::lstat(p.c_str(), &st) == 0 ? (st.st_mode & 07777) : 0;
@@ -153,6 +139,20 @@ TEST_P(UNIXDatagramTest, AFailedConnectIsConnectionFailed) {
   ASSERT_EQ(third->failed.size(), 1u);
   EXPECT_TRUE(third->failed[0].check<error::CannotListenError>());
   EXPECT_TRUE(fs::exists(path()));
+  stop(port);
+}
+
+// Beyond Twisted (which drops it silently): a datagram to a path nobody is
+// bound to is the caller's typed error.
+TEST_P(UNIXDatagramTest, AWriteToAPathNobodyIsBoundToIsTyped) {
+  auto port = reactor->listenUNIXDatagram(path(), server);
+  { Fd stale = rawSocketAt(path("stale")); }  // closed: the file stays
+  try {
+    port->write("anyone?", UNIXAddress{path("stale")});
+    ADD_FAILURE() << "no DatagramSendError";
+  } catch (const error::DatagramSendError& e) {
+    EXPECT_EQ(e.socketError(), ECONNREFUSED);
+  }
   stop(port);
 }
 

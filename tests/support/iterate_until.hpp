@@ -30,4 +30,12 @@ template <class Pred>
   return ::testing::AssertionSuccess();
 }
 
+/// Stops `port` and turns `reactor` until its Deferred has fired.
+inline void stopAndWait(Reactor& reactor, const std::shared_ptr<IListeningPort>& port) {
+  bool done = false;
+  port->stopListening().addBoth([&](Outcome<void>) { done = true; });
+  ASSERT_TRUE(iterateUntil(
+      reactor, [&] { return done; }, "stopListening's Deferred"));
+}
+
 }  // namespace twisted::test

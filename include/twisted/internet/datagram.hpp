@@ -39,7 +39,7 @@ class IReactorTime;
 /// error::DatagramBufferFullError (the send queue is at its bound). A
 /// datagram the kernel cannot take now (its buffer is full) waits in the
 /// port's bounded queue and goes out, in order, when the socket is
-/// writable: nothing is dropped silently. Writes made inside
+/// writable: nothing the kernel refuses is dropped silently. Writes made inside
 /// datagramReceived are sent together when the batch of datagrams just
 /// read has been delivered (one sendmmsg); an error the kernel gives for
 /// one of those is the protocol's writeFailed().

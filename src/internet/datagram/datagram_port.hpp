@@ -44,6 +44,9 @@ class DatagramPort : public IReadWriteDescriptor,
   static constexpr std::size_t kMaxThroughput = 256 << 10;
   /// Most datagrams one receive or send call carries.
   static constexpr unsigned kMaxBatch = 64;
+  /// The largest maxPacketSize honoured (larger is this): more than any
+  /// socket buffer lets one datagram be.
+  static constexpr std::size_t kMaxPacketSize = 16 << 20;
 
   ~DatagramPort() override;
 
@@ -83,6 +86,9 @@ class DatagramPort : public IReadWriteDescriptor,
   virtual void truncated(std::size_t size, const sockaddr* from, socklen_t length) = 0;
   /// The kernel reported ECONNREFUSED (a connected socket's peer is gone).
   virtual void refused() = 0;
+  /// True while the socket is connected to one peer (a send's
+  /// ECONNREFUSED is then that peer's, not an earlier datagram's).
+  virtual bool isConnected() const { return false; }
   /// A datagram written inside a batch was refused by the kernel.
   virtual void sendFailed(const Failure& reason, const SocketAddress* to) = 0;
   /// Called once the socket is closed (for a UNIX path: unlink it).
@@ -127,6 +133,9 @@ class DatagramPort : public IReadWriteDescriptor,
   /// Copies every borrowed datagram into the queue's own memory (the
   /// receive buffer is about to be reused).
   void ownQueued();
+  /// Empties the socket's pending error and error queue (read with
+  /// nothing else to read), so that POLLERR ends.
+  void drainErrors();
   /// What a failed send's errno means: the typed error.
   Failure sendError(int err, std::size_t size) const;
   void closeSocket();

@@ -15,7 +15,10 @@ const logger::Logger& log() {
 }  // namespace
 
 void AbstractDatagramProtocol::doStart() {
-  if (numPorts++ == 0) startProtocol();
+  // Counted once started (Twisted's order): a startProtocol that throws
+  // leaves the protocol to be started by the next port.
+  if (numPorts == 0) startProtocol();
+  ++numPorts;
 }
 
 void AbstractDatagramProtocol::doStop() {

@@ -24,7 +24,15 @@ class ProtocolPort : public DatagramPort, public Interface {
       throw std::logic_error(
           "startListening: the port's protocol is gone (it stopped, and no one kept it)");
     }
-    start();
+    try {
+      start();
+    } catch (...) {
+      // Not listening: the port lets go of the protocol (whose `transport`
+      // may already be this port) so that neither keeps the other alive.
+      stopped_ = protocol_;
+      protocol_.reset();
+      throw;
+    }
   }
   Deferred<void> stopListening() override { return stop(); }
   std::size_t maxPacketSize() const override { return maxPacketSize_; }

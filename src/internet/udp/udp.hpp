@@ -53,6 +53,7 @@ class Port final : public detail::ProtocolPort<DatagramProtocol, IMulticastTrans
   void deliver(std::string_view datagram, const sockaddr* from, socklen_t length) override;
   void truncated(std::size_t size, const sockaddr* from, socklen_t length) override;
   void refused() override;
+  bool isConnected() const override { return connectedTo_.has_value(); }
   void sendFailed(const Failure& reason, const SocketAddress* to) override;
 
   /// Checks `to` against this port's family and connection; its sockaddr.

@@ -73,6 +73,7 @@ class ConnectedDatagramPort final
   void deliver(std::string_view datagram, const sockaddr* from, socklen_t length) override;
   void truncated(std::size_t size, const sockaddr* from, socklen_t length) override;
   void refused() override;
+  bool isConnected() const override { return true; }
   void sendFailed(const Failure& reason, const SocketAddress* to) override;
   void socketClosed() override { file_.remove(); }
 
