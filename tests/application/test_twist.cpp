@@ -5,6 +5,7 @@
 // `twist` issue names). Every test that opens a socket runs on each reactor
 // backend (TwistOnBackend, `--reactor select|poll|epoll`); only the usage and
 // help tests run once.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -68,6 +69,23 @@ void expectUsageError(std::vector<std::string> args) {
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << shown << r.err;
 }
 
+// A TCP socket listening on 127.0.0.1 at a port the kernel picks (put in
+// `port`), without close-on-exec; -1 if it cannot be made.
+int listenOnLoopback(int& port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::listen(fd, 16) != 0 || ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    if (fd >= 0) ::close(fd);
+    return -1;
+  }
+  port = ntohs(addr.sin_port);
+  return fd;
+}
+
 // Each test that opens a socket runs once per backend.
 class TwistOnBackend : public ::testing::TestWithParam<std::string> {
  protected:
@@ -121,15 +139,10 @@ TEST_P(TwistOnBackend, ANonLocalInterfaceIsAUsageError) {
 }
 
 TEST_P(TwistOnBackend, PortInUseIsStatus1NamingTheAddress) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  ASSERT_EQ(::listen(fd, 1), 0);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  std::string port = std::to_string(ntohs(addr.sin_port));
+  int listening = 0;
+  int fd = listenOnLoopback(listening);
+  ASSERT_GE(fd, 0);
+  std::string port = std::to_string(listening);
   auto r =
       runProgram(Twist::withPath(on({"echo", "--listen", "tcp:" + port + ":interface=127.0.0.1"})));
   ::close(fd);
@@ -359,6 +372,35 @@ TEST_P(TwistOnBackend, EchoOnAUNIXSocketBehindAPortforward) {
   EXPECT_EQ(upstream.program.stop(), 0);
   EXPECT_NE(::stat(sock.c_str(), &st), 0) << "the socket file is removed at exit";
   std::filesystem::remove_all(dir);
+}
+
+// Socket activation as systemd does it: the parent binds and listens, and
+// the program it execs finds the socket at descriptor 3 with LISTEN_PID
+// (its own pid: the shell execs twist, keeping it) and LISTEN_FDS.
+TEST_P(TwistOnBackend, ServesTheSocketSocketActivationPasses) {
+  int port = 0;
+  int listening = listenOnLoopback(port);  // inherited: no close-on-exec
+  ASSERT_GE(listening, 0);
+  // Above 3, so that the shell's "3<&N N<&-" moves it rather than closes it.
+  int high = ::fcntl(listening, F_DUPFD, 10);
+  ::close(listening);
+  listening = high;
+  std::string fd = std::to_string(listening);
+  BackgroundProgram twist(
+      {"/bin/bash", "-c",
+       "export LISTEN_PID=$$ LISTEN_FDS=1 LISTEN_FDNAMES=echo; exec \"$0\" --reactor " +
+           GetParam() + " echo --listen systemd:domain=INET:name=echo 3<&" + fd + " " + fd + "<&-",
+       kTwist},
+      true);
+  ::close(listening);  // only twist has it now
+  std::string line = twist.waitForLine("starting on");
+  EXPECT_EQ(portFromLine(line), port) << line;
+  int client = connectTo(port);
+  ASSERT_GE(client, 0);
+  sendAll(client, "activated\n");
+  EXPECT_EQ(readExactly(client, 10), "activated\n");
+  ::close(client);
+  EXPECT_EQ(twist.stop(), 0);
 }
 
 TEST_P(TwistOnBackend, PortforwardToAClosedPortClosesTheClient) {

@@ -1,6 +1,9 @@
 // serverFromString / clientFromString: Twisted's grammar and its errors
 // (the TCP parts of twisted/internet/test/test_endpoints.py and
 // twisted/test/test_strports.py).
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 #include "twisted/internet/endpoints.hpp"
@@ -116,6 +119,61 @@ TEST_F(ServerFromStringTest, ErrorsNameThePartThatIsWrong) {
   EXPECT_NE(errorOf("tcp:80x").find("'tcp:80x'"), std::string::npos);
 }
 
+// A datagram transport named where a stream endpoint is needed is refused
+// in words that say so, for servers and clients.
+TEST_F(ServerFromStringTest, DatagramTypesAreRefusedAsNotStreams) {
+  for (const char* d : {"udp:53", "udp6:53", "multicast:9999", "unixgram:/run/x"}) {
+    std::string why = errorOf(d);
+    EXPECT_NE(why.find("names a datagram transport"), std::string::npos) << why;
+    EXPECT_NE(why.find("a server endpoint is a stream"), std::string::npos) << why;
+  }
+  Reactor real;
+  try {
+    clientFromString(real, "udp:127.0.0.1:53");
+    ADD_FAILURE() << "no error";
+  } catch (const error::InvalidEndpointDescription& e) {
+    EXPECT_NE(std::string(e.what()).find("a client endpoint is a stream"), std::string::npos);
+  }
+}
+
+// "adopted:" names an inherited descriptor; one that is a datagram socket
+// is refused when the description is read, and so is a closed one.
+TEST(AdoptedStringsTest, AdoptedNamesADescriptorAndRefusesDatagramSockets) {
+  Reactor reactor;
+  int stream = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  auto ep = std::dynamic_pointer_cast<AdoptedStreamServerEndpoint>(
+      serverFromString(reactor, "adopted:fileno=" + std::to_string(stream) + ":domain=INET"));
+  ASSERT_TRUE(ep);
+  EXPECT_EQ(ep->fileno(), stream);
+  EXPECT_EQ(ep->addressFamily(), AF_INET);
+  EXPECT_EQ(ep->describe(), "adopted:fileno=" + std::to_string(stream) + ":domain=INET");
+  auto positional = std::dynamic_pointer_cast<AdoptedStreamServerEndpoint>(
+      serverFromString(reactor, "adopted:" + std::to_string(stream) + ":UNIX"));
+  ASSERT_TRUE(positional);
+  EXPECT_EQ(positional->addressFamily(), AF_UNIX);
+  int datagram = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  auto errorOf = [&](const std::string& d) -> std::string {
+    try {
+      serverFromString(reactor, d);
+    } catch (const error::InvalidEndpointDescription& e) {
+      return e.what();
+    }
+    return "no error";
+  };
+  EXPECT_NE(errorOf("adopted:fileno=" + std::to_string(datagram) + ":domain=INET")
+                .find("is a datagram socket; a stream server endpoint needs"),
+            std::string::npos);
+  EXPECT_NE(errorOf("adopted:fileno=" + std::to_string(stream) + ":domain=IPX")
+                .find("domain 'IPX' is not INET, INET6 or UNIX"),
+            std::string::npos);
+  EXPECT_NE(errorOf("adopted:domain=INET").find("needs a fileno"), std::string::npos);
+  ::close(datagram);
+  ::close(stream);
+  EXPECT_NE(errorOf("adopted:fileno=" + std::to_string(stream) + ":domain=INET")
+                .find("is not an open socket"),
+            std::string::npos);
+}
+
 // ---- clients ---------------------------------------------------------------------
 
 class ClientFromStringTest : public ::testing::Test {
@@ -172,7 +230,7 @@ TEST_F(ClientFromStringTest, TCP6AndHostname) {
 }
 
 TEST_F(ClientFromStringTest, ErrorsNameThePartThatIsWrong) {
-  EXPECT_NE(errorOf("udp:h:1").find("unknown client endpoint type 'udp'"), std::string::npos);
+  EXPECT_NE(errorOf("foo:h:1").find("unknown client endpoint type 'foo'"), std::string::npos);
   EXPECT_NE(errorOf("tcp:example.com").find("needs a port"), std::string::npos);
   EXPECT_NE(errorOf("tcp:port=80").find("needs a host"), std::string::npos);
   EXPECT_NE(errorOf("tcp:h:0").find("port '0'"), std::string::npos);

@@ -29,6 +29,7 @@
 #include "twisted/internet/deferred.hpp"
 #include "twisted/internet/interfaces.hpp"
 #include "twisted/internet/protocol.hpp"
+#include "twisted/internet/reactor_socket.hpp"
 #include "twisted/internet/reactor_unix.hpp"
 #include "twisted/internet/resolver.hpp"
 #include "twisted/internet/transport.hpp"
@@ -205,6 +206,35 @@ class UNIXServerEndpoint final : public IStreamServerEndpoint {
   bool wantPID_;
 };
 
+/// Listens on a listening socket made elsewhere (Twisted's
+/// AdoptedStreamServerEndpoint): `fileno` is adopted (adoptStreamPort)
+/// and then closed, so the endpoint listens once only; the `systemd:`
+/// and `adopted:` descriptions build it.
+class AdoptedStreamServerEndpoint final : public IStreamServerEndpoint {
+ public:
+  /// Adopts `fileno`, a listening stream socket of `addressFamily`
+  /// (AF_INET, AF_INET6, AF_UNIX), when listen() is called.
+  AdoptedStreamServerEndpoint(IReactorSocket& reactor, int fileno, int addressFamily);
+  /// Adopts the descriptor and closes `fileno`; fires with the port, or
+  /// fails with error::AlreadyListened the second time, with
+  /// CannotAdoptError or UnsupportedAddressFamily (the descriptor is then
+  /// left open).
+  Deferred<std::shared_ptr<IListeningPort>> listen(std::shared_ptr<Factory> factory) override;
+  /// "adopted:fileno=3:domain=INET".
+  std::string describe() const override;
+
+  /// The descriptor adopted.
+  int fileno() const { return fileno_; }
+  /// Its address family.
+  int addressFamily() const { return addressFamily_; }
+
+ private:
+  IReactorSocket& reactor_;
+  int fileno_;
+  int addressFamily_;
+  bool used_ = false;
+};
+
 /// Connects to a UNIX socket (connectUNIX).
 class UNIXClientEndpoint final : public IStreamClientEndpoint {
  public:
@@ -302,9 +332,19 @@ Deferred<std::shared_ptr<P>> connectProtocol(IStreamClientEndpoint& endpoint,
 ///        "@name" is the abstract name "\0name")
 ///   haproxy:DESCRIPTION (any of these, behind the PROXY protocol header:
 ///        haproxy::proxyEndpoint, twisted/protocols/haproxy.hpp)
+///   systemd:domain=INET|INET6|UNIX:index=N (positional: domain, index) or
+///        systemd:domain=...:name=NAME: the N-th socket (or the one named
+///        NAME by LISTEN_FDNAMES) that socket activation passed this
+///        process (processListenFDs(), twisted/python/systemd.hpp), as an
+///        AdoptedStreamServerEndpoint
+///   adopted:fileno=N:domain=INET|INET6|UNIX: any inherited listening
+///        descriptor (AdoptedStreamServerEndpoint)
+/// A datagram type (udp, multicast, unixgram) or a descriptor that is a
+/// datagram socket is refused: these are stream endpoints.
 /// e.g. "tcp:8080:interface=127.0.0.1", "tcp6:8080:interface=\:\:1",
-/// "unix:/run/app.sock:mode=660", "haproxy:tcp:8080". A unix description on a reactor without
-/// UNIX sockets is refused.
+/// "unix:/run/app.sock:mode=660", "haproxy:tcp:8080", "systemd:domain=INET:index=0". A unix
+/// description on a reactor without UNIX sockets, or a systemd or adopted one on a reactor
+/// without IReactorSocket, is refused.
 /// @throws error::InvalidEndpointDescription naming the part that is wrong.
 std::shared_ptr<IStreamServerEndpoint> serverFromString(IReactorTCP& reactor,
                                                         std::string_view description);
@@ -316,7 +356,8 @@ std::shared_ptr<IStreamServerEndpoint> serverFromString(IReactorTCP& reactor,
 ///   unix:PATH or unix:path=PATH[:timeout=S][:lockfile=0|1] (checkPID=0|1
 ///        is accepted for lockfile; "@name" is an abstract name)
 /// e.g. "tcp:host=example.com:port=80:timeout=5", "tcp:example.com:80",
-/// "unix:path=/run/app.sock:timeout=5".
+/// "unix:path=/run/app.sock:timeout=5". A datagram type (udp, multicast, unixgram) is refused:
+/// these are stream endpoints.
 /// @throws error::InvalidEndpointDescription naming the part that is wrong.
 std::shared_ptr<IStreamClientEndpoint> clientFromString(EndpointReactor reactor,
                                                         std::string_view description);

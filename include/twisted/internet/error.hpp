@@ -147,6 +147,25 @@ class MulticastJoinError : public Error {
  private:
   int socketError_ = 0;
 };
+/// IReactorSocket was given an address family it does not serve (Twisted's
+/// UnsupportedAddressFamily): AF_INET, AF_INET6 and AF_UNIX for streams,
+/// AF_INET and AF_INET6 for datagrams.
+TWISTED_DEFINE_ERROR(UnsupportedAddressFamily, Error, "The address family is not supported");
+/// A descriptor given to IReactorSocket cannot be adopted: not open
+/// (socketError() EBADF), not a socket (ENOTSOCK), or a socket of another
+/// family or type than the call says, or not listening where a port is
+/// asked for (EINVAL). The message names the descriptor and the reason.
+class CannotAdoptError : public Error {
+ public:
+  /// Builds the error with `detail` (descriptor and reason) and the errno.
+  explicit CannotAdoptError(const std::string& detail, int socketError = 0)
+      : Error(compose("Could not adopt the socket", detail)), socketError_(socketError) {}
+  /// Returns the errno that says why (EBADF, ENOTSOCK, EINVAL).
+  int socketError() const { return socketError_; }
+
+ private:
+  int socketError_ = 0;
+};
 /// A connection attempt failed; the base of the specific connect errors.
 TWISTED_DEFINE_ERROR(ConnectError, Error, "An error occurred while connecting");
 /// A client could not bind the local address it was asked to connect from.
@@ -176,6 +195,9 @@ TWISTED_DEFINE_ERROR(NoProtocol, ConnectError, "The factory built no protocol");
 TWISTED_DEFINE_ERROR(NotConnectingError, Error, "The connector is not trying to connect");
 /// Raised when a port that is not listening is asked to stop listening.
 TWISTED_DEFINE_ERROR(NotListeningError, Error, "The port is not listening");
+/// A single-use server endpoint (AdoptedStreamServerEndpoint) was asked to
+/// listen a second time.
+TWISTED_DEFINE_ERROR(AlreadyListened, Error, "The endpoint has already listened");
 /// A string given to serverFromString/clientFromString is not a valid
 /// endpoint description (Twisted raises ValueError).
 TWISTED_DEFINE_ERROR(InvalidEndpointDescription, Error, "Invalid endpoint description");

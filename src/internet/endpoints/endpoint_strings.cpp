@@ -6,9 +6,12 @@
 #include <cmath>
 #include <set>
 
+#include <sys/socket.h>
+
 #include "twisted/internet/endpoints.hpp"
 #include "twisted/internet/error.hpp"
 #include "twisted/protocols/haproxy.hpp"
+#include "twisted/python/systemd.hpp"
 
 namespace twisted {
 
@@ -215,6 +218,101 @@ std::shared_ptr<IStreamClientEndpoint> unixClient(IReactorTCP& reactor,
                                               checkPID);
 }
 
+// A reactor given as IReactorTCP that can adopt sockets (a Reactor can).
+IReactorSocket& socketOf(std::string_view description, IReactorTCP& reactor) {
+  auto* sockets = dynamic_cast<IReactorSocket*>(&reactor);
+  if (!sockets) invalid(description, "this reactor cannot adopt sockets (IReactorSocket)");
+  return *sockets;
+}
+
+// "INET", "INET6", "UNIX": Twisted's names, socket's AF_ without the prefix.
+int addressFamily(std::string_view description, const std::string& domain) {
+  if (domain == "INET") return AF_INET;
+  if (domain == "INET6") return AF_INET6;
+  if (domain == "UNIX") return AF_UNIX;
+  invalid(description, "domain '" + domain + "' is not INET, INET6 or UNIX");
+}
+
+// An inherited descriptor is checked now, where the description names it,
+// so that a datagram socket is refused in words rather than at listen().
+void checkStreamSocket(std::string_view description, int fd) {
+  int type = 0;
+  socklen_t length = sizeof type;
+  if (::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &length) != 0) {
+    invalid(description, "descriptor " + std::to_string(fd) + " is not an open socket");
+  }
+  if (type == SOCK_DGRAM) {
+    invalid(description, "descriptor " + std::to_string(fd) +
+                             " is a datagram socket; a stream server endpoint needs a "
+                             "listening SOCK_STREAM socket");
+  }
+}
+
+// "systemd:domain=INET:index=0" (Twisted's _SystemdParser), or
+// "systemd:domain=INET:name=web" (LISTEN_FDNAMES).
+std::shared_ptr<IStreamServerEndpoint> systemdServer(IReactorTCP& reactor,
+                                                     std::string_view description,
+                                                     const EndpointDescription& parsed) {
+  Params p(description, "systemd server endpoint");
+  static const std::vector<std::string> names{"domain", "index", "name"};
+  p.tooMany(parsed.args.size() - 1, 2, "domain, index");
+  for (std::size_t i = 1; i < parsed.args.size(); ++i) p.set(names[i - 1], parsed.args[i]);
+  p.setAll(parsed.kwargs, names);
+  int family = addressFamily(description, p.require("domain"));
+  if (p.get("index") && p.get("name")) invalid(description, "give index or name, not both");
+  if (!p.get("index") && !p.get("name")) {
+    invalid(description, "a systemd server endpoint needs an index or a name");
+  }
+  const ListenFDs& inherited = processListenFDs();
+  std::vector<int> fds = inherited.inheritedDescriptors();
+  int fd = -1;
+  if (const std::string* name = p.get("name")) {
+    auto named = inherited.inheritedNamedDescriptors();
+    auto it = named.find(*name);
+    if (it == named.end()) {
+      invalid(description, "socket activation passed no descriptor named '" + *name +
+                               "' (LISTEN_FDNAMES names " + std::to_string(named.size()) + ")");
+    }
+    fd = it->second;
+  } else {
+    int index = p.integer("index", 0, 65535, 0);
+    if (static_cast<std::size_t>(index) >= fds.size()) {
+      invalid(description, "socket activation passed " + std::to_string(fds.size()) +
+                               " descriptor(s) (LISTEN_FDS, LISTEN_PID), so index " +
+                               std::to_string(index) + " is not one");
+    }
+    fd = fds[static_cast<std::size_t>(index)];
+  }
+  checkStreamSocket(description, fd);
+  return std::make_shared<AdoptedStreamServerEndpoint>(socketOf(description, reactor), fd, family);
+}
+
+// "adopted:fileno=3:domain=INET": any inherited listening descriptor.
+std::shared_ptr<IStreamServerEndpoint> adoptedServer(IReactorTCP& reactor,
+                                                     std::string_view description,
+                                                     const EndpointDescription& parsed) {
+  Params p(description, "adopted server endpoint");
+  static const std::vector<std::string> names{"fileno", "domain"};
+  p.tooMany(parsed.args.size() - 1, 2, "fileno, domain");
+  for (std::size_t i = 1; i < parsed.args.size(); ++i) p.set(names[i - 1], parsed.args[i]);
+  p.setAll(parsed.kwargs, names);
+  p.require("fileno");
+  int fd = p.integer("fileno", 0, 1 << 30, 0);
+  int family = addressFamily(description, p.require("domain"));
+  checkStreamSocket(description, fd);
+  return std::make_shared<AdoptedStreamServerEndpoint>(socketOf(description, reactor), fd, family);
+}
+
+// Datagram transports have no stream endpoint: saying so beats "unknown type".
+void refuseDatagram(std::string_view description, const std::string& type, const char* side) {
+  if (type == "udp" || type == "udp6" || type == "multicast" || type == "unixgram" ||
+      type == "unixdatagram") {
+    invalid(description, "'" + type + "' names a datagram transport, and a " + side +
+                             " endpoint is a stream (listenUDP and listenUNIXDatagram serve "
+                             "datagrams)");
+  }
+}
+
 // What follows the type: everything after the first ':' that no '\'
 // escapes, exactly as written (so its own escapes are kept).
 std::string_view afterType(std::string_view description) {
@@ -247,9 +345,12 @@ std::shared_ptr<IStreamServerEndpoint> serverFromString(IReactorTCP& reactor,
   std::string type = lower(parsed.args.front());
   if (type == "unix") return unixServer(reactor, description, parsed);
   if (type == "haproxy") return haproxyServer(reactor, description);
+  if (type == "systemd") return systemdServer(reactor, description, parsed);
+  if (type == "adopted") return adoptedServer(reactor, description, parsed);
+  refuseDatagram(description, type, "server");
   if (type != "tcp" && type != "tcp6") {
     invalid(description, "unknown server endpoint type '" + parsed.args.front() +
-                             "' (known: tcp, tcp6, unix, haproxy)");
+                             "' (known: tcp, tcp6, unix, haproxy, systemd, adopted)");
   }
   Params p(description, type + " server endpoint");
   static const std::vector<std::string> names{"port", "interface", "backlog"};
@@ -278,6 +379,7 @@ std::shared_ptr<IStreamClientEndpoint> clientFromString(EndpointReactor reactor,
   EndpointDescription parsed = parseEndpointDescription(description);
   std::string type = lower(parsed.args.front());
   if (type == "unix") return unixClient(reactor.tcp, description, parsed);
+  refuseDatagram(description, type, "client");
   if (type != "tcp" && type != "tcp6" && type != "hostname") {
     invalid(description, "unknown client endpoint type '" + parsed.args.front() +
                              "' (known: tcp, tcp6, hostname, unix)");

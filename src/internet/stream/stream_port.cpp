@@ -125,7 +125,8 @@ void StreamPort::acceptFailed(int err) {
     // clients see the connection closed rather than hanging), take the
     // descriptor back. Work is bounded by the backlog, so nothing spins.
     int closed = 0;
-    for (int i = 0; i < backlog_ + numberAccepts_; ++i) {
+    int backlog = backlog_ < 0 ? systemMaxBacklog() : backlog_;
+    for (int i = 0; i < backlog + numberAccepts_; ++i) {
       int fd = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
       if (fd < 0) {
         if (errno == ECONNABORTED || errno == EINTR) continue;

@@ -6,6 +6,7 @@
 
 #include "socket.hpp"
 #include "tcp.hpp"
+#include "twisted/internet/backlog.hpp"
 #include "twisted/internet/error.hpp"
 #include "twisted/internet/pool.hpp"
 #include "twisted/internet/reactor.hpp"
@@ -26,7 +27,32 @@ Port::Port(Reactor& reactor, int port, std::shared_ptr<Factory> factory, int bac
       port_(port),
       interface_(std::move(interface)) {}
 
+Port::Port(Reactor& reactor, twisted::detail::AdoptedSocket socket,
+           std::shared_ptr<Factory> factory)
+    : StreamPort(reactor, std::move(factory), kSystemMaxBacklog),
+      port_(0),
+      adopted_(std::move(socket)),
+      isAdopted_(true) {}
+
+void Port::setBound(int fd) {
+  bound_ = detail::localAddress(fd);
+  realPort_ = 0;
+  if (!bound_) return;
+  if (const auto* v4 = std::get_if<IPv4Address>(&*bound_)) realPort_ = v4->port;
+  if (const auto* v6 = std::get_if<IPv6Address>(&*bound_)) realPort_ = v6->port;
+}
+
 int Port::bindAndListen(int backlog) {
+  if (isAdopted_) {
+    if (!adopted_) {
+      throw error::CannotListenError(toString(getHost()) +
+                                     ": an adopted port cannot listen again once stopped");
+    }
+    int fd = adopted_->release();
+    adopted_.reset();
+    setBound(fd);
+    return fd;
+  }
   std::string where = detail::describe(interface_.empty() ? "0.0.0.0" : interface_, port_);
   if (port_ < 0 || port_ > 65535) {
     throw error::CannotListenError(where + ": port out of range 0-65535");
@@ -59,10 +85,7 @@ int Port::bindAndListen(int backlog) {
     ::close(fd);
     throw error::CannotListenError(where + ": " + detail::errnoText(err), err);
   }
-  bound_ = detail::localAddress(fd);
-  realPort_ = 0;
-  if (const auto* v4 = std::get_if<IPv4Address>(&*bound_)) realPort_ = v4->port;
-  if (const auto* v6 = std::get_if<IPv6Address>(&*bound_)) realPort_ = v6->port;
+  setBound(fd);
   return fd;
 }
 

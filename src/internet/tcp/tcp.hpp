@@ -25,6 +25,7 @@
 #include <optional>
 #include <string>
 
+#include "../socket/adopted_socket.hpp"
 #include "../stream/socket_io.hpp"
 #include "../stream/stream_connector.hpp"
 #include "../stream/stream_port.hpp"
@@ -120,6 +121,8 @@ class Port final : public twisted::detail::StreamPort {
   /// Use Reactor::listenTCP; public for make_shared.
   Port(Reactor& reactor, int port, std::shared_ptr<Factory> factory, int backlog,
        std::string interface);
+  /// Use Reactor::adoptStreamPort: serves `socket`, already listening.
+  Port(Reactor& reactor, twisted::detail::AdoptedSocket socket, std::shared_ptr<Factory> factory);
 
   Address getHost() const override;
 
@@ -131,10 +134,17 @@ class Port final : public twisted::detail::StreamPort {
   void serve(int fd, Address peer, std::shared_ptr<Protocol> protocol) override;
 
  private:
+  /// Keeps what `fd` is bound to.
+  void setBound(int fd);
+
   int port_;
   std::string interface_;
   int realPort_ = 0;  // the number bound (port 0 resolved), for the close line
   std::optional<Address> bound_;
+  // An adopted port's socket, until startListening takes it; such a port
+  // has nothing to bind again once stopped.
+  std::optional<twisted::detail::AdoptedSocket> adopted_;
+  bool isAdopted_ = false;
 };
 
 /// The client side of a connection (Twisted's tcp.Client): resolves,

@@ -63,8 +63,53 @@ Port::Port(Reactor& reactor, int port, std::shared_ptr<DatagramProtocol> protoco
   setMaxDatagram(family_ == AF_INET ? kMaxIPv4Datagram : kMaxIPv6Datagram);
 }
 
+Port::Port(Reactor& reactor, twisted::detail::AdoptedSocket socket,
+           std::shared_ptr<DatagramProtocol> protocol, std::size_t maxPacketSize)
+    : ProtocolPort(reactor, std::move(protocol), maxPacketSize),
+      requestedPort_(0),
+      family_(socket.family()),
+      listenMultiple_(false),
+      adopted_(std::move(socket)) {
+  setBound(adopted_->fd());
+  requestedPort_ = realPort_;
+  interface_ = std::visit(
+      [](const auto& a) -> std::string {
+        if constexpr (requires { a.host; }) {
+          return a.host;
+        } else {
+          return "";
+        }
+      },
+      getHost());
+  setMaxDatagram(family_ == AF_INET ? kMaxIPv4Datagram : kMaxIPv6Datagram);
+}
+
+void Port::setBound(int fd) {
+  std::optional<Address> bound = tcp::detail::localAddress(fd);
+  if (!bound) return;
+  host_ = asUDP(*bound);
+  realPort_ = std::visit(
+      [](const auto& a) -> int {
+        if constexpr (requires { a.port; }) {
+          return a.port;
+        } else {
+          return 0;
+        }
+      },
+      *host_);
+}
+
 int Port::openSocket() {
   std::string where = tcp::detail::describe(interface_, requestedPort_);
+  if (isAdopted_) {
+    if (!adopted_) {
+      throw error::CannotListenError(where + ": an adopted port cannot listen again once stopped");
+    }
+    int fd = adopted_->release();
+    adopted_.reset();
+    connectedTo_.reset();
+    return fd;
+  }
   int fd = ::socket(family_, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) {
     int err = errno;
@@ -86,18 +131,8 @@ int Port::openSocket() {
   SocketAddress sa = toSocketAddress(numeric(interface_.empty() ? "0.0.0.0" : interface_,
                                              requestedPort_, "not an IPv4 or IPv6 address"));
   if (::bind(fd, sa.get(), sa.length) != 0) fail("");
-  std::optional<Address> bound = tcp::detail::localAddress(fd);
-  if (!bound) fail("getsockname: ");
-  host_ = asUDP(*bound);
-  realPort_ = std::visit(
-      [](const auto& a) -> int {
-        if constexpr (requires { a.port; }) {
-          return a.port;
-        } else {
-          return 0;
-        }
-      },
-      *host_);
+  if (!tcp::detail::localAddress(fd)) fail("getsockname: ");
+  setBound(fd);
   connectedTo_.reset();
   return fd;
 }

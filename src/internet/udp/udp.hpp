@@ -10,6 +10,7 @@
 
 #include "../datagram/address_cache.hpp"
 #include "../datagram/protocol_port.hpp"
+#include "../socket/adopted_socket.hpp"
 #include "twisted/internet/reactor_udp.hpp"
 
 namespace twisted::udp {
@@ -21,6 +22,9 @@ class Port final : public detail::ProtocolPort<DatagramProtocol, IMulticastTrans
   /// @throws error::InvalidAddressError for a non-numeric interface.
   Port(Reactor& reactor, int port, std::shared_ptr<DatagramProtocol> protocol,
        std::string interface, std::size_t maxPacketSize, bool listenMultiple);
+  /// Use Reactor::adoptDatagramPort: serves `socket`, bound already.
+  Port(Reactor& reactor, twisted::detail::AdoptedSocket socket,
+       std::shared_ptr<DatagramProtocol> protocol, std::size_t maxPacketSize);
 
   // IListeningPort
   Address getHost() const override;
@@ -47,6 +51,8 @@ class Port final : public detail::ProtocolPort<DatagramProtocol, IMulticastTrans
 
  private:
   int openSocket() override;
+  /// Keeps what `fd` is bound to.
+  void setBound(int fd);
   void announce() override;
   std::string closedName() const override { return std::to_string(realPort_); }
   const char* kind() const override { return "UDP"; }
@@ -78,6 +84,9 @@ class Port final : public detail::ProtocolPort<DatagramProtocol, IMulticastTrans
   std::optional<Address> host_;
   std::optional<Address> connectedTo_;
   detail::AddressCache cache_;
+  // An adopted port's socket, until startListening takes it.
+  std::optional<twisted::detail::AdoptedSocket> adopted_;
+  bool isAdopted_ = adopted_.has_value();
 };
 
 }  // namespace twisted::udp

@@ -13,6 +13,7 @@
 
 #include "../tcp/socket.hpp"
 #include "socket_file.hpp"
+#include "twisted/internet/backlog.hpp"
 #include "twisted/internet/error.hpp"
 #include "twisted/internet/pool.hpp"
 #include "twisted/internet/reactor.hpp"
@@ -28,7 +29,25 @@ Port::Port(Reactor& reactor, std::string name, std::shared_ptr<Factory> factory,
       mode_(mode),
       wantPID_(wantPID) {}
 
+Port::Port(Reactor& reactor, twisted::detail::AdoptedSocket socket,
+           std::shared_ptr<Factory> factory)
+    : StreamPort(reactor, std::move(factory), kSystemMaxBacklog),
+      mode_(0),
+      wantPID_(false),
+      adopted_(std::move(socket)),
+      isAdopted_(true) {
+  if (auto bound = tcp::detail::localAddress(adopted_->fd())) {
+    if (const auto* unix_ = std::get_if<UNIXAddress>(&*bound)) name_ = unix_->name;
+  }
+}
+
 int Port::bindAndListen(int backlog) {
+  if (isAdopted_) {
+    if (!adopted_) cannotListen(name_, "an adopted port cannot listen again once stopped");
+    int fd = adopted_->release();
+    adopted_.reset();
+    return fd;
+  }
   SocketFile::checkName(name_);
   bool path = !isAbstract(name_);
   // The abstract namespace has no stale sockets (a name dies with its

@@ -17,6 +17,7 @@
 #include <optional>
 #include <string>
 
+#include "../socket/adopted_socket.hpp"
 #include "../stream/stream_connector.hpp"
 #include "../stream/stream_port.hpp"
 #include "../stream/stream_transport.hpp"
@@ -121,6 +122,9 @@ class Port final : public twisted::detail::StreamPort {
   /// Use Reactor::listenUNIX; public for make_shared.
   Port(Reactor& reactor, std::string name, std::shared_ptr<Factory> factory, int backlog, int mode,
        bool wantPID);
+  /// Use Reactor::adoptStreamPort: serves `socket`, already listening. Its
+  /// name is the kernel's; its file, if any, is not the port's to remove.
+  Port(Reactor& reactor, twisted::detail::AdoptedSocket socket, std::shared_ptr<Factory> factory);
 
   Address getHost() const override { return UNIXAddress{name_}; }
 
@@ -138,6 +142,9 @@ class Port final : public twisted::detail::StreamPort {
   bool wantPID_;
   std::optional<LockFile> lock_;
   SocketFile file_;
+  // An adopted port's socket, until startListening takes it.
+  std::optional<twisted::detail::AdoptedSocket> adopted_;
+  bool isAdopted_ = false;
 };
 
 /// Twisted's unix.Connector: a repeatable attempt to reach a UNIX socket.
