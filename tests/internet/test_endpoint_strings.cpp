@@ -278,6 +278,7 @@ TEST_F(UNIXStringsTest, ServerDefaultsKeywordsPositionalsAndAbstractNames) {
   EXPECT_TRUE(ep->wantPID()) << "Twisted's strings lock by default";
   ep = server("unix:/run/app.sock:mode=660:lockfile=0:backlog=7");
   EXPECT_EQ(ep->mode(), 0660);
+  EXPECT_EQ(server("unix:/run/app.sock:mode=0660")->mode(), 0660) << "a leading 0 is allowed";
   EXPECT_FALSE(ep->wantPID());
   EXPECT_EQ(ep->backlog(), 7);
   ep = server("unix:/tmp/s:600:9:0");

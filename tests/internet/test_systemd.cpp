@@ -76,8 +76,9 @@ TEST(ListenFDsTest, NamesThatDoNotMatchTheCountAreIgnored) {
   ListenFDs fds = ListenFDs::fromEnvironment(env, 10);
   EXPECT_EQ(fds.inheritedDescriptors(), (std::vector<int>{10, 11}));
   EXPECT_EQ(fds.names(), (std::vector<std::string>{"unknown", "unknown"}));
-  ListenFDs given({7});
-  EXPECT_EQ(given.names(), (std::vector<std::string>{"unknown"}));
+  ListenFDs given({7, 8, 9});
+  EXPECT_EQ(given.inheritedDescriptors(), (std::vector<int>{7, 8, 9}));
+  EXPECT_EQ(given.names(), (std::vector<std::string>{"unknown", "unknown", "unknown"}));
 }
 
 // ---- under socket_activate.py ----------------------------------------------------

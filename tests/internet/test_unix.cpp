@@ -25,6 +25,7 @@
 #include "twisted/internet/client_creator.hpp"
 #include "twisted/internet/endpoints.hpp"
 #include "twisted/internet/reactor_unix.hpp"
+#include "twisted/testing/deferred.hpp"
 
 namespace twisted::test {
 namespace {
@@ -932,6 +933,41 @@ TEST_P(UNIXTest, UnixEndpointStringsListenAndConnect) {
   runReactor();
   ASSERT_TRUE(connected);
   EXPECT_EQ(client->protocols.at(0)->data, "through endpoints");
+}
+
+// ClientCreatorTests.test_cancelConnectUNIX and the UNIX run of
+// ClientEndpointTestCaseMixin.test_endpointConnectingCancelled: a connect
+// cancelled before the next turn fails with ConnectingCancelledError naming
+// the path, builds nothing, and the server sees no connection.
+TEST_P(UNIXTest, CancellingAConnectBeforeItIsMadeFailsWithConnectingCancelledError) {
+  port = reactor->listenUNIX(path(), server);
+  UNIXClientEndpoint endpoint(*reactor, path());
+  Deferred<std::shared_ptr<Protocol>> viaEndpoint = endpoint.connect(client);
+  ClientCreator<testing::AccumulatingProtocol> creator(*reactor);
+  auto viaCreator = creator.connectUNIX(path());
+  viaEndpoint.cancel();
+  viaCreator.cancel();
+  Failure f = testing::failureResultOf(viaEndpoint);
+  EXPECT_TRUE(f.check<error::ConnectingCancelledError>()) << f.getErrorMessage();
+  EXPECT_NE(f.getErrorMessage().find(path()), std::string::npos) << f.getErrorMessage();
+  EXPECT_TRUE(testing::failureResultOf(viaCreator).check<error::CancelledError>());
+  // Turns enough for an attempt that was not stopped to be accepted.
+  ASSERT_TRUE(iterateUntil(
+      *reactor, [&] { return client->started == client->stopped; }, "the client factory stopped"));
+  for (int i = 0; i < 20; ++i) reactor->iterate(0.01);
+  EXPECT_TRUE(client->protocols.empty());
+  EXPECT_TRUE(server->protocols.empty()) << "the attempt never reached the server";
+  stopAndWait(*reactor, port);
+}
+
+// The UNIX run of ServerEndpointTestCaseMixin.test_endpointListenFailure: a
+// path in use fails the endpoint's Deferred with CannotListenError.
+TEST_P(UNIXTest, AUNIXServerEndpointOnAPathInUseFailsItsDeferred) {
+  port = reactor->listenUNIX(path(), server);
+  UNIXServerEndpoint endpoint(*reactor, path());
+  Failure f = testing::failureResultOf(endpoint.listen(client));
+  EXPECT_TRUE(f.check<error::CannotListenError>()) << f.getErrorMessage();
+  stopAndWait(*reactor, port);
 }
 
 // ClientCreator::connectUNIX: a protocol built from the creator's arguments,
