@@ -56,30 +56,33 @@ ListenFDs ListenFDs::fromEnvironment(std::map<std::string, std::string>& env, in
   return ListenFDs(std::move(fds), std::move(names));
 }
 
-ListenFDs ListenFDs::fromEnvironment() {
-  std::map<std::string, std::string> env;
-  for (const char* name : kVariables) {
-    if (const char* value = std::getenv(name)) env[name] = value;
-  }
-  ListenFDs fds = fromEnvironment(env);
-  if (!env.count("LISTEN_PID")) {  // they were read: they are this process's
-    for (const char* name : kVariables) ::unsetenv(name);
-    for (int fd : fds.descriptors_) {
-      int flags = ::fcntl(fd, F_GETFD);
-      if (flags >= 0) ::fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
-    }
-  }
-  return fds;
-}
-
 std::map<std::string, int> ListenFDs::inheritedNamedDescriptors() const {
   std::map<std::string, int> out;
   for (std::size_t i = 0; i < descriptors_.size(); ++i) out.emplace(names_[i], descriptors_[i]);
   return out;
 }
 
+namespace {
+ListenFDs fromProcessEnvironment() {
+  std::map<std::string, std::string> env;
+  for (const char* name : kVariables) {
+    if (const char* value = std::getenv(name)) env[name] = value;
+  }
+  bool meant = env.count("LISTEN_PID") != 0;
+  ListenFDs fds = ListenFDs::fromEnvironment(env);
+  if (meant && !env.count("LISTEN_PID")) {  // read: they were this process's
+    for (const char* name : kVariables) ::unsetenv(name);
+    for (int fd : fds.inheritedDescriptors()) {
+      int flags = ::fcntl(fd, F_GETFD);
+      if (flags >= 0) ::fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+    }
+  }
+  return fds;
+}
+}  // namespace
+
 const ListenFDs& processListenFDs() {
-  static const ListenFDs fds = ListenFDs::fromEnvironment();
+  static const ListenFDs fds = fromProcessEnvironment();
   return fds;
 }
 

@@ -51,8 +51,11 @@ class ChildFactory : public ClientFactory {
         reactor_(reactor) {}
   void clientConnectionFailed(IConnector&, const Failure& reason) override {
     std::cerr << "adopting_child: " << reason.getErrorMessage() << "\n";
+    failed = true;
     reactor_.stop();
   }
+
+  bool failed = false;
 
  private:
   Reactor& reactor_;
@@ -66,7 +69,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   Reactor reactor;
-  reactor.connectUNIX(argv[1], std::make_shared<ChildFactory>(reactor));
+  auto factory = std::make_shared<ChildFactory>(reactor);
+  reactor.connectUNIX(argv[1], factory);
   reactor.run(false);
-  return 0;
+  return factory->failed ? 1 : 0;
 }

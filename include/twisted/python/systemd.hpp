@@ -47,8 +47,13 @@ class ListenFDs {
   std::vector<std::string> names_;
 };
 
-/// This process's ListenFDs, read from the environment on first use (and
-/// then kept: the variables are gone). Thread-safe.
+/// This process's ListenFDs, read from its environment on the first call
+/// and kept: the three variables are then removed from the environment (a
+/// child must not think it was activated) and each descriptor found is made
+/// close-on-exec, as systemd's sd_listen_fds does. Removing variables is
+/// not safe while other threads read the environment (getaddrinfo does):
+/// make the first call from main before starting threads, as `twist` does
+/// (a `systemd:` description calls it too). Later calls only read.
 const ListenFDs& processListenFDs();
 
 }  // namespace twisted

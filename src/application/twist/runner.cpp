@@ -18,6 +18,7 @@
 #include "twisted/logger/logger.hpp"
 #include "twisted/logger/observers.hpp"
 #include "twisted/logger/publisher.hpp"
+#include "twisted/python/systemd.hpp"
 
 namespace twisted::application {
 
@@ -203,6 +204,9 @@ std::optional<std::string> unknownPlugin(
 int runTwist(int argc, const char* const* argv,
              const std::vector<std::shared_ptr<ServiceMaker>>& plugins) {
   g_program = programName(argc, argv);
+  // Socket activation's variables are read (and removed) now, while this
+  // is the only thread: see processListenFDs.
+  (void)processListenFDs();
   CLI::App app{"Runs a twisted-cpp service (a plugin) until SIGINT or SIGTERM.", g_program};
   app.footer("Run '" + g_program + " PLUGIN --help' for a plugin's options.");
   app.require_subcommand(1);

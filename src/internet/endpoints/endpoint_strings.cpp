@@ -4,6 +4,7 @@
 #include <cctype>
 #include <charconv>
 #include <cmath>
+#include <mutex>
 #include <set>
 
 #include <sys/socket.h>
@@ -259,6 +260,7 @@ std::shared_ptr<IStreamServerEndpoint> systemdServer(IReactorTCP& reactor,
   for (std::size_t i = 1; i < parsed.args.size(); ++i) p.set(names[i - 1], parsed.args[i]);
   p.setAll(parsed.kwargs, names);
   int family = addressFamily(description, p.require("domain"));
+  IReactorSocket& sockets = socketOf(description, reactor);
   if (p.get("index") && p.get("name")) invalid(description, "give index or name, not both");
   if (!p.get("index") && !p.get("name")) {
     invalid(description, "a systemd server endpoint needs an index or a name");
@@ -284,7 +286,17 @@ std::shared_ptr<IStreamServerEndpoint> systemdServer(IReactorTCP& reactor,
     fd = fds[static_cast<std::size_t>(index)];
   }
   checkStreamSocket(description, fd);
-  return std::make_shared<AdoptedStreamServerEndpoint>(socketOf(description, reactor), fd, family);
+  // An endpoint closes its descriptor once it listens, and the number may
+  // then name another socket: each inherited one is handed out once.
+  static std::mutex mutex;
+  static std::set<int> handedOut;
+  std::lock_guard lock(mutex);
+  if (!handedOut.insert(fd).second) {
+    invalid(description, "descriptor " + std::to_string(fd) +
+                             " was already given to another systemd: endpoint (each is one "
+                             "listening socket)");
+  }
+  return std::make_shared<AdoptedStreamServerEndpoint>(sockets, fd, family);
 }
 
 // "adopted:fileno=3:domain=INET": any inherited listening descriptor.
@@ -299,8 +311,9 @@ std::shared_ptr<IStreamServerEndpoint> adoptedServer(IReactorTCP& reactor,
   p.require("fileno");
   int fd = p.integer("fileno", 0, 1 << 30, 0);
   int family = addressFamily(description, p.require("domain"));
+  IReactorSocket& sockets = socketOf(description, reactor);
   checkStreamSocket(description, fd);
-  return std::make_shared<AdoptedStreamServerEndpoint>(socketOf(description, reactor), fd, family);
+  return std::make_shared<AdoptedStreamServerEndpoint>(sockets, fd, family);
 }
 
 // Datagram transports have no stream endpoint: saying so beats "unknown type".

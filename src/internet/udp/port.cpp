@@ -69,7 +69,8 @@ Port::Port(Reactor& reactor, twisted::detail::AdoptedSocket socket,
       requestedPort_(0),
       family_(socket.family()),
       listenMultiple_(false),
-      adopted_(std::move(socket)) {
+      adopted_(std::move(socket)),
+      isAdopted_(true) {
   setBound(adopted_->fd());
   requestedPort_ = realPort_;
   interface_ = std::visit(

@@ -86,7 +86,7 @@ class Port final : public detail::ProtocolPort<DatagramProtocol, IMulticastTrans
   detail::AddressCache cache_;
   // An adopted port's socket, until startListening takes it.
   std::optional<twisted::detail::AdoptedSocket> adopted_;
-  bool isAdopted_ = adopted_.has_value();
+  bool isAdopted_ = false;
 };
 
 }  // namespace twisted::udp
