@@ -35,6 +35,8 @@
 #include <string>
 #include <vector>
 
+#include "../load_options.hpp"
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -209,36 +211,16 @@ void run(const Options& o, std::vector<Flow>& flows) {
 
 Options parse(int argc, char** argv) {
   Options o;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    std::string k = argv[i], v = argv[i + 1];
-    if (k == "--port") {
-      for (std::size_t at = 0; at <= v.size();) {
-        std::size_t comma = std::min(v.find(',', at), v.size());
-        o.ports.push_back(std::stoi(v.substr(at, comma - at)));
-        at = comma + 1;
-      }
-    } else if (k == "--flows")
-      o.flows = std::stoi(v);
-    else if (k == "--size")
-      o.size = std::stoul(v);
-    else if (k == "--window")
-      o.window = static_cast<unsigned>(std::stoul(v));
-    else if (k == "--warmup")
-      o.warmup = std::stod(v);
-    else if (k == "--seconds")
-      o.seconds = std::stod(v);
-    else if (k == "--packets")
-      o.packets = std::stol(v);
-    else if (k == "--loss-ms")
-      o.lossMs = std::stoi(v);
-    else {
-      std::fprintf(stderr, "load_client: unknown option %s\n", k.c_str());
-      std::exit(2);
-    }
-  }
-  bool portsOk = !o.ports.empty() && std::all_of(o.ports.begin(), o.ports.end(),
-                                                 [](int p) { return p > 0 && p < 65536; });
-  if (!portsOk || o.flows < 1 || o.window < 1 || o.size < 1 || o.size > 65507) {
+  bench::parseFlags(argc, argv,
+                    {{"--port", o.ports},
+                     {"--flows", o.flows},
+                     {"--size", o.size},
+                     {"--window", o.window},
+                     {"--warmup", o.warmup},
+                     {"--seconds", o.seconds},
+                     {"--packets", o.packets},
+                     {"--loss-ms", o.lossMs}});
+  if (!bench::validPorts(o.ports) || o.flows < 1 || o.window < 1 || o.size < 1 || o.size > 65507) {
     std::fprintf(stderr, "usage: load_client --port P --flows N --size S [--window W] ...\n");
     std::exit(2);
   }

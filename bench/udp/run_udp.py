@@ -24,11 +24,10 @@ import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "echo"))
-from run_echo import Server, cpu_ns  # noqa: E402  (the echo bench's server handling)
+from run_echo import Server, callgrind_difference, cpu_ns  # noqa: E402  (the echo bench's)
 
 # flows per server, datagram size, and each flow's window of outstanding
 # datagrams: 64 per server in all, which the server's default receive
@@ -99,27 +98,16 @@ def per_cpu_s(run):
 
 def count_instructions(bin_dir, name, case, m1=20000, m2=100000):
     """User-space instructions per datagram: two callgrind runs, differenced."""
-    totals = []
-    for m in (m1, m2):
-        port = free_ports(1)[0]
-        out = os.path.join(tempfile.mkdtemp(), "callgrind.out")  # callgrind creates it
-        srv = Server(server_cmd(bin_dir, name, port),
-                     wrap=("valgrind", "--tool=callgrind", "--callgrind-out-file=" + out))
-        try:
-            # No loss timer: under valgrind an echo may take long.
-            cl = client(bin_dir, [port], case, ["--warmup", 0, "--seconds", 600, "--packets", m,
-                                                "--loss-ms", 600000])
-            cl.stdout.readline()
-            json.loads(cl.stdout.readline())
-            cl.wait(timeout=600)
-        finally:
-            srv.stop()
-        with open(out) as f:
-            total = next(int(line.split()[1]) for line in f if line.startswith(("summary:", "totals:")))
-        os.unlink(out)
-        os.rmdir(os.path.dirname(out))
-        totals.append(total)
-    return (totals[1] - totals[0]) / (m2 - m1)
+    def drive(port, m):
+        # No loss timer: under valgrind an echo may take long.
+        cl = client(bin_dir, [port], case, ["--warmup", 0, "--seconds", 600, "--packets", m,
+                                            "--loss-ms", 600000])
+        cl.stdout.readline()
+        json.loads(cl.stdout.readline())
+        cl.wait(timeout=600)
+
+    return callgrind_difference(lambda port: server_cmd(bin_dir, name, port),
+                                lambda: free_ports(1)[0], drive, m1, m2)
 
 
 def main():
