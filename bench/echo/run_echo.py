@@ -382,10 +382,10 @@ def print_syscalls(case, table):
             "%.2f" % row.get(n, 0) for n in names)))
 
 
-def print_instructions(case, table):
+def print_instructions(case, table, unit="message", label=None):
     ours = table.get("twisted-cpp")
-    print("\nuser-space instructions per message, %s (callgrind)" % CASES[case]["label"])
-    print("| server | instructions/msg | peer / ours |")
+    print("\nuser-space instructions per %s, %s (callgrind)" % (unit, label or CASES[case]["label"]))
+    print("| server | instructions/%s | peer / ours |" % unit)
     print("| --- | ---: | ---: |")
     for s, n in table.items():
         print("| %s | %.0f | %s |" % (s, n, "" if s == "twisted-cpp" else "%.2fx" % (n / ours)))

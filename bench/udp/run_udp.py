@@ -4,7 +4,7 @@ client, in the same run, in interleaved rounds; medians and ratios.
 
   run_udp.py BIN_DIR [--rounds 3] [--seconds 2] [--warmup 0.5]
                      [--cases 1x64,64x64,1x1400,64x1400] [--servers ...]
-                     [--solo] [--baseline OLD_BUILD/udp_server_twisted]
+                     [--solo] [--window W] [--baseline OLD_BUILD/udp_server_twisted]
                      [--callgrind] [--json OUT]
 
 Side by side (the default): ours and one peer run at the same time, both
@@ -26,8 +26,9 @@ import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+# The echo bench's server handling, CPU reading and callgrind runs, shared.
 sys.path.insert(0, os.path.join(HERE, "..", "echo"))
-from run_echo import Server, callgrind_difference, cpu_ns  # noqa: E402  (the echo bench's)
+from run_echo import Server, callgrind_difference, cpu_ns, print_instructions  # noqa: E402
 
 # flows per server, datagram size, and each flow's window of outstanding
 # datagrams: 64 per server in all, which the server's default receive
@@ -40,6 +41,7 @@ CASES = {
 }
 SERVERS = ["twisted-cpp", "raw", "libuv", "asio"]
 BASELINE = {}
+WINDOW = {}  # --window: every case's window per flow, instead of its own
 
 
 def server_cmd(bin_dir, name, port):
@@ -65,7 +67,8 @@ def client(bin_dir, ports, case, args):
     c = CASES[case]
     cmd = ["taskset", "-c", "0", os.path.join(bin_dir, "udp_load_client"),
            "--port", ",".join(map(str, ports)), "--flows", str(c["flows"] * len(ports)),
-           "--size", str(c["size"]), "--window", str(c["window"]), *map(str, args)]
+           "--size", str(c["size"]), "--window", str(WINDOW.get("flow", c["window"])),
+           *map(str, args)]
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
 
 
@@ -120,10 +123,13 @@ def main():
     ap.add_argument("--servers", default=",".join(SERVERS))
     ap.add_argument("--solo", action="store_true", help="each server alone, not side by side")
     ap.add_argument("--callgrind", action="store_true")
+    ap.add_argument("--window", type=int, help="each flow's window, for every case")
     ap.add_argument("--json")
     ap.add_argument("--baseline", metavar="SERVER_BINARY",
                     help="an earlier build of udp_server_twisted, compared as the peer 'baseline'")
     opts = ap.parse_args()
+    if opts.window:
+        WINDOW["flow"] = opts.window
     cases = opts.cases.split(",")
     servers = opts.servers.split(",")
     if opts.baseline:
@@ -177,7 +183,8 @@ def main():
             if case in cases:
                 report["instructions"][case] = {
                     s: count_instructions(opts.bin_dir, s, case) for s in servers}
-                print_instructions(case, report["instructions"][case])
+                print_instructions(case, report["instructions"][case], "datagram",
+                                   CASES[case]["label"])
     if opts.json:
         with open(opts.json, "w") as f:
             json.dump(report, f, indent=1)
@@ -204,15 +211,6 @@ def print_summary(table, peers):
         print("| %s | %s |" % (CASES[case]["label"], " | ".join(
             "%.3fx (%.2f-%.2f)" % (rows[p]["ratio"], rows[p]["ratio_min"], rows[p]["ratio_max"])
             for p in peers)))
-
-
-def print_instructions(case, table):
-    ours = table.get("twisted-cpp")
-    print("\nuser-space instructions per datagram, %s (callgrind)" % CASES[case]["label"])
-    print("| server | instructions/datagram | peer / ours |")
-    print("| --- | ---: | ---: |")
-    for s, n in table.items():
-        print("| %s | %.0f | %s |" % (s, n, "" if s == "twisted-cpp" else "%.2fx" % (n / ours)))
 
 
 if __name__ == "__main__":
