@@ -412,8 +412,9 @@ TEST_P(UDPTest, AnswersWrittenInABatchAllArriveInOrder) {
   stop(clientPort);
 }
 
-// Answers outnumbering a batch's datagrams (the send queue grows while it
-// holds some, its oldest not at its start) arrive in the order written.
+// Beyond Twisted: answers outnumbering a batch's datagrams (the send queue
+// grows while it holds some, its oldest not at its start) arrive in the
+// order written.
 TEST_P(UDPTest, SeveralAnswersToEachDatagramArriveInOrder) {
   constexpr int kCount = 40;
   auto serverPort = listen(server);
@@ -431,9 +432,10 @@ TEST_P(UDPTest, SeveralAnswersToEachDatagramArriveInOrder) {
   stop(clientPort);
 }
 
-// More senders than the port's address cache first holds (it grows): each
-// is named by its own address, and an answer reaches it, whether written
-// with the Address datagramReceived gave or later with a copy of it.
+// Beyond Twisted: more senders than the port's address cache first holds
+// (it grows): each is named by its own address, and an answer reaches it,
+// whether written with the Address datagramReceived gave or later with a
+// copy of it.
 TEST_P(UDPTest, ManySendersEachGetTheirOwnAnswers) {
   constexpr int kSenders = 80;
   std::vector<Address> seen;
