@@ -37,6 +37,8 @@
 #include <string>
 #include <vector>
 
+#include "../load_options.hpp"
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -284,38 +286,17 @@ void runUring(const Options& o, std::vector<Conn>& conns, const std::string& msg
 
 Options parse(int argc, char** argv) {
   Options o;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    std::string k = argv[i], v = argv[i + 1];
-    if (k == "--port") {
-      for (std::size_t at = 0; at <= v.size();) {
-        std::size_t comma = std::min(v.find(',', at), v.size());
-        o.ports.push_back(std::stoi(v.substr(at, comma - at)));
-        at = comma + 1;
-      }
-    } else if (k == "--conns")
-      o.conns = std::stoi(v);
-    else if (k == "--size")
-      o.size = std::stoul(v);
-    else if (k == "--mode")
-      o.mode = v;
-    else if (k == "--warmup")
-      o.warmup = std::stod(v);
-    else if (k == "--seconds")
-      o.seconds = std::stod(v);
-    else if (k == "--messages")
-      o.messages = std::stol(v);
-    else if (k == "--idle")
-      o.idle = std::stoi(v);
-    else if (k == "--rate")
-      o.rate = std::stod(v);
-    else {
-      std::fprintf(stderr, "load_client: unknown option %s\n", k.c_str());
-      std::exit(2);
-    }
-  }
-  bool portsOk = !o.ports.empty() && std::all_of(o.ports.begin(), o.ports.end(),
-                                                 [](int p) { return p > 0 && p < 65536; });
-  if (!portsOk || (o.mode != "epoll" && o.mode != "uring")) {
+  bench::parseFlags(argc, argv,
+                    {{"--port", o.ports},
+                     {"--conns", o.conns},
+                     {"--size", o.size},
+                     {"--mode", o.mode},
+                     {"--warmup", o.warmup},
+                     {"--seconds", o.seconds},
+                     {"--messages", o.messages},
+                     {"--idle", o.idle},
+                     {"--rate", o.rate}});
+  if (!bench::validPorts(o.ports) || (o.mode != "epoll" && o.mode != "uring")) {
     std::fprintf(stderr,
                  "usage: load_client --port P --conns N --size S [--mode epoll|uring] ...\n");
     std::exit(2);

@@ -221,22 +221,18 @@ def count_syscalls(bin_dir, name, case, opts, messages=20000):
     return {k: v / n for k, v in calls.items() if v / n >= 0.005}
 
 
-def count_instructions(bin_dir, name, case, opts, m1=5000, m2=25000):
-    """User-space instructions per message: two callgrind runs, differenced."""
-    c = CASES[case]
+def callgrind_difference(cmd_for_port, new_port, drive, m1, m2):
+    """User-space instructions per unit of work: the server (cmd_for_port(port))
+    under callgrind while drive(port, m) makes it do m1 units, then m2, the
+    two totals differenced so that start-up cancels out."""
     totals = []
     for m in (m1, m2):
-        port = free_port()
+        port = new_port()
         out = os.path.join(tempfile.mkdtemp(), "callgrind.out")  # callgrind creates it
-        srv = Server(server_cmd(bin_dir, name, port),
+        srv = Server(cmd_for_port(port),
                      wrap=("valgrind", "--tool=callgrind", "--callgrind-out-file=" + out))
         try:
-            cl = client(bin_dir, port, ["--conns", c["conns"], "--size", c["size"], "--mode",
-                                        opts.client, "--warmup", 0, "--seconds", 600,
-                                        "--messages", m])
-            cl.stdout.readline()
-            json.loads(cl.stdout.readline())
-            cl.wait(timeout=600)
+            drive(port, m)
         finally:
             srv.stop()
         with open(out) as f:
@@ -245,6 +241,22 @@ def count_instructions(bin_dir, name, case, opts, m1=5000, m2=25000):
         os.rmdir(os.path.dirname(out))
         totals.append(total)
     return (totals[1] - totals[0]) / (m2 - m1)
+
+
+def count_instructions(bin_dir, name, case, opts, m1=5000, m2=25000):
+    """User-space instructions per message: two callgrind runs, differenced."""
+    c = CASES[case]
+
+    def drive(port, m):
+        cl = client(bin_dir, port, ["--conns", c["conns"], "--size", c["size"], "--mode",
+                                    opts.client, "--warmup", 0, "--seconds", 600,
+                                    "--messages", m])
+        cl.stdout.readline()
+        json.loads(cl.stdout.readline())
+        cl.wait(timeout=600)
+
+    return callgrind_difference(lambda port: server_cmd(bin_dir, name, port), free_port, drive,
+                                m1, m2)
 
 
 def main():
@@ -370,10 +382,10 @@ def print_syscalls(case, table):
             "%.2f" % row.get(n, 0) for n in names)))
 
 
-def print_instructions(case, table):
+def print_instructions(case, table, unit="message", label=None):
     ours = table.get("twisted-cpp")
-    print("\nuser-space instructions per message, %s (callgrind)" % CASES[case]["label"])
-    print("| server | instructions/msg | peer / ours |")
+    print("\nuser-space instructions per %s, %s (callgrind)" % (unit, label or CASES[case]["label"]))
+    print("| server | instructions/%s | peer / ours |" % unit)
     print("| --- | ---: | ---: |")
     for s, n in table.items():
         print("| %s | %.0f | %s |" % (s, n, "" if s == "twisted-cpp" else "%.2fx" % (n / ours)))

@@ -429,6 +429,72 @@ TEST_P(UDPTest, AnswersWrittenInABatchAllArriveInOrder) {
   stop(clientPort);
 }
 
+// Beyond Twisted: answers outnumbering a batch's datagrams (the send queue
+// grows while it holds some, its oldest not at its start) arrive in the
+// order written.
+TEST_P(UDPTest, SeveralAnswersToEachDatagramArriveInOrder) {
+  constexpr int kCount = 40;
+  auto serverPort = listen(server);
+  auto clientPort = listen(client);
+  growBatch(serverPort, *server);
+  server->onDatagram = [](DatagramRecorder& self, std::string_view d, const Address& from) {
+    for (char c : std::string("abc")) self.transport->write(std::string(d) + c, from);
+  };
+  for (int i = 0; i < kCount; ++i) clientPort->write(std::to_string(i), serverPort->getHost());
+  waitFor(client, 3 * kCount, "every answer");
+  for (int i = 0; i < 3 * kCount; ++i) {
+    EXPECT_EQ(client->packets[i].first, std::to_string(i / 3) + "abc"[i % 3]);
+  }
+  stop(serverPort);
+  stop(clientPort);
+}
+
+// Beyond Twisted: more senders than the port's address cache first holds
+// (it grows): each is named by its own address, and an answer reaches it,
+// whether written with the Address datagramReceived gave or later with a
+// copy of it.
+TEST_P(UDPTest, ManySendersEachGetTheirOwnAnswers) {
+  constexpr int kSenders = 80;
+  std::vector<Address> seen;
+  server->onDatagram = [&seen](DatagramRecorder& self, std::string_view d, const Address& from) {
+    self.transport->write(d, from);
+    seen.push_back(from);
+  };
+  auto serverPort = listen(server);
+  std::vector<std::shared_ptr<DatagramRecorder>> clients;
+  std::vector<std::shared_ptr<IUDPTransport>> ports;
+  for (int i = 0; i < kSenders; ++i) {
+    clients.push_back(std::make_shared<DatagramRecorder>());
+    ports.push_back(listen(clients.back()));
+  }
+  auto everyClientHas = [&](std::size_t n) {
+    return std::all_of(clients.begin(), clients.end(),
+                       [n](const auto& c) { return c->packets.size() >= n; });
+  };
+  for (int round = 0; round < 2; ++round) {
+    for (int i = 0; i < kSenders; ++i) ports[i]->write(std::to_string(i), serverPort->getHost());
+  }
+  ASSERT_TRUE(iterateUntil(
+      *reactor, [&] { return everyClientHas(2); }, "every answer"));
+  ASSERT_EQ(server->packets.size(), 2u * kSenders);
+  for (auto& [d, from] : server->packets) EXPECT_EQ(from, ports[std::stoi(d)]->getHost());
+  for (int i = 0; i < kSenders; ++i) {
+    EXPECT_EQ(clients[i]->packets[0].first, std::to_string(i));
+    EXPECT_EQ(clients[i]->packets[1].first, std::to_string(i));
+  }
+  // Outside a batch, to the copies: the first round's senders in turn.
+  for (int i = 0; i < kSenders; ++i) serverPort->write("bye", seen[i]);
+  ASSERT_TRUE(iterateUntil(
+      *reactor, [&] { return everyClientHas(3); }, "every goodbye"));
+  for (int i = 0; i < kSenders; ++i) EXPECT_EQ(clients[i]->packets[2].first, "bye");
+  // All at once: each stop's Deferred fires on the next turn.
+  std::size_t closed = 0;
+  for (auto& p : ports) p->stopListening().addBoth([&](Outcome<void>) { ++closed; });
+  ASSERT_TRUE(iterateUntil(
+      *reactor, [&] { return closed == ports.size(); }, "every sender's close"));
+  stop(serverPort);
+}
+
 // Beyond Twisted: a kernel refusal of an answer written inside a batch is
 // the protocol's writeFailed, typed; outside a batch the caller's.
 TEST_P(UDPTest, ARefusedAnswerInABatchIsWriteFailed) {

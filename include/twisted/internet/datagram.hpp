@@ -121,8 +121,9 @@ class DatagramProtocol : public AbstractDatagramProtocol {
   virtual void makeConnection(std::shared_ptr<IDatagramTransport> t);
   /// A datagram arrived from `from` (for UDP an IPv4Address or IPv6Address
   /// of type UDP, scope id kept; for a UNIX datagram socket the sender's
-  /// UNIXAddress, empty if it is unnamed). `datagram` is valid only during
-  /// the call. An exception is logged and the port goes on.
+  /// UNIXAddress, empty if it is unnamed). `datagram` and `from` are valid
+  /// only during the call (`from` is the port's cached entry: copy it to
+  /// keep it). An exception is logged and the port goes on.
   virtual void datagramReceived(std::string_view datagram, const Address& from) {
     (void)datagram;
     (void)from;

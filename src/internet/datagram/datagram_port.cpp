@@ -178,17 +178,21 @@ IOResult DatagramPort::doWrite() {
 
 void DatagramPort::send(std::string_view datagram, const SocketAddress* to) {
   if (fd_ < 0) return;  // a closed port: ignored, as a closed stream's write
-  if (datagram.size() > maxDatagram_) {
-    throw error::MessageLengthError(std::to_string(datagram.size()) + " bytes, at most " +
-                                    std::to_string(maxDatagram_));
+  if (datagram.size() > maxDatagram_) [[unlikely]]
+    tooLong(datagram.size());
+  if (dispatching_) {
+    // With the batch being delivered; an echo's bytes are borrowed from
+    // the receive buffer until the batch is sent.
+    enqueue(datagram, to, receive_ && receive_->holds(datagram));
+  } else if (!queue_.empty()) {
+    enqueue(datagram, to, false);  // behind what waits
+    setWriting(true);
+  } else {
+    sendNow(datagram, to);
   }
-  if (dispatching_ || !queue_.empty()) {
-    // Behind what waits, or with the batch being delivered; an echo's
-    // bytes are borrowed from the receive buffer until the batch is sent.
-    enqueue(datagram, to, dispatching_ && receive_ && receive_->holds(datagram));
-    if (!dispatching_) setWriting(true);
-    return;
-  }
+}
+
+void DatagramPort::sendNow(std::string_view datagram, const SocketAddress* to) {
   bool retried = false;
   for (;;) {
     ssize_t r =
@@ -217,29 +221,29 @@ void DatagramPort::send(std::string_view datagram, const SocketAddress* to) {
   }
 }
 
+void DatagramPort::tooLong(std::size_t size) const {
+  throw error::MessageLengthError(std::to_string(size) + " bytes, at most " +
+                                  std::to_string(maxDatagram_));
+}
+
+void DatagramPort::queueFull() const {
+  throw error::DatagramBufferFullError(std::to_string(queue_.size()) + " datagrams, " +
+                                       std::to_string(queuedBytes_) + " bytes wait");
+}
+
 void DatagramPort::enqueue(std::string_view datagram, const SocketAddress* to, bool borrow) {
-  if (queue_.size() >= kMaxQueuedDatagrams || queuedBytes_ + datagram.size() > kMaxQueuedBytes) {
-    throw error::DatagramBufferFullError(std::to_string(queue_.size()) + " datagrams, " +
-                                         std::to_string(queuedBytes_) + " bytes wait");
-  }
-  Queued& q = queue_.emplace_back();
-  if (borrow) {
-    q.borrowed = datagram;
-  } else {
-    q.owned.assign(datagram);
-  }
-  q.isBorrowed = borrow;
-  if (to) {
-    q.to = *to;
-    q.hasTo = true;
-  }
+  if (queue_.size() >= kMaxQueuedDatagrams || queuedBytes_ + datagram.size() > kMaxQueuedBytes)
+      [[unlikely]]
+    queueFull();
+  queue_.push_back().set(datagram, to, borrow);
   queuedBytes_ += datagram.size();
 }
 
 void DatagramPort::ownQueued() {
-  for (Queued& q : queue_) {
+  for (std::size_t i = 0; i < queue_.size(); ++i) {
+    Queued& q = queue_[i];
     if (!q.isBorrowed) continue;
-    q.owned.assign(q.borrowed);
+    q.own(q.borrowed);
     q.isBorrowed = false;
   }
 }
@@ -309,10 +313,8 @@ void DatagramPort::flush() {
       continue;
     }
     retried = false;
-    for (int i = 0; i < sent; ++i) {
-      queuedBytes_ -= queue_.front().view().size();
-      queue_.pop_front();
-    }
+    for (int i = 0; i < sent; ++i) queuedBytes_ -= iov[i].iov_len;
+    queue_.pop_front(static_cast<std::size_t>(sent));
   }
   flushing_ = false;
   if (queue_.empty()) {

@@ -15,13 +15,13 @@
 #include <sys/socket.h>
 
 #include <cstddef>
-#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "send_queue.hpp"
 #include "twisted/internet/address.hpp"
 #include "twisted/internet/deferred.hpp"
 #include "twisted/internet/interfaces.hpp"
@@ -114,19 +114,17 @@ class DatagramPort : public IReadWriteDescriptor,
   const std::size_t maxPacketSize_;
 
  private:
-  struct Queued {
-    std::string owned;
-    std::string_view borrowed;  // into the receive buffer, during a batch
-    SocketAddress to;
-    bool hasTo = false;
-    bool isBorrowed = false;
-    std::string_view view() const { return isBorrowed ? borrowed : std::string_view(owned); }
-  };
+  using Queued = SendQueue::Slot;
   /// The receive side: one buffer of maxPacketSize per datagram of the
   /// batch, and the headers recvmmsg fills. Grown on demand.
   struct Receive;
 
   void enqueue(std::string_view datagram, const SocketAddress* to, bool borrow);
+  /// send() outside a batch with nothing queued: sendto at once.
+  [[gnu::noinline]] void sendNow(std::string_view datagram, const SocketAddress* to);
+  /// The errors of send and enqueue, out of their way.
+  [[noreturn, gnu::noinline, gnu::cold]] void tooLong(std::size_t size) const;
+  [[noreturn, gnu::noinline, gnu::cold]] void queueFull() const;
   /// Sends what is queued; what the kernel cannot take stays, and the port
   /// waits to be writable.
   void flush();
@@ -154,7 +152,7 @@ class DatagramPort : public IReadWriteDescriptor,
   bool stopPending_ = false;
   unsigned batch_ = 1;
   std::size_t queuedBytes_ = 0;
-  std::deque<Queued> queue_;
+  SendQueue queue_;
   std::unique_ptr<Receive> receive_;
 };
 

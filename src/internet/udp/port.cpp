@@ -191,15 +191,23 @@ const SocketAddress& Port::destination(const Address& to) {
 
 void Port::write(std::string_view datagram, const Address& to) {
   if (connectedTo_) {
-    // Twisted: a connected port writes only to its peer.
-    if (asUDP(to) != *connectedTo_) {
-      throw error::InvalidAddressError(toString(to) + ": the port is connected to " +
-                                       toString(*connectedTo_));
-    }
-    send(datagram, nullptr);
-    return;
+    writeConnected(datagram, to);
+  } else if (const SocketAddress* sa = cache_.handedOut(to)) {
+    // A reply to a sender, with the Address datagramReceived gave: its
+    // sockaddr is at hand, and of this port's family.
+    send(datagram, sa);
+  } else {
+    send(datagram, &destination(to));
   }
-  send(datagram, &destination(to));
+}
+
+void Port::writeConnected(std::string_view datagram, const Address& to) {
+  // Twisted: a connected port writes only to its peer.
+  if (asUDP(to) != *connectedTo_) {
+    throw error::InvalidAddressError(toString(to) + ": the port is connected to " +
+                                     toString(*connectedTo_));
+  }
+  send(datagram, nullptr);
 }
 
 void Port::write(std::string_view datagram, std::string_view host, std::uint16_t port) {

@@ -62,8 +62,10 @@ class Port final : public detail::ProtocolPort<DatagramProtocol, IMulticastTrans
   bool isConnected() const override { return connectedTo_.has_value(); }
   void sendFailed(const Failure& reason, const SocketAddress* to) override;
 
-  /// Checks `to` against this port's family and connection; its sockaddr.
+  /// Checks `to` against this port's family; its sockaddr.
   const SocketAddress& destination(const Address& to);
+  /// write(datagram, to) on a connected port.
+  [[gnu::noinline]] void writeConnected(std::string_view datagram, const Address& to);
   /// The socket option calls of multicast.cpp: an option of this family.
   int socketOption(int ipv4, int ipv6) const;
   /// Joins (or leaves) `group`, already numeric, on `interface`.
