@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "port_of.hpp"
 #include "twisted/internet/datagram.hpp"
 
 namespace twisted::test {
@@ -72,12 +73,5 @@ class ConnectedDatagramRecorder : public ConnectedDatagramProtocol {
   void connectionFailed(const Failure& reason) override { failed.push_back(reason); }
   void connectionRefused() override { ++refused; }
 };
-
-/// The port number of a UDP or TCP address.
-inline int portOf(const Address& a) {
-  if (auto* v4 = std::get_if<IPv4Address>(&a)) return v4->port;
-  if (auto* v6 = std::get_if<IPv6Address>(&a)) return v6->port;
-  return -1;
-}
 
 }  // namespace twisted::test

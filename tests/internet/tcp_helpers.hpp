@@ -7,25 +7,12 @@
 #include <vector>
 
 #include "internet/tcp/tcp.hpp"
+#include "port_of.hpp"
 #include "reactor_test.hpp"
 #include "twisted/internet/protocol.hpp"
 #include "twisted/testing/accumulating_protocol.hpp"
 
 namespace twisted::test {
-
-/// The port number of a listening port.
-inline int portOf(const IListeningPort& port) {
-  Address a = port.getHost();
-  if (auto* v4 = std::get_if<IPv4Address>(&a)) return v4->port;
-  if (auto* v6 = std::get_if<IPv6Address>(&a)) return v6->port;
-  return -1;
-}
-
-inline int portOf(const Address& a) {
-  if (auto* v4 = std::get_if<IPv4Address>(&a)) return v4->port;
-  if (auto* v6 = std::get_if<IPv6Address>(&a)) return v6->port;
-  return -1;
-}
 
 /// A protocol whose callbacks each test sets with lambdas, recording
 /// everything.
