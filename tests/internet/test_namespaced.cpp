@@ -1,16 +1,23 @@
 // Tests that need a view of the system of their own, run by ctest under
 // tests/support/in_namespace.py (which says what it set in the environment):
-// host names in their IDNA form from a private /etc/hosts, and TCP over a
-// link-local IPv6 address (with its scope) in a private network namespace.
-// Run directly, without those, each is skipped.
+// host names in their IDNA form from a private /etc/hosts, TCP over a
+// link-local IPv6 address (with its scope) in a private network namespace,
+// and multicast that leaves by a veth pair to a second namespace (IPv6
+// groups, which the loopback interface does not carry, and loopback mode
+// off, which it ignores). Run directly, without those, each is skipped.
+#include <fcntl.h>
 #include <net/if.h>
+#include <sched.h>
 
 #include <cstdlib>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "datagram_helpers.hpp"
 #include "iterate_until.hpp"
 #include "tcp_helpers.hpp"
+#include "twisted/internet/reactor_udp.hpp"
 #include "twisted/internet/resolver.hpp"
 
 namespace twisted::test {
@@ -152,8 +159,162 @@ TEST_P(PrivateNetworkTest, TheServerTransportsPeerHasTheScope) {
   EXPECT_EQ(peer, Address(expected(portOf(client->protocols.at(0)->transport->getHost()))));
 }
 
+// ---- a veth pair between this namespace and a peer one --------------------------------------
+// A datagram sent to a group by this end's interface reaches the peer's
+// members as if from another host; with loopback on, this namespace's own
+// members get a copy too.
+
+class VethMulticastTest : public ReactorTest {
+ protected:
+  struct End {
+    std::string interface, ipv4;
+  };
+  End here, peer;
+  std::string linkLocal;  // this end's
+  std::string peerNamespace;
+
+  void SetUp() override {
+    ReactorTest::SetUp();
+    const char* ns = std::getenv("TWISTED_TEST_VETH_PEER_NETNS");
+    if (!ns) GTEST_SKIP() << "needs in_namespace.py --veth";
+    peerNamespace = ns;
+    auto env = [](const char* name) {
+      const char* v = std::getenv(name);
+      return std::string(v ? v : "");
+    };
+    here = {env("TWISTED_TEST_VETH"), env("TWISTED_TEST_VETH_IPV4")};
+    peer = {env("TWISTED_TEST_VETH_PEER"), env("TWISTED_TEST_VETH_PEER_IPV4")};
+    linkLocal = env("TWISTED_TEST_VETH_LINK_LOCAL");
+  }
+
+  // Runs `f` with this thread in the peer namespace: the sockets it makes
+  // (and the interface names it looks up) are the peer's.
+  template <class F>
+  auto inPeerNamespace(F f) {
+    Fd own(::open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC));
+    Fd other(::open(peerNamespace.c_str(), O_RDONLY | O_CLOEXEC));
+    if (own.get() < 0 || other.get() < 0 || ::setns(other.get(), CLONE_NEWNET) != 0) {
+      throw std::runtime_error("cannot enter the peer namespace " + peerNamespace);
+    }
+    struct Back {
+      int fd;
+      ~Back() {
+        if (::setns(fd, CLONE_NEWNET) != 0) std::abort();  // nothing after would be true
+      }
+    } back{own.get()};
+    return f();
+  }
+
+  static bool isIPv6(const std::string& group) { return group.find(':') != std::string::npos; }
+  // A port on every address of the group's family, joined to `group` on
+  // `end`'s interface (its IPv4 address, or for IPv6 its name).
+  std::shared_ptr<IMulticastTransport> member(std::shared_ptr<DatagramRecorder> p,
+                                              const std::string& group, const End& end,
+                                              int port = 0) {
+    auto m = reactor->listenMulticast(port, std::move(p), isIPv6(group) ? "::" : "", 65536);
+    EXPECT_TRUE(fires(*reactor, m->joinGroup(group, isIPv6(group) ? end.interface : end.ipv4)));
+    return m;
+  }
+  // A port that sends to `group`'s family by this end's interface.
+  std::shared_ptr<IMulticastTransport> sender(std::shared_ptr<DatagramRecorder> p,
+                                              const std::string& group) {
+    auto m = reactor->listenMulticast(0, std::move(p), isIPv6(group) ? "::" : "");
+    EXPECT_TRUE(
+        fires(*reactor, m->setOutgoingInterface(isIPv6(group) ? here.interface : here.ipv4)));
+    return m;
+  }
+  void waitFor(const std::shared_ptr<DatagramRecorder>& p, std::size_t n, const char* what) {
+    ASSERT_TRUE(iterateUntil(
+        *reactor, [&] { return p->packets.size() >= n; }, what));
+  }
+  void stop(const std::shared_ptr<IListeningPort>& port) { stopAndWait(*reactor, port); }
+
+  // test_loopback, where it can be shown: a member on this end (`near`)
+  // gets a copy of what this host sends only while loopback is on, and the
+  // member on the peer end (`far`) gets every datagram through the veth.
+  // "Not received" is decided by order, not by waiting: once `far` has the
+  // datagram sent with loopback off, its copy to `near` (had the kernel
+  // made one) is already in `near`'s socket ahead of a marker sent to
+  // `near` directly, so `near`'s next datagram must be the marker.
+  void loopbackOffReachesOnlyThePeer(const std::string& group, const std::string& localhost) {
+    auto nearby = std::make_shared<DatagramRecorder>();
+    auto faraway = std::make_shared<DatagramRecorder>();
+    auto near = member(nearby, group, here);
+    int port = portOf(*near);
+    auto far = inPeerNamespace([&] { return member(faraway, group, peer, port); });
+    auto from = sender(std::make_shared<DatagramRecorder>(), group);
+    auto to = static_cast<std::uint16_t>(port);
+    [&] {
+      ASSERT_TRUE(from->getLoopbackMode());
+      from->write("looped", group, to);
+      waitFor(faraway, 1, "the peer's copy, loopback on");
+      waitFor(nearby, 1, "this end's copy, loopback on");
+      if (HasFatalFailure()) return;
+      EXPECT_EQ(nearby->packets[0].first, "looped");
+
+      from->setLoopbackMode(false);
+      EXPECT_FALSE(from->getLoopbackMode());
+      from->write("not looped", group, to);
+      waitFor(faraway, 2, "the peer's copy, loopback off");
+      if (HasFatalFailure()) return;
+      EXPECT_EQ(faraway->packets[1].first, "not looped");
+      from->write("marker", localhost, to);
+      waitFor(nearby, 2, "the marker sent to this end's member");
+      if (HasFatalFailure()) return;
+      EXPECT_EQ(nearby->packets[1].first, "marker") << "this end got a copy with loopback off";
+      EXPECT_EQ(nearby->packets.size(), 2u);
+      EXPECT_EQ(faraway->packets.size(), 2u);
+    }();
+    stop(from);
+    stop(far);
+    stop(near);
+  }
+};
+
+// An IPv6 group (link-local scope, ff02::) joined on the peer's end of the
+// veth gets what a port here sends to it by this end, datagrams longer than
+// the link's MTU too (fragmented and put together again); the sender's
+// address is this end's link-local one with the receiving interface as
+// its scope.
+TEST_P(VethMulticastTest, AnIPv6MemberOnThePeerGetsWhatIsSentToTheGroup) {
+  const std::string group = "ff02::7a15";
+  auto received = std::make_shared<DatagramRecorder>();
+  std::uint32_t scope = 0;
+  auto far = inPeerNamespace([&] {
+    scope = ::if_nametoindex(peer.interface.c_str());
+    return member(received, group, peer);
+  });
+  ASSERT_NE(scope, 0u);
+  auto from = sender(std::make_shared<DatagramRecorder>(), group);
+  EXPECT_EQ(from->getOutgoingInterface(), here.interface);
+  const std::vector<std::size_t> sizes = {1, 100, 1452, 1453, 4000, 9000};
+  std::vector<std::string> sent;
+  for (std::size_t i = 0; i < sizes.size(); ++i) {
+    sent.push_back(std::string(sizes[i], static_cast<char>('a' + i)));
+    from->write(sent.back(), group, static_cast<std::uint16_t>(portOf(*far)));
+  }
+  waitFor(received, sent.size(), "every datagram at the peer's member");
+  for (std::size_t i = 0; i < received->packets.size(); ++i) {
+    EXPECT_EQ(received->packets[i].first, i < sent.size() ? sent[i] : "") << "datagram " << i;
+    EXPECT_EQ(received->packets[i].second,
+              Address(IPv6Address{Transport::UDP, linkLocal,
+                                  static_cast<std::uint16_t>(portOf(*from)), 0, scope}));
+  }
+  stop(from);
+  stop(far);
+}
+
+TEST_P(VethMulticastTest, WithIPv6LoopbackOffOnlyThePeerGetsTheGroupsDatagram) {
+  loopbackOffReachesOnlyThePeer("ff02::7a16", "::1");
+}
+
+TEST_P(VethMulticastTest, WithIPv4LoopbackOffOnlyThePeerGetsTheGroupsDatagram) {
+  loopbackOffReachesOnlyThePeer("225.0.0.17", "127.0.0.1");
+}
+
 TWISTED_ALL_BACKENDS(NamespacedTest);
 TWISTED_ALL_BACKENDS(PrivateNetworkTest);
+TWISTED_ALL_BACKENDS(VethMulticastTest);
 
 }  // namespace
 }  // namespace twisted::test

@@ -602,17 +602,7 @@ class MulticastTest : public UDPTest {
     expectFires(m->setOutgoingInterface("127.0.0.1"));
     return m;
   }
-  void expectFires(Deferred<void> d) {
-    bool done = false;
-    std::optional<Failure> failed;
-    d.addBoth([&](Outcome<void> o) {
-      done = true;
-      if (!o.succeeded()) failed = o.failure();
-    });
-    ASSERT_TRUE(iterateUntil(
-        *reactor, [&] { return done; }, "the Deferred"));
-    ASSERT_FALSE(failed) << failed->getErrorMessage();
-  }
+  void expectFires(Deferred<void> d) { ASSERT_TRUE(fires(*reactor, std::move(d))); }
   void join(const std::shared_ptr<IMulticastTransport>& m) {
     expectFires(m->joinGroup(kGroup, "127.0.0.1"));
   }
@@ -660,8 +650,8 @@ TEST_P(MulticastTest, JoiningAUnicastAddressFails) {
 // test_multicast, test_loopback: a member receives what is sent to the
 // group from its own host while loopback is on (the default). That turning
 // it off stops the copy is shown where the datagram leaves by another
-// interface than lo (which hands everything back anyway):
-// PrivateNetworkTest in test_namespaced.cpp.
+// interface than lo (which hands everything back anyway): VethMulticastTest
+// in test_namespaced.cpp.
 TEST_P(MulticastTest, AMemberReceivesTheGroupsDatagrams) {
   auto member = listenGroup(server);
   auto sender = listenGroup(client);

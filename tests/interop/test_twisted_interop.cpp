@@ -11,38 +11,15 @@
 #include <string>
 #include <vector>
 
-#include "process_helpers.hpp"
 #include "reactor_test.hpp"
 #include "twisted/internet/protocol.hpp"
+#include "twisted_peer.hpp"
 
 namespace twisted::test {
 namespace {
 
 constexpr std::size_t kBig = 64u << 20;  // 64 MiB
 constexpr std::size_t kChunk = 256u << 10;
-
-// The stream both sides agree on (twisted_peer.py's BLOCK, repeated).
-const std::string& block() {
-  static const std::string b = [] {
-    std::string s(65521, '\0');
-    for (std::size_t i = 0; i < s.size(); ++i) s[i] = static_cast<char>((i * 7919 + 13) % 256);
-    return s;
-  }();
-  return b;
-}
-
-std::string pattern(std::size_t offset, std::size_t length) {
-  std::string out;
-  out.reserve(length);
-  while (length > 0) {
-    std::size_t start = offset % block().size();
-    std::size_t n = std::min(length, block().size() - start);
-    out.append(block(), start, n);
-    offset += n;
-    length -= n;
-  }
-  return out;
-}
 
 // Checks a received stream against the pattern as it arrives.
 struct Checker {
@@ -63,34 +40,6 @@ struct Checker {
       count += n;
       data.remove_prefix(n);
     }
-  }
-};
-
-// twisted_peer.py in a child process; its stdout is a pipe.
-class TwistedPeer : public test::BackgroundProgram {
- public:
-  explicit TwistedPeer(std::vector<std::string> args)
-      : BackgroundProgram(withPython(std::move(args)), true) {}
-  /// The next line it prints ("" after 30 s or at EOF).
-  std::string line() { return waitForLine("", 30000); }
-  /// The port a server peer listens on (its "PORT n" line), or -1.
-  int port() {
-    std::string l = line();
-    return l.starts_with("PORT ") ? std::stoi(l.substr(5)) : -1;
-  }
-  /// Waits (up to 30 s) for it to exit; its exit status.
-  int wait() {
-    for (int i = 0; i < 3000; ++i) {
-      if (auto status = exitStatus()) return *status;
-      ::usleep(10000);
-    }
-    return -1;
-  }
-
- private:
-  static std::vector<std::string> withPython(std::vector<std::string> args) {
-    args.insert(args.begin(), {"/usr/bin/python3", TWISTED_PEER_PATH});
-    return args;
   }
 };
 

@@ -7,6 +7,8 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <memory>
+#include <optional>
 
 #include "twisted/internet/reactor.hpp"
 
@@ -36,6 +38,24 @@ inline void stopAndWait(Reactor& reactor, const std::shared_ptr<IListeningPort>&
   port->stopListening().addBoth([&](Outcome<void>) { done = true; });
   ASSERT_TRUE(iterateUntil(
       reactor, [&] { return done; }, "stopListening's Deferred"));
+}
+
+/// Turns `reactor` until `d` has fired: a failure names the Failure.
+inline ::testing::AssertionResult fires(Reactor& reactor, Deferred<void> d) {
+  struct State {
+    bool done = false;
+    std::optional<Failure> failed;
+  };
+  auto state = std::make_shared<State>();  // outlives a wait that gives up
+  d.addBoth([state](Outcome<void> o) {
+    state->done = true;
+    if (!o.succeeded()) state->failed = o.failure();
+  });
+  ::testing::AssertionResult waited = iterateUntil(
+      reactor, [&] { return state->done; }, "the Deferred");
+  if (!waited) return waited;
+  if (state->failed) return ::testing::AssertionFailure() << state->failed->getErrorMessage();
+  return ::testing::AssertionSuccess();
 }
 
 }  // namespace twisted::test
