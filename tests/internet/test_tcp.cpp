@@ -127,6 +127,26 @@ TEST_P(TCPTest, PortNumberIsFreeRightAfterStopListening) {
   reactor->iterate(0);
 }
 
+// A second stopListening while the first's close is pending fires when
+// that close completes (the factory stopped), not at once.
+TEST_P(TCPTest, ASecondStopListeningFiresWhenTheCloseCompletes) {
+  listen();
+  int fired = 0;
+  int stoppedWhenFired = -1;
+  port->stopListening().addCallback([&] { ++fired; });
+  port->stopListening().addCallback([&] {
+    ++fired;
+    stoppedWhenFired = server->stopped;
+  });
+  EXPECT_EQ(fired, 0) << "the second Deferred fired before the close";
+  ASSERT_TRUE(iterateUntil(
+      *reactor, [&] { return fired == 2; }, "both Deferreds"));
+  EXPECT_EQ(stoppedWhenFired, 1);
+  bool third = false;
+  port->stopListening().addCallback([&] { third = true; });
+  EXPECT_TRUE(third) << "a stop after the close is already done";
+}
+
 TEST_P(TCPTest, CannotListenOnAPortInUseNamesAddressAndReason) {
   listen();
   int number = portOf(*port);

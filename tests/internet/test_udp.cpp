@@ -83,6 +83,23 @@ TEST_P(UDPTest, GetHostIsTheBoundAddressOfTypeUDP) {
   stop(fixed);
 }
 
+// A second stopListening while the first's close is pending fires when
+// that close completes (the protocol stopped), not at once.
+TEST_P(UDPTest, ASecondStopListeningFiresWhenTheCloseCompletes) {
+  auto port = listen(server);
+  int fired = 0;
+  int stoppedWhenFired = -1;
+  port->stopListening().addCallback([&] { ++fired; });
+  port->stopListening().addCallback([&] {
+    ++fired;
+    stoppedWhenFired = server->stopped;
+  });
+  EXPECT_EQ(fired, 0) << "the second Deferred fired before the close";
+  ASSERT_TRUE(iterateUntil(
+      *reactor, [&] { return fired == 2; }, "both Deferreds"));
+  EXPECT_EQ(stoppedWhenFired, 1);
+}
+
 // test_getHostIPv6.
 TEST_P(UDPTest, GetHostOfAnIPv6PortIsAnIPv6Address) {
   auto port = listen(server, "::1");

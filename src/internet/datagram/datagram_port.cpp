@@ -12,7 +12,6 @@
 #include <cstring>
 #include <stdexcept>
 
-#include "../close_on_next_turn.hpp"
 #include "twisted/internet/defer_helpers.hpp"
 #include "twisted/internet/error.hpp"
 #include "twisted/internet/reactor.hpp"
@@ -378,13 +377,14 @@ void DatagramPort::closeSocket() {
 }
 
 Deferred<void> DatagramPort::stop() {
-  if (!listening_) return succeed();
+  // A second stop while the first is pending fires when it completes.
+  if (!listening_) return closing_.join();
   listening_ = false;
   stopPending_ = true;
   // The address is free at once; the protocol is stopped and the Deferred
   // fired on the next turn, as Twisted does.
   closeSocket();
-  return closeOnNextTurn(reactor_, [self = shared_from_this()] { return self->closePort(); });
+  return closing_.begin(reactor_, [self = shared_from_this()] { return self->closePort(); });
 }
 
 void DatagramPort::connectionLost(const Failure&) {

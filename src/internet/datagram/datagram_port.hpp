@@ -21,6 +21,7 @@
 #include <string_view>
 #include <vector>
 
+#include "../close_on_next_turn.hpp"
 #include "send_queue.hpp"
 #include "twisted/internet/address.hpp"
 #include "twisted/internet/deferred.hpp"
@@ -149,6 +150,7 @@ class DatagramPort : public IReadWriteDescriptor,
   bool dispatching_ = false;  // inside a batch's deliveries
   bool writing_ = false;      // registered as a writer
   bool flushing_ = false;     // inside flush (a callback may write or stop)
+  CloseOnNextTurn closing_;   // stopListening's close, and who waits for it
   bool stopPending_ = false;
   unsigned batch_ = 1;
   std::size_t queuedBytes_ = 0;

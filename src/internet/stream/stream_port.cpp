@@ -11,7 +11,6 @@
 #include <stdexcept>
 
 #include "../build_protocol.hpp"
-#include "../close_on_next_turn.hpp"
 #include "reserved_fd.hpp"
 #include "twisted/internet/backlog.hpp"
 #include "twisted/internet/defer_helpers.hpp"
@@ -176,7 +175,8 @@ void StreamPort::closeSocket() {
 }
 
 Deferred<void> StreamPort::stopListening() {
-  if (!listening_) return succeed();
+  // A second stop while the first is pending fires when it completes.
+  if (!listening_) return closing_.join();
   listening_ = false;
   stopPending_ = true;
   reactor_.removeReader(*this);
@@ -185,7 +185,7 @@ Deferred<void> StreamPort::stopListening() {
   // that throws fails it, as in Twisted; the port is closed and may listen
   // again either way.
   closeSocket();
-  return closeOnNextTurn(reactor_, [self = shared_from_this()] { return self->closePort(); });
+  return closing_.begin(reactor_, [self = shared_from_this()] { return self->closePort(); });
 }
 
 void StreamPort::connectionLost(const Failure&) {

@@ -16,6 +16,7 @@
 #include <optional>
 #include <string>
 
+#include "../close_on_next_turn.hpp"
 #include "twisted/internet/address.hpp"
 #include "twisted/internet/deferred.hpp"
 #include "twisted/internet/delayed_call.hpp"
@@ -105,6 +106,7 @@ class StreamPort : public IReadDescriptor,
 
   int fd_ = -1;
   bool listening_ = false;
+  CloseOnNextTurn closing_;   // stopListening's close, and who waits for it
   bool stopPending_ = false;  // stopListening's close has not completed yet
   bool factoryStarted_ = false;
   int numberAccepts_ = 100;
