@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 #include <sys/un.h>
 
+#include <cstddef>
 #include <cstring>
 #include <stdexcept>
 #include <string>
@@ -38,14 +39,14 @@ TEST(SendQueue, KeepsOrderAcrossWrapAroundAndGrowth) {
   // Push and pop unevenly so that the oldest is mid-ring when it grows.
   for (int round = 0; round < 6; ++round) {
     for (int i = 0; i < 7 * (round + 1); ++i)
-      q.push_back().set(std::to_string(next++), nullptr, false);
+      q.push_back(std::to_string(next++), nullptr, false);
     for (int i = 0; i < 5 * (round + 1) && !q.empty(); ++i) {
       EXPECT_EQ(q.front().view(), std::to_string(expect++));
       q.pop_front();
     }
   }
   for (std::size_t i = 0; i < q.size(); ++i) EXPECT_EQ(q[i].view(), std::to_string(expect + i));
-  q.push_back().set(borrowedBytes, nullptr, true);
+  q.push_back(borrowedBytes, nullptr, true);
   EXPECT_EQ(q[q.size() - 1].view().data(), borrowedBytes.data());  // not copied
   std::vector<std::string> rest = drain(q);
   ASSERT_EQ(rest.size(), static_cast<std::size_t>(next - expect) + 1);
@@ -55,8 +56,8 @@ TEST(SendQueue, KeepsOrderAcrossWrapAroundAndGrowth) {
 TEST(SendQueue, KeepsTheDestinationsUsedBytes) {
   SendQueue q;
   SocketAddress to = toSocketAddress(IPv6Address{Transport::UDP, "::1", 53});
-  q.push_back().set("x", &to, false);
-  q.push_back().set("y", nullptr, false);
+  q.push_back("x", &to, false);
+  q.push_back("y", nullptr, false);
   EXPECT_TRUE(q[0].hasTo);
   EXPECT_EQ(q[0].to.length, to.length);
   EXPECT_EQ(std::memcmp(&q[0].to.storage, &to.storage, to.length), 0);
@@ -64,7 +65,7 @@ TEST(SendQueue, KeepsTheDestinationsUsedBytes) {
   q.pop_front(2);
   EXPECT_TRUE(q.empty());
   // A reused slot holds what it is given now, not what it held.
-  q.push_back().set("z", nullptr, false);
+  q.push_back("z", nullptr, false);
   EXPECT_FALSE(q.front().hasTo);
   EXPECT_EQ(q.front().view(), "z");
 }
@@ -100,11 +101,47 @@ TEST(AddressCache, NamesEverySenderAsFromSocketAddressDoes) {
       ASSERT_EQ(std::memcmp(&back->storage, &sa.storage, sa.length), 0);
     }
   }
-  // A few recent ones, again: found, and still right.
+  // A few recent ones, again: found (the same entry, not a new one made
+  // equal), and still right.
   for (std::size_t i = senders.size() - 8; i < senders.size(); ++i) {
     const SocketAddress& sa = senders[i];
-    EXPECT_EQ(cache.fromSockaddr(sa.get(), sa.length, Transport::UDP),
-              fromSocketAddress(sa.get(), sa.length, Transport::UDP));
+    const Address& first = cache.fromSockaddr(sa.get(), sa.length, Transport::UDP);
+    const Address& again = cache.fromSockaddr(sa.get(), sa.length, Transport::UDP);
+    EXPECT_EQ(&first, &again);
+    EXPECT_EQ(again, fromSocketAddress(sa.get(), sa.length, Transport::UDP));
+  }
+  // Only the Address handed out last is known by identity: an earlier one
+  // may since name another peer.
+  const SocketAddress& a = senders[0];
+  const SocketAddress& b = senders[1];
+  const Address& fromA = cache.fromSockaddr(a.get(), a.length, Transport::UDP);
+  cache.fromSockaddr(b.get(), b.length, Transport::UDP);
+  EXPECT_EQ(cache.handedOut(fromA), nullptr);
+}
+
+// UNIX senders whose paths share a long prefix are told apart by all of
+// their name (more of them than a set holds, each found again).
+TEST(AddressCache, UNIXNamesWithACommonPrefixAreEachFound) {
+  AddressCache cache;
+  std::vector<std::pair<sockaddr_un, socklen_t>> names;
+  for (int i = 0; i < 12; ++i) {
+    sockaddr_un un{};
+    un.sun_family = AF_UNIX;
+    std::string path = "/run/user/1000/application/client-" + std::to_string(i);
+    std::strcpy(un.sun_path, path.c_str());
+    names.emplace_back(un,
+                       static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + path.size() + 1));
+  }
+  for (auto& [un, length] : names) {
+    cache.fromSockaddr(reinterpret_cast<const sockaddr*>(&un), length, Transport::UDP);
+  }
+  for (auto& [un, length] : names) {
+    const Address& first =
+        cache.fromSockaddr(reinterpret_cast<const sockaddr*>(&un), length, Transport::UDP);
+    const Address& again =
+        cache.fromSockaddr(reinterpret_cast<const sockaddr*>(&un), length, Transport::UDP);
+    EXPECT_EQ(&first, &again);
+    EXPECT_EQ(first, Address(UNIXAddress{un.sun_path}));
   }
 }
 
@@ -148,12 +185,15 @@ TEST(AddressCache, OtherFamiliesAndOddSockaddrs) {
     const SocketAddress& back = cache.toSockaddr(local);
     EXPECT_EQ(back.length, unLength);
   }
-  // An unsupported family throws and leaves the cache as it was.
+  // An unsupported family throws and leaves the cache as it was: the
+  // entry known before is the same entry after.
+  const Address& before = cache.fromSockaddr(v4.get(), v4.length, Transport::UDP);
   sockaddr odd{};
   odd.sa_family = AF_APPLETALK;
   EXPECT_THROW(cache.fromSockaddr(&odd, sizeof odd, Transport::UDP), std::invalid_argument);
-  EXPECT_EQ(cache.fromSockaddr(v4.get(), v4.length, Transport::UDP),
-            fromSocketAddress(v4.get(), v4.length, Transport::UDP));
+  const Address& after = cache.fromSockaddr(v4.get(), v4.length, Transport::UDP);
+  EXPECT_EQ(&before, &after);
+  EXPECT_EQ(after, fromSocketAddress(v4.get(), v4.length, Transport::UDP));
 }
 
 }  // namespace

@@ -97,8 +97,9 @@ class AbstractDatagramProtocol {
   /// The protocol's last port has stopped.
   virtual void stopProtocol() {}
   /// A datagram of `size` bytes arrived from `from`, more than the port's
-  /// maxPacketSize: it was dropped, not delivered cut. The default logs a
-  /// warning; override to count or answer.
+  /// maxPacketSize: it was dropped, not delivered cut (`from` is valid only
+  /// during the call, as datagramReceived's). The default logs a warning;
+  /// override to count or answer.
   virtual void datagramTruncated(std::size_t size, const Address& from);
   /// The kernel refused a datagram written inside datagramReceived, once
   /// the batch was sent (the error a direct write would have thrown: an

@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <bit>
 #include <cstddef>
 #include <cstdint>
@@ -22,7 +23,7 @@ class AddressCache {
   /// The Address for a sockaddr the kernel gave (recvmmsg); valid until
   /// the next call.
   const Address& fromSockaddr(const sockaddr* sa, socklen_t length, Transport type) {
-    // An IPv4 sender seen before, inline: a set's tags are one cache line.
+    // An IPv4 sender seen before, inline: a set's tags are adjacent.
     if (table_ && length == sizeof(sockaddr_in) && sa->sa_family == AF_INET) {
       Tag key = exactIPv4(sa);
       if (key.length != 0) {
@@ -38,11 +39,13 @@ class AddressCache {
     return find(sa, length, type);
   }
 
-  /// The sockaddr of `address` if it is an entry's own Address, as
-  /// fromSockaddr handed it out (a reply to a sender); else nullptr.
+  /// The sockaddr of `address` if it is the Address fromSockaddr handed
+  /// out last (a reply to the sender being delivered); else nullptr. Only
+  /// the last: another entry may have been given to another peer since,
+  /// or freed by a growth (an Address kept past its call is a copy's job).
   const SocketAddress* handedOut(const Address& address) const {
     if (last_ && &address == &last_->address) return &last_->sa;
-    return entryOf(address);
+    return nullptr;
   }
 
   /// The sockaddr for `address` (a reply to a recent sender is found
@@ -107,7 +110,9 @@ class AddressCache {
     // FNV-1a over the bytes that name the peer (family, port, address).
     const auto* p = reinterpret_cast<const unsigned char*>(sa);
     std::uint64_t h = 14695981039346656037u;
-    for (socklen_t i = 0; i < length && i < 28; ++i) h = (h ^ p[i]) * 1099511628211u;
+    // (All of a UNIX name: paths that share a prefix must not share a set.)
+    socklen_t hashed = sa->sa_family == AF_UNIX ? length : std::min<socklen_t>(length, 28);
+    for (socklen_t i = 0; i < hashed; ++i) h = (h ^ p[i]) * 1099511628211u;
     return {h, length};
   }
   std::size_t setOf(std::uint64_t key) const {
@@ -132,17 +137,6 @@ class AddressCache {
     return last_->address;
   }
 
-  [[gnu::noinline]] const SocketAddress* entryOf(const Address& address) const {
-    if (!table_) return nullptr;
-    auto at = reinterpret_cast<std::uintptr_t>(&address);
-    auto base = reinterpret_cast<std::uintptr_t>(&table_->entries[0].address);
-    std::size_t n = table_->sets * kWays;
-    if (at < base || at >= base + n * sizeof(Entry) || (at - base) % sizeof(Entry) != 0)
-      return nullptr;
-    std::size_t i = (at - base) / sizeof(Entry);
-    return table_->tags[i].length != 0 ? &table_->entries[i].sa : nullptr;
-  }
-
   Entry& replace(std::size_t first, Tag key, const sockaddr* sa, socklen_t length, Transport type) {
     std::size_t set = first / kWays;
     std::size_t way = table_->next[set];
@@ -156,7 +150,8 @@ class AddressCache {
       way = 0;
       e = &table_->entries[first];
     }
-    // The Address first: an unsupported family throws with the entry intact.
+    // The Address first: an unsupported family throws before the tag says
+    // the entry is this peer's.
     if (key.exact()) {
       setIPv4(e->address, reinterpret_cast<const sockaddr_in*>(sa), type);
     } else {

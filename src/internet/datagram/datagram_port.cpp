@@ -234,7 +234,7 @@ void DatagramPort::enqueue(std::string_view datagram, const SocketAddress* to, b
   if (queue_.size() >= kMaxQueuedDatagrams || queuedBytes_ + datagram.size() > kMaxQueuedBytes)
       [[unlikely]]
     queueFull();
-  queue_.push_back().set(datagram, to, borrow);
+  queue_.push_back(datagram, to, borrow);
   queuedBytes_ += datagram.size();
 }
 
@@ -318,6 +318,7 @@ void DatagramPort::flush() {
   flushing_ = false;
   if (queue_.empty()) {
     setWriting(false);
+    queue_.shrink();  // a burst's ring is given back (a batch needs at most 64)
   } else if (fd_ >= 0) {
     ownQueued();  // the receive buffer will be read into before they go
     setWriting(true);

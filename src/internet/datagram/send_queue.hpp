@@ -54,11 +54,12 @@ class SendQueue {
   Slot& operator[](std::size_t i) { return slots_[(head_ + i) & mask_]; }
   Slot& front() { return slots_[head_]; }
 
-  /// A slot at the back, to be set.
-  Slot& push_back() {
+  /// Queues `datagram` for `to` (Slot::set); nothing is queued if copying
+  /// it throws (bad_alloc), so no slot is ever sent unset.
+  void push_back(std::string_view datagram, const SocketAddress* to, bool borrow) {
     if (count_ == capacity_) grow();
+    (*this)[count_].set(datagram, to, borrow);
     ++count_;
-    return (*this)[count_ - 1];
   }
   /// Lets go of the `n` oldest.
   void pop_front(std::size_t n = 1) {
@@ -71,10 +72,23 @@ class SendQueue {
     head_ = (head_ + n) & mask_;
     count_ -= n;
   }
-  void clear() { pop_front(count_); }
+  /// Drops everything waiting and gives back a ring a burst grew (it is
+  /// made again if needed): an idle port keeps no more than kKeptSlots.
+  void clear() {
+    pop_front(count_);
+    shrink();
+  }
+  /// Gives back a grown ring once nothing waits.
+  void shrink() {
+    if (count_ == 0 && slots_.size() > kKeptSlots) {
+      std::vector<Slot>().swap(slots_);
+      capacity_ = mask_ = head_ = 0;
+    }
+  }
 
  private:
   static constexpr std::size_t kKeptCapacity = 2048;
+  static constexpr std::size_t kKeptSlots = 64;
 
   [[gnu::noinline]] void grow() {
     // Double, the waiting datagrams moved to the front in order.
