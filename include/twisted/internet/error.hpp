@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cerrno>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -81,6 +82,73 @@ TWISTED_DEFINE_ERROR(ConnectionFdescWentAway, ConnectionLost, "The file descript
 /// to carry them (each descriptor travels with one byte).
 TWISTED_DEFINE_ERROR(FileDescriptorOverrun, ConnectionLost,
                      "More descriptors were sent than bytes to carry them");
+/// A child process ended with exit status 0 (processExited/processEnded's
+/// reason; Twisted's ProcessDone). status() is the wait status, 0.
+class ProcessDone : public ConnectionDone {
+ public:
+  /// Builds the error for wait status `status` (0).
+  explicit ProcessDone(int status = 0)
+      : ConnectionDone(compose("A process has ended without apparent errors",
+                               "process finished with exit code 0")),
+        status_(status) {}
+  /// The wait status (as waitpid gives it).
+  int status() const { return status_; }
+
+ private:
+  int status_;
+};
+/// A child process ended otherwise (Twisted's ProcessTerminated): an exit
+/// code other than 0, or a signal that killed it.
+class ProcessTerminated : public ConnectionLost {
+ public:
+  /// Builds the error from the child's exit code or terminating signal
+  /// (one of them) and its wait status.
+  ProcessTerminated(std::optional<int> exitCode, std::optional<int> signal, int status)
+      : ConnectionLost(compose("A process has ended with a probable error condition",
+                               describe(exitCode, signal))),
+        exitCode_(exitCode),
+        signal_(signal),
+        status_(status) {}
+  /// The exit code, if the child exited.
+  std::optional<int> exitCode() const { return exitCode_; }
+  /// The signal that killed it, if one did.
+  std::optional<int> signal() const { return signal_; }
+  /// The wait status (as waitpid gives it).
+  int status() const { return status_; }
+
+ private:
+  static std::string describe(std::optional<int> exitCode, std::optional<int> signal) {
+    if (signal) return "process ended by signal " + std::to_string(*signal);
+    if (exitCode) return "process ended with exit code " + std::to_string(*exitCode);
+    return {};
+  }
+  std::optional<int> exitCode_;
+  std::optional<int> signal_;
+  int status_;
+};
+/// signalProcess on a child that has already been reaped (its pid may be
+/// another process's by now).
+TWISTED_DEFINE_ERROR(ProcessExitedAlready, Error, "The process has already exited");
+/// spawnProcess could not start the child: the executable is missing, not
+/// executable, or its interpreter is (the message names the file and the
+/// reason), or a pipe or the process could not be made. errorNumber() is
+/// the errno (ENOENT, EACCES, ENOEXEC, EMFILE, ...).
+class ProcessSpawnError : public Error {
+ public:
+  /// Builds the error for `executable`, with `detail` and the errno.
+  ProcessSpawnError(const std::string& executable, const std::string& detail, int errorNumber)
+      : Error(compose("Could not start the process", executable + ": " + detail)),
+        executable_(executable),
+        errorNumber_(errorNumber) {}
+  /// The executable spawnProcess was asked to run.
+  const std::string& executable() const { return executable_; }
+  /// The errno that says why.
+  int errorNumber() const { return errorNumber_; }
+
+ private:
+  std::string executable_;
+  int errorNumber_;
+};
 /// A port could not listen. The message names the address and the reason;
 /// socketError() is the errno of the failed call (EADDRINUSE, EACCES, ...)
 /// or 0 when the address itself was wrong.

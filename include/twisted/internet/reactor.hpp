@@ -22,6 +22,7 @@
 #include "twisted/internet/deferred.hpp"
 #include "twisted/internet/delayed_call.hpp"
 #include "twisted/internet/interfaces.hpp"
+#include "twisted/internet/reactor_process.hpp"
 #include "twisted/internet/reactor_socket.hpp"
 #include "twisted/internet/reactor_tcp.hpp"
 #include "twisted/internet/reactor_udp.hpp"
@@ -43,8 +44,8 @@ TransportHost& transportHost(Reactor& reactor);
 
 /// Twisted's reactor: the event loop, with time (callLater), the FD set
 /// (addReader/addWriter), threads (callFromThread, the thread pool), name
-/// resolution, TCP, UNIX sockets, UDP and adopted sockets. A value: build
-/// one per thread, run several at once.
+/// resolution, TCP, UNIX sockets, UDP, adopted sockets and child processes.
+/// A value: build one per thread, run several at once.
 /// The interfaces beyond the core are base classes implemented in folders
 /// of their own (ReactorTCP: src/internet/tcp/).
 class Reactor final : public IReactorTime,
@@ -55,7 +56,8 @@ class Reactor final : public IReactorTime,
                       public ReactorUNIX,
                       public ReactorUNIXDatagram,
                       public ReactorUDP,
-                      public ReactorSocket {
+                      public ReactorSocket,
+                      public ReactorProcess {
  public:
   /// Builds a reactor on `backend` (Default: $TWISTED_REACTOR, else epoll).
   /// @throws error::UnknownBackend for a bad $TWISTED_REACTOR value,

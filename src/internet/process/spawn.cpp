@@ -1,0 +1,242 @@
+// spawn: posix_spawn, or fork/exec with only async-signal-safe calls in the
+// child, and the errno of a failed exec brought back to the caller.
+#include "spawn.hpp"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "twisted/internet/error.hpp"
+
+extern char** environ;
+
+namespace twisted::process {
+
+namespace {
+
+std::string errnoText(int err) {
+  char buf[256];
+  return ::strerror_r(err, buf, sizeof buf);  // GNU: the message, maybe not in buf
+}
+
+[[noreturn]] void cannotRun(const SpawnRequest& r, const std::string& file, int err) {
+  std::string why = errnoText(err);
+  if (err == ENOENT && file.find('/') != std::string::npos && ::access(file.c_str(), F_OK) == 0) {
+    why += " (its interpreter, named on its first line, is missing)";
+  }
+  throw error::ProcessSpawnError(r.executable, why, err);
+}
+
+// The file to run: a name with '/' as it is, else the first executable
+// file of that name on the child's PATH (Twisted's execvpe), or /bin:/usr/bin.
+std::string resolve(const SpawnRequest& r) {
+  if (r.executable.find('/') != std::string::npos) return r.executable;
+  std::string path = "/bin:/usr/bin";
+  if (r.env) {
+    auto it = r.env->find("PATH");
+    if (it != r.env->end()) path = it->second;
+  } else if (const char* own = std::getenv("PATH")) {
+    path = own;
+  }
+  int firstError = ENOENT;
+  std::size_t begin = 0;
+  while (begin <= path.size()) {
+    std::size_t colon = path.find(':', begin);
+    std::string dir =
+        path.substr(begin, colon == std::string::npos ? std::string::npos : colon - begin);
+    std::string candidate = (dir.empty() ? "." : dir) + "/" + r.executable;
+    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
+    if (errno == EACCES && ::access(candidate.c_str(), F_OK) == 0) firstError = EACCES;
+    if (colon == std::string::npos) break;
+    begin = colon + 1;
+  }
+  cannotRun(r, r.executable, firstError);
+}
+
+struct Strings {
+  std::vector<std::string> storage;
+  std::vector<char*> pointers;
+  char** get() {
+    pointers.clear();
+    for (auto& s : storage) pointers.push_back(s.data());
+    pointers.push_back(nullptr);
+    return pointers.data();
+  }
+};
+
+// Where each source goes first: numbers above every source and target, so
+// that putting sources in place never overwrites one not yet moved (a
+// cycle such as {1: 2, 2: 1} included).
+int scratchBase(const SpawnRequest& r) {
+  int top = 2;
+  for (auto [target, source] : r.targets) top = std::max({top, target, source});
+  return top + 1;
+}
+
+pid_t posixSpawn(const SpawnRequest& r, const std::string& file, char** argv, char** envp) {
+  posix_spawn_file_actions_t actions;
+  posix_spawnattr_t attr;
+  ::posix_spawn_file_actions_init(&actions);
+  ::posix_spawnattr_init(&attr);
+  int base = scratchBase(r);
+  int err = 0;
+  for (std::size_t i = 0; i < r.targets.size() && !err; ++i) {
+    err = ::posix_spawn_file_actions_adddup2(&actions, r.targets[i].second, base + int(i));
+  }
+  int maxTarget = -1;
+  for (std::size_t i = 0; i < r.targets.size() && !err; ++i) {
+    err = ::posix_spawn_file_actions_adddup2(&actions, base + int(i), r.targets[i].first);
+    maxTarget = std::max(maxTarget, r.targets[i].first);
+  }
+  // Below the highest target, the descriptors the child is not given.
+  for (int fd = 0; fd < maxTarget && !err; ++fd) {
+    bool given = std::any_of(r.targets.begin(), r.targets.end(),
+                             [fd](const auto& t) { return t.first == fd; });
+    if (!given) err = ::posix_spawn_file_actions_addclose(&actions, fd);
+  }
+  if (!err) err = ::posix_spawn_file_actions_addclosefrom_np(&actions, maxTarget + 1);
+  if (!err && r.path) err = ::posix_spawn_file_actions_addchdir_np(&actions, r.path->c_str());
+  sigset_t none, all;
+  sigemptyset(&none);
+  sigfillset(&all);
+  if (!err) err = ::posix_spawnattr_setsigmask(&attr, &none);
+  if (!err) err = ::posix_spawnattr_setsigdefault(&attr, &all);
+  if (!err) err = ::posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  pid_t pid = -1;
+  if (!err) err = ::posix_spawn(&pid, file.c_str(), &actions, &attr, argv, envp);
+  ::posix_spawn_file_actions_destroy(&actions);
+  ::posix_spawnattr_destroy(&attr);
+  if (err) {
+    if (err == ENOENT && r.path && ::access(r.path->c_str(), F_OK) != 0) {
+      throw error::ProcessSpawnError(r.executable, "no such working directory " + *r.path, err);
+    }
+    cannotRun(r, file, err);
+  }
+  return pid;
+}
+
+// The child of forkExec: async-signal-safe calls only; a failure is its
+// errno, written to `report` (close-on-exec: the parent reads nothing when
+// the exec succeeds).
+[[noreturn]] void child(const SpawnRequest& r, const char* file, char** argv, char** envp,
+                        int report, const std::vector<gid_t>& groups) {
+  auto fail = [report](int err) {
+    while (::write(report, &err, sizeof err) < 0 && errno == EINTR) {
+    }
+    ::_exit(127);
+  };
+  int base = scratchBase(r);
+  if (base <= report) base = report + 1;
+  int maxTarget = -1;
+  for (std::size_t i = 0; i < r.targets.size(); ++i) {
+    if (::dup2(r.targets[i].second, base + int(i)) < 0) fail(errno);
+  }
+  for (std::size_t i = 0; i < r.targets.size(); ++i) {
+    if (::dup2(base + int(i), r.targets[i].first) < 0) fail(errno);
+    maxTarget = std::max(maxTarget, r.targets[i].first);
+  }
+  for (int fd = 0; fd < maxTarget; ++fd) {
+    bool given = false;
+    for (const auto& t : r.targets) given = given || t.first == fd;
+    if (!given && fd != report) ::close(fd);
+  }
+  // Everything above the targets but the report pipe (closed by the exec).
+  if (report > maxTarget + 1) ::syscall(SYS_close_range, maxTarget + 1, report - 1, 0);
+  ::syscall(SYS_close_range, std::max(maxTarget + 1, report + 1), ~0U, 0);
+  if (r.path && ::chdir(r.path->c_str()) != 0) fail(errno);
+  if (r.gid || r.uid) {
+    if (::setgroups(groups.size(), groups.data()) != 0) fail(errno);
+  }
+  if (r.gid && ::setgid(*r.gid) != 0) fail(errno);
+  if (r.uid && ::setuid(*r.uid) != 0) fail(errno);
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  for (int sig = 1; sig < NSIG; ++sig) ::sigaction(sig, &dfl, nullptr);
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  ::execve(file, argv, envp);
+  fail(errno);
+  ::_exit(127);  // (fail does not return)
+}
+
+// The supplementary groups of `uid` (and `gid`), looked up before the fork:
+// getgrouplist is not async-signal-safe.
+std::vector<gid_t> groupsOf(const SpawnRequest& r) {
+  std::vector<gid_t> groups;
+  gid_t primary = r.gid ? *r.gid : ::getgid();
+  if (r.uid) {
+    std::vector<char> buf(16384);
+    passwd pw{};
+    passwd* found = nullptr;
+    if (::getpwuid_r(*r.uid, &pw, buf.data(), buf.size(), &found) == 0 && found) {
+      if (!r.gid) primary = pw.pw_gid;
+      int n = 64;
+      groups.resize(n);
+      if (::getgrouplist(pw.pw_name, primary, groups.data(), &n) < 0) {
+        groups.resize(n);
+        ::getgrouplist(pw.pw_name, primary, groups.data(), &n);
+      }
+      groups.resize(n);
+    }
+  }
+  if (groups.empty()) groups.push_back(primary);
+  return groups;
+}
+
+pid_t forkExec(const SpawnRequest& r, const std::string& file, char** argv, char** envp) {
+  std::vector<gid_t> groups = groupsOf(r);
+  int report[2];
+  if (::pipe2(report, O_CLOEXEC) != 0) {
+    int err = errno;
+    throw error::ProcessSpawnError(r.executable, "cannot make a pipe: " + errnoText(err), err);
+  }
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::close(report[0]);
+    child(r, file.c_str(), argv, envp, report[1], groups);
+  }
+  int forkErr = errno;
+  ::close(report[1]);
+  if (pid < 0) {
+    ::close(report[0]);
+    throw error::ProcessSpawnError(r.executable, "cannot fork: " + errnoText(forkErr), forkErr);
+  }
+  int err = 0;
+  ssize_t n;
+  while ((n = ::read(report[0], &err, sizeof err)) < 0 && errno == EINTR) {
+  }
+  ::close(report[0]);
+  if (n == sizeof err) {
+    // It never ran: reap it now, so no zombie is left behind.
+    while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+    }
+    cannotRun(r, file, err);
+  }
+  return pid;
+}
+
+}  // namespace
+
+pid_t spawn(const SpawnRequest& request) {
+  std::string file = resolve(request);
+  Strings argv{request.args, {}};
+  Strings envp;
+  if (request.env) {
+    for (const auto& [name, value] : *request.env) envp.storage.push_back(name + "=" + value);
+  }
+  char** env = request.env ? envp.get() : environ;
+  if (request.uid || request.gid) return forkExec(request, file, argv.get(), env);
+  return posixSpawn(request, file, argv.get(), env);
+}
+
+}  // namespace twisted::process

@@ -1,0 +1,315 @@
+// Child processes end to end, on every backend: bytes through a child's
+// pipes, the order its protocol hears of each end, exit codes and signals,
+// executables that cannot run, childFDs (a cycle included), the
+// environment and working directory, descriptors closed in the child, a
+// grandchild that holds stdout, pausing a child that writes. Children are
+// /bin/sh and the usual programs.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "iterate_until.hpp"
+#include "reactor_test.hpp"
+#include "temp_dir.hpp"
+#include "twisted/internet/reactor_process.hpp"
+
+namespace twisted::test {
+namespace {
+
+// The ProcessTerminated a failure holds, if it holds one.
+std::optional<error::ProcessTerminated> terminatedOf(const Failure& f) {
+  try {
+    f.raiseException();
+  } catch (const error::ProcessTerminated& e) {
+    return e;
+  } catch (...) {
+  }
+  return std::nullopt;
+}
+
+// Records every callback, in order.
+class Recorder : public ProcessProtocol {
+ public:
+  std::map<int, std::string> received;
+  std::vector<std::string> events;
+  std::optional<Failure> exited;
+  std::optional<Failure> ended;
+  std::function<void(Recorder&)> onMade;
+
+  void connectionMade() override {
+    events.push_back("made");
+    if (onMade) onMade(*this);
+  }
+  void childDataReceived(int fd, std::string_view data) override {
+    received[fd].append(data);
+    ProcessProtocol::childDataReceived(fd, data);
+  }
+  void childConnectionLost(int fd) override {
+    events.push_back("lost " + std::to_string(fd));
+    ProcessProtocol::childConnectionLost(fd);
+  }
+  void processExited(const Failure& reason) override {
+    events.push_back("exited");
+    exited = reason;
+  }
+  void processEnded(const Failure& reason) override {
+    events.push_back("ended");
+    ended = reason;
+  }
+  std::string out() { return received[1]; }
+};
+
+class ProcessTest : public ReactorTest {
+ protected:
+  std::shared_ptr<Recorder> protocol = std::make_shared<Recorder>();
+  TemporaryDirectory tmp{"twisted-process"};
+
+  std::shared_ptr<IProcessTransport> sh(const std::string& script,
+                                        std::optional<ChildFDs> fds = {}) {
+    return reactor->spawnProcess(protocol, "/bin/sh", {"sh", "-c", script}, Environment{}, {}, {},
+                                 {}, std::move(fds));
+  }
+  void waitEnded(const std::shared_ptr<Recorder>& p) {
+    ASSERT_TRUE(iterateUntil(
+        *reactor, [&] { return p->ended.has_value(); }, "processEnded"));
+  }
+  void waitEnded() { waitEnded(protocol); }
+};
+
+// ProcessTestsBuilder.test_stdinReader / test_processEnded: bytes to the
+// child's stdin come back on its stdout; stdin, stdout and stderr each end,
+// the child is reaped, then processEnded with ProcessDone.
+TEST_P(ProcessTest, BytesGoThroughCatAndEachEndIsReportedInOrder) {
+  auto child = reactor->spawnProcess(protocol, "/bin/cat", {"cat"});
+  ASSERT_TRUE(child->pid().has_value());
+  EXPECT_GT(*child->pid(), 0);
+  std::string big(1 << 20, 'x');
+  for (std::size_t i = 0; i < big.size(); i += 4099) big[i] = static_cast<char>('a' + i % 26);
+  child->write("hello ");
+  child->write(big);
+  child->closeStdin();
+  waitEnded();
+  EXPECT_EQ(protocol->out(), "hello " + big);
+  ASSERT_TRUE(protocol->exited);
+  EXPECT_TRUE(protocol->exited->check<error::ProcessDone>());
+  EXPECT_TRUE(protocol->ended->check<error::ProcessDone>());
+  EXPECT_TRUE(protocol->ended->check<error::ConnectionDone>()) << "a kind of ConnectionDone";
+  EXPECT_EQ(protocol->events.front(), "made");
+  EXPECT_EQ(protocol->events.back(), "ended");
+  EXPECT_EQ(std::count(protocol->events.begin(), protocol->events.end(), "ended"), 1);
+  for (const char* e : {"lost 0", "lost 1", "lost 2", "exited"}) {
+    EXPECT_NE(std::find(protocol->events.begin(), protocol->events.end(), e),
+              protocol->events.end())
+        << e;
+  }
+  EXPECT_FALSE(child->pid().has_value()) << "no pid once reaped";
+}
+
+// ProcessTestsBuilder.test_processExited (and twisted/test/test_process.py's
+// exit code tests): an exit code is ProcessTerminated with that code.
+TEST_P(ProcessTest, AnExitCodeIsProcessTerminatedWithTheCode) {
+  sh("echo out; echo err >&2; exit 42");
+  waitEnded();
+  auto terminated = terminatedOf(*protocol->ended);
+  ASSERT_TRUE(terminated) << protocol->ended->getErrorMessage();
+  EXPECT_EQ(terminated->exitCode(), 42);
+  EXPECT_FALSE(terminated->signal().has_value());
+  EXPECT_EQ(terminated->status(), 42 << 8);
+  EXPECT_EQ(protocol->out(), "out\n");
+  EXPECT_EQ(protocol->received[2], "err\n");
+}
+
+// ProcessTestsBuilder.test_signal / test_processExitedAlready...: a child
+// killed by a signal is ProcessTerminated with the signal; once reaped,
+// signalProcess is ProcessExitedAlready, never a signal to another pid.
+TEST_P(ProcessTest, AChildKilledByASignalAndSignallingItAfterward) {
+  auto child = sh("exec sleep 600");
+  EXPECT_THROW(child->signalProcess("NOSUCH"), std::invalid_argument);
+  child->signalProcess("KILL");
+  waitEnded();
+  auto terminated = terminatedOf(*protocol->ended);
+  ASSERT_TRUE(terminated) << protocol->ended->getErrorMessage();
+  EXPECT_EQ(terminated->signal(), SIGKILL);
+  EXPECT_FALSE(terminated->exitCode().has_value());
+  EXPECT_THROW(child->signalProcess("TERM"), error::ProcessExitedAlready);
+  EXPECT_THROW(child->signalProcess(SIGINT), error::ProcessExitedAlready);
+}
+
+// Beyond Twisted (whose child exits 1 with a traceback): an executable that
+// cannot run is the caller's typed error, naming the file and the errno,
+// with nothing left behind.
+TEST_P(ProcessTest, AnExecutableThatCannotRunIsProcessSpawnError) {
+  std::string notExecutable = tmp.path() + "/data";
+  std::ofstream(notExecutable) << "just data\n";
+  std::string badInterpreter = tmp.path() + "/script";
+  std::ofstream(badInterpreter) << "#!/nonexistent/interpreter\n";
+  ::chmod(badInterpreter.c_str(), 0755);
+  int fds = countOpenFds();
+  auto expectError = [&](const std::string& file, int err, const char* says) {
+    try {
+      reactor->spawnProcess(protocol, file, {file});
+      ADD_FAILURE() << "no ProcessSpawnError for " << file;
+    } catch (const error::ProcessSpawnError& e) {
+      EXPECT_EQ(e.errorNumber(), err) << e.what();
+      EXPECT_EQ(e.executable(), file);
+      EXPECT_NE(std::string(e.what()).find(file), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find(says), std::string::npos) << e.what();
+    }
+  };
+  expectError("/nonexistent/program", ENOENT, "No such file");
+  expectError("no-such-program-anywhere", ENOENT, "No such file");
+  expectError(notExecutable, EACCES, "Permission denied");
+  expectError(badInterpreter, ENOENT, "interpreter");
+  EXPECT_EQ(countOpenFds(), fds) << "no pipe left open";
+  EXPECT_TRUE(protocol->events.empty()) << "the protocol never connected";
+}
+
+// An extra "w" pipe on descriptor 3 and its writeToChild; a mapping with a
+// cycle ({200: 201, 201: 200} of the parent's descriptors) lands crosswise.
+TEST_P(ProcessTest, ChildFDsMakeExtraPipesAndShuffleCycles) {
+  auto child = sh("cat <&3", ChildFDs{{0, "w"}, {1, "r"}, {2, "r"}, {3, "w"}});
+  child->writeToChild(3, "through descriptor 3");
+  EXPECT_THROW(child->writeToChild(1, "x"), std::invalid_argument) << "1 is a \"r\" pipe";
+  child->closeChildFD(3);
+  waitEnded();
+  EXPECT_EQ(protocol->out(), "through descriptor 3");
+
+  // Two pipes of the test's at 200 and 201, given to the child crosswise:
+  // its 200 is the parent's 201 and its 201 the parent's 200.
+  auto [aRead, aWrite] = pipePair();
+  auto [bRead, bWrite] = pipePair();
+  ASSERT_LT(::fcntl(200, F_GETFD), 0);
+  ASSERT_LT(::fcntl(201, F_GETFD), 0);
+  Fd at200(::dup3(aWrite.get(), 200, O_CLOEXEC));
+  Fd at201(::dup3(bWrite.get(), 201, O_CLOEXEC));
+  auto crossed = std::make_shared<Recorder>();
+  reactor->spawnProcess(crossed, "/bin/bash",
+                        {"bash", "-c", "echo to-200 >&200; echo to-201 >&201"}, Environment{}, {},
+                        {}, {}, ChildFDs{{200, 201}, {201, 200}, {1, "r"}});
+  waitEnded(crossed);
+  EXPECT_TRUE(crossed->ended->check<error::ProcessDone>())
+      << crossed->ended->getErrorMessage() << crossed->out();
+  char buf[64];
+  ssize_t n = ::read(bRead.get(), buf, sizeof buf);
+  EXPECT_EQ(std::string(buf, n > 0 ? n : 0), "to-200\n") << "the child's 200 is the parent's 201";
+  n = ::read(aRead.get(), buf, sizeof buf);
+  EXPECT_EQ(std::string(buf, n > 0 ? n : 0), "to-201\n") << "the child's 201 is the parent's 200";
+}
+
+// Every descriptor the child is not given is closed in it, whatever the
+// parent holds open (the /proc/self/fd of the child lists 0, 1, 2 and the
+// one ls reads the directory with).
+TEST_P(ProcessTest, TheChildHasOnlyTheDescriptorsItIsGiven) {
+  Fd extra(::open("/dev/null", O_RDONLY));  // not close-on-exec
+  sh("ls /proc/self/fd");
+  waitEnded();
+  std::string out = protocol->out();
+  std::vector<std::string> names;
+  for (std::size_t b = 0, e; (e = out.find('\n', b)) != std::string::npos; b = e + 1) {
+    names.push_back(out.substr(b, e - b));
+  }
+  EXPECT_EQ(names, (std::vector<std::string>{"0", "1", "2", "3"})) << out;
+}
+
+// The environment is empty unless given (Twisted's default), nullopt is
+// this process's own; path is the working directory.
+TEST_P(ProcessTest, TheEnvironmentAndTheWorkingDirectory) {
+  reactor->spawnProcess(protocol, "/usr/bin/env", {"env"});
+  waitEnded();
+  EXPECT_EQ(protocol->out(), "");
+  auto given = std::make_shared<Recorder>();
+  reactor->spawnProcess(given, "env", {"env"}, Environment{{"A", "1"}, {"B", "two words"}});
+  waitEnded(given);
+  EXPECT_EQ(given->out(), "A=1\nB=two words\n");
+  auto inherited = std::make_shared<Recorder>();
+  ::setenv("TWISTED_TEST_INHERITED", "yes", 1);
+  reactor->spawnProcess(inherited, "/bin/sh", {"sh", "-c", "echo $TWISTED_TEST_INHERITED"},
+                        std::nullopt);
+  waitEnded(inherited);
+  EXPECT_EQ(inherited->out(), "yes\n");
+  auto where = std::make_shared<Recorder>();
+  reactor->spawnProcess(where, "/bin/pwd", {"pwd"}, Environment{}, tmp.path());
+  waitEnded(where);
+  EXPECT_EQ(where->out(), std::filesystem::canonical(tmp.path()).string() + "\n");
+  try {
+    reactor->spawnProcess(where, "/bin/pwd", {"pwd"}, Environment{}, tmp.path() + "/missing");
+    ADD_FAILURE() << "no ProcessSpawnError";
+  } catch (const error::ProcessSpawnError& e) {
+    EXPECT_NE(std::string(e.what()).find("working directory"), std::string::npos) << e.what();
+  }
+}
+
+// ProcessTestsBuilder.test_processEnded with a grandchild (Twisted's
+// rule): processExited comes when the child is reaped, processEnded only
+// once the grandchild that holds stdout has closed it too.
+TEST_P(ProcessTest, AGrandchildHoldingStdoutDelaysProcessEnded) {
+  auto [gateRead, gateWrite] = pipePair();
+  ::fcntl(gateRead.get(), F_SETFL, 0);  // the grandchild's read blocks
+  // The grandchild waits for a byte on descriptor 3, then writes and exits.
+  sh("(read line <&3; echo late) & exit 0",
+     ChildFDs{{0, "w"}, {1, "r"}, {2, "r"}, {3, gateRead.get()}});
+  ASSERT_TRUE(iterateUntil(
+      *reactor, [&] { return protocol->exited.has_value(); }, "processExited"));
+  EXPECT_FALSE(protocol->ended.has_value()) << "stdout is still open in the grandchild";
+  sendByte(gateWrite, '\n');
+  waitEnded();
+  EXPECT_EQ(protocol->out(), "late\n");
+  EXPECT_TRUE(protocol->ended->check<error::ProcessDone>());
+}
+
+// A child that writes more than its protocol takes: pausing stops reading,
+// so the child blocks on a full pipe; resuming delivers everything, none
+// lost.
+TEST_P(ProcessTest, PausingAChildThatWritesBlocksItAndLosesNothing) {
+  constexpr std::size_t kTotal = 8 << 20;
+  auto child = sh("head -c " + std::to_string(kTotal) + " /dev/zero");
+  child->pauseProducing();
+  for (int i = 0; i < 50; ++i) reactor->iterate(0.001);
+  EXPECT_EQ(protocol->out().size(), 0u) << "nothing is read while paused";
+  EXPECT_FALSE(protocol->exited.has_value()) << "the child is blocked on its full pipe";
+  child->resumeProducing();
+  waitEnded();
+  EXPECT_EQ(protocol->out().size(), kTotal);
+}
+
+// uid and gid (Twisted's, POSIX only): the child runs as that user, in
+// that group, with that user's supplementary groups (fork/exec: posix_spawn
+// cannot switch users). Needs root.
+TEST_P(ProcessTest, UidAndGidSwitchTheUserWithItsGroups) {
+  if (::geteuid() != 0) GTEST_SKIP() << "switching users needs root";
+  reactor->spawnProcess(protocol, "/bin/sh", {"sh", "-c", "id -u; id -g; id -G; pwd"},
+                        Environment{}, tmp.path(), 65534, 65534);
+  waitEnded();
+  EXPECT_TRUE(protocol->ended->check<error::ProcessDone>()) << protocol->received[2];
+  EXPECT_EQ(protocol->out(),
+            "65534\n65534\n65534\n" + std::filesystem::canonical(tmp.path()).string() + "\n");
+  // The fork/exec path reports an executable that cannot run as posix_spawn does.
+  try {
+    reactor->spawnProcess(protocol, "/nonexistent/program", {"x"}, Environment{}, {}, 65534);
+    ADD_FAILURE() << "no ProcessSpawnError";
+  } catch (const error::ProcessSpawnError& e) {
+    EXPECT_EQ(e.errorNumber(), ENOENT) << e.what();
+  }
+}
+
+// A child that exits before the reactor turns is still reported.
+TEST_P(ProcessTest, AChildThatExitsBeforeTheReactorRunsIsReported) {
+  reactor->spawnProcess(protocol, "/bin/true", {"true"});
+  ::usleep(1000);
+  waitEnded();
+  EXPECT_TRUE(protocol->ended->check<error::ProcessDone>());
+}
+
+TWISTED_ALL_BACKENDS(ProcessTest);
+
+}  // namespace
+}  // namespace twisted::test
