@@ -38,8 +38,7 @@ TEST(SendQueue, KeepsOrderAcrossWrapAroundAndGrowth) {
   std::vector<std::string> got;
   // Push and pop unevenly so that the oldest is mid-ring when it grows.
   for (int round = 0; round < 6; ++round) {
-    for (int i = 0; i < 7 * (round + 1); ++i)
-      q.push_back(std::to_string(next++), nullptr, false);
+    for (int i = 0; i < 7 * (round + 1); ++i) q.push_back(std::to_string(next++), nullptr, false);
     for (int i = 0; i < 5 * (round + 1) && !q.empty(); ++i) {
       EXPECT_EQ(q.front().view(), std::to_string(expect++));
       q.pop_front();
