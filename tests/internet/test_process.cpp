@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -301,6 +302,23 @@ TEST_P(ProcessTest, UidAndGidSwitchTheUserWithItsGroups) {
   } catch (const error::ProcessSpawnError& e) {
     EXPECT_EQ(e.errorNumber(), ENOENT) << e.what();
   }
+}
+
+// Writing to a child that has gone: the write fails with EPIPE (SIGPIPE is
+// ignored: its default would kill this process), stdin's pipe ends, and
+// later writes are dropped. The test waits for the child's exit without
+// reaping it (WNOWAIT), so the write surely meets a pipe with no reader.
+TEST_P(ProcessTest, WritingToAChildThatHasGoneEndsThePipeNotTheParent) {
+  auto child = sh("exit 0");
+  siginfo_t info{};
+  ASSERT_EQ(::waitid(P_PID, static_cast<id_t>(*child->pid()), &info, WEXITED | WNOWAIT), 0);
+  child->write(std::string(1 << 16, 'x'));
+  EXPECT_NE(std::find(protocol->events.begin(), protocol->events.end(), "lost 0"),
+            protocol->events.end())
+      << "the failed write ends stdin's pipe";
+  EXPECT_NO_THROW(child->write("after the end"));
+  waitEnded();
+  EXPECT_TRUE(protocol->ended->check<error::ProcessDone>());
 }
 
 // A child that exits before the reactor turns is still reported.

@@ -70,8 +70,9 @@ class IProcessTransport : public IPushProducer {
   virtual void write(std::string_view data) = 0;
   /// Writes each of `data` to stdin, in order.
   virtual void writeSequence(std::span<const std::string_view> data) = 0;
-  /// Writes to the child's descriptor `childFD`, which must be a "w" pipe.
-  /// @throws std::invalid_argument when it is not one (or is closed).
+  /// Writes to the child's descriptor `childFD`, which must be a "w" pipe;
+  /// once that pipe has ended (the child closed it) the bytes are dropped.
+  /// @throws std::invalid_argument when it is not a "w" pipe.
   virtual void writeToChild(int childFD, std::string_view data) = 0;
   /// Closes the child's stdin once what is written has been sent (the
   /// child then reads end-of-file).

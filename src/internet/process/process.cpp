@@ -84,6 +84,7 @@ void Process::start(SpawnRequest request, const ChildFDs& childFDs) {
       pipe = std::make_shared<ChildWriter>(self, childFD, mine);
     }
     pipes_[childFD] = std::move(pipe);
+    writable_[childFD] = !parentReads;
     request.targets.emplace_back(childFD, theirs);
   }
   pid_ = spawn(request);
@@ -111,12 +112,15 @@ void Process::writeSequence(std::span<const std::string_view> data) {
 }
 
 void Process::writeToChild(int childFD, std::string_view data) {
-  auto it = pipes_.find(childFD);
-  if (it == pipes_.end() || !it->second->isWriter()) {
+  auto kind = writable_.find(childFD);
+  if (kind == writable_.end() || !kind->second) {
     throw std::invalid_argument("writeToChild: descriptor " + std::to_string(childFD) +
-                                " is not an open \"w\" pipe");
+                                " is not a \"w\" pipe");
   }
-  static_cast<ChildWriter&>(*it->second).write(data);
+  // A pipe that has ended (the child closed it) takes writes and drops
+  // them, as a closed transport does.
+  auto it = pipes_.find(childFD);
+  if (it != pipes_.end()) static_cast<ChildWriter&>(*it->second).write(data);
 }
 
 void Process::closeChildFD(int childFD) {

@@ -80,6 +80,7 @@ class Process final : public IProcessTransport,
   pid_t pid_ = -1;
   std::shared_ptr<Reaper> reaper_;
   std::map<int, std::shared_ptr<ChildPipe>> pipes_;
+  std::map<int, bool> writable_;  // each piped descriptor: true for a "w" pipe
   bool reaped_ = false;
   bool ended_ = false;
   bool paused_ = false;
