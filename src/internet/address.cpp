@@ -49,6 +49,7 @@ std::string toString(const Address& address) {
       }
       return out + "')";
     }
+    std::string operator()(const PipeAddress&) const { return "PipeAddress()"; }
   };
   return std::visit(Visitor{}, address);
 }
@@ -86,6 +87,8 @@ SocketAddress toSocketAddress(const Address& address) {
       throw std::invalid_argument("not an IPv6 address: '" + v6->host + "'");
     }
     out.length = sizeof(sockaddr_in6);
+  } else if (std::holds_alternative<PipeAddress>(address)) {
+    throw std::invalid_argument("a PipeAddress has no socket address");
   } else {
     const auto& local = std::get<UNIXAddress>(address);
     auto* un = reinterpret_cast<sockaddr_un*>(&out.storage);

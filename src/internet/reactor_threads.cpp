@@ -88,8 +88,9 @@ void Reactor::Impl::handleSignals() {
              {{"signal", (bits & detail::kSigInt) ? "SIGINT" : "SIGTERM"}});
     if (!stopped) self.stop();
   }
-  // kSigChld: reaping belongs to the process support (a later module); the
-  // handler already woke the loop, which is all it needs from here.
+  // kSigChld: reaping needs nothing from here. Children are reaped by
+  // their pidfds, or, without pidfds, by each reactor's ChildWatcher, whose
+  // eventfd the same handler writes (process/waitpid_reaper.hpp).
 }
 
 ThreadPool& Reactor::getThreadPool() {

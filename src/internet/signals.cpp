@@ -19,8 +19,37 @@ struct sigaction g_old[3];
 constexpr int kSignals[3] = {SIGINT, SIGTERM, SIGCHLD};
 constexpr unsigned kBits[3] = {kSigInt, kSigTerm, kSigChld};
 
-extern "C" void onSignal(int signum) {
+// ChildSignals: the eventfds to write on SIGCHLD (-1: a free slot), and
+// the SIGCHLD disposition from before the first of ours, called after ours.
+constexpr int kChildSlots = 64;
+std::atomic<int> g_childFds[kChildSlots];
+std::atomic<bool> g_childHandler{false};
+struct sigaction g_chldBefore;
+[[gnu::constructor]] void initChildSlots() {
+  for (auto& slot : g_childFds) slot.store(-1);
+}
+
+void chainChild(int signum, siginfo_t* info, void* context) {
+  const struct sigaction& before = g_chldBefore;
+  if (before.sa_flags & SA_SIGINFO) {
+    if (before.sa_sigaction) before.sa_sigaction(signum, info, context);
+  } else if (before.sa_handler != SIG_DFL && before.sa_handler != SIG_IGN &&
+             before.sa_handler != nullptr) {
+    before.sa_handler(signum);
+  }
+}
+
+extern "C" void onSignal(int signum, siginfo_t* info, void* context) {
   int saved = errno;  // a handler must not disturb the interrupted code
+  if (signum == SIGCHLD && g_childHandler.load(std::memory_order_acquire)) {
+    std::uint64_t one = 1;
+    for (auto& slot : g_childFds) {
+      int fd = slot.load(std::memory_order_relaxed);
+      if (fd >= 0) [[maybe_unused]]
+        ssize_t n = ::write(fd, &one, sizeof one);
+    }
+    chainChild(signum, info, context);
+  }
   for (int i = 0; i < 3; ++i) {
     if (kSignals[i] == signum) g_pending.fetch_or(kBits[i], std::memory_order_relaxed);
   }
@@ -49,6 +78,12 @@ void resetInChild() {
     g_wakeFd.store(-1);
     g_pending.store(0);
   }
+  // The parent's watchers are not the child's.
+  if (g_childHandler.load()) {
+    for (auto& slot : g_childFds) slot.store(-1);
+    g_childHandler.store(false);
+    ::sigaction(SIGCHLD, &g_chldBefore, nullptr);
+  }
   g_mutex.unlock();
 }
 [[gnu::constructor]] void registerForkHandlers() {
@@ -63,9 +98,9 @@ bool SignalHandlers::install(int wakeFd) {
   g_pending.store(0);
   g_wakeFd.store(wakeFd);
   struct sigaction sa {};
-  sa.sa_handler = onSignal;
+  sa.sa_sigaction = onSignal;
   sigemptyset(&sa.sa_mask);
-  sa.sa_flags = SA_RESTART;
+  sa.sa_flags = SA_RESTART | SA_SIGINFO;
   for (int i = 0; i < 3; ++i) ::sigaction(kSignals[i], &sa, &g_old[i]);
   return true;
 }
@@ -73,8 +108,40 @@ bool SignalHandlers::install(int wakeFd) {
 void SignalHandlers::uninstall(int wakeFd) {
   std::lock_guard lock(g_mutex);
   if (g_wakeFd.load() != wakeFd) return;
-  for (int i = 0; i < 3; ++i) ::sigaction(kSignals[i], &g_old[i], nullptr);
+  for (int i = 0; i < 3; ++i) {
+    if (kSignals[i] == SIGCHLD && g_childHandler.load()) continue;  // children's, kept
+    ::sigaction(kSignals[i], &g_old[i], nullptr);
+  }
   g_wakeFd.store(-1);
+}
+
+bool ChildSignals::watch(int eventFd) {
+  std::lock_guard lock(g_mutex);
+  for (auto& slot : g_childFds) {
+    if (slot.load() >= 0) continue;
+    slot.store(eventFd);
+    if (!g_childHandler.load()) {
+      // What was there before any of ours: a running reactor's saved one.
+      struct sigaction current {};
+      ::sigaction(SIGCHLD, nullptr, &current);
+      g_chldBefore = g_wakeFd.load() >= 0 ? g_old[2] : current;
+      struct sigaction sa {};
+      sa.sa_sigaction = onSignal;
+      sigemptyset(&sa.sa_mask);
+      sa.sa_flags = SA_RESTART | SA_SIGINFO | SA_NOCLDSTOP;
+      g_childHandler.store(true, std::memory_order_release);
+      ::sigaction(SIGCHLD, &sa, nullptr);
+    }
+    return true;
+  }
+  return false;
+}
+
+void ChildSignals::unwatch(int eventFd) {
+  std::lock_guard lock(g_mutex);
+  for (auto& slot : g_childFds) {
+    if (slot.load() == eventFd) slot.store(-1);
+  }
 }
 
 unsigned SignalHandlers::takePending() {

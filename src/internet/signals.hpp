@@ -17,4 +17,15 @@ class SignalHandlers {
   static unsigned takePending();
 };
 
+/// SIGCHLD for reaping without pidfds (process/waitpid_reaper.hpp): every
+/// watching eventfd is written when a child exits. The handler, once
+/// installed for this, stays for the life of the process (a reactor's
+/// uninstall leaves it), and calls the handler that was there before.
+class ChildSignals {
+ public:
+  /// Adds `eventFd`; false if all the slots (64) are taken.
+  static bool watch(int eventFd);
+  static void unwatch(int eventFd);
+};
+
 }  // namespace twisted::detail

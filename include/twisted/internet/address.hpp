@@ -46,8 +46,16 @@ struct UNIXAddress {
   friend bool operator==(const UNIXAddress&, const UNIXAddress&) = default;
 };
 
+/// The address of a transport over pipes (Twisted's PipeAddress): both
+/// ends of StandardIO, and of a child process's stdin and stdout
+/// (ProcessEndpoint). It has no parts.
+struct PipeAddress {
+  /// Always true: there is one such address.
+  friend bool operator==(const PipeAddress&, const PipeAddress&) = default;
+};
+
 /// Any address a transport reports (getHost, getPeer) or buildProtocol gets.
-using Address = std::variant<IPv4Address, IPv6Address, UNIXAddress>;
+using Address = std::variant<IPv4Address, IPv6Address, UNIXAddress, PipeAddress>;
 
 /// Twisted's repr: "IPv4Address(type='TCP', host='127.0.0.1', port=8000)".
 std::string toString(const Address& address);

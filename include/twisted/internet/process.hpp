@@ -16,6 +16,7 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 
@@ -60,7 +61,11 @@ using Environment = std::map<std::string, std::string>;
 
 /// Twisted's IProcessTransport: a running child, its pipes and its pid.
 /// Pausing (IPushProducer) stops reading every pipe from the child, so a
-/// child that writes faster than its protocol can take blocks.
+/// child that writes faster than its protocol can take blocks. A PTY child
+/// (usePTY) has one descriptor, its terminal: write and writeToChild(0)
+/// reach its input, closeStdin/closeStdout/closeStderr do nothing (as in
+/// Twisted), loseConnection closes the terminal, and closeChildFD or
+/// writeToChild of another descriptor throw std::logic_error.
 class IProcessTransport : public IPushProducer {
  public:
   ~IProcessTransport() override = default;
@@ -96,6 +101,13 @@ class IProcessTransport : public IPushProducer {
   virtual void signalProcess(std::string_view signal) = 0;
   /// Sends the child signal number `signal`. @throws as above.
   virtual void signalProcess(int signal) = 0;
+  /// A PTY child's terminal size (TIOCSWINSZ: the child gets SIGWINCH).
+  /// @throws std::logic_error if the child was not given a PTY.
+  virtual void setWindowSize(unsigned short rows, unsigned short columns) {
+    (void)rows;
+    (void)columns;
+    throw std::logic_error("setWindowSize: the child has no PTY (spawnProcess usePTY)");
+  }
 };
 
 /// Twisted's ProcessProtocol: the handler of one child. Each callback has

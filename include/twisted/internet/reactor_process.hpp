@@ -17,6 +17,11 @@
 
 namespace twisted {
 
+namespace process {
+class ChildWatcher;
+struct ReapingAccess;
+}  // namespace process
+
 /// Twisted's IReactorProcess.
 class IReactorProcess {
  public:
@@ -31,20 +36,28 @@ class IReactorProcess {
   ///   uid, gid the user and group the child runs as (with that user's
   ///            supplementary groups); this process must be allowed to
   ///            switch (root)
+  ///   usePTY   the child gets a pseudo-terminal as descriptors 0, 1 and 2
+  ///            (its own session, the terminal its controlling one): what
+  ///            it writes arrives as childDataReceived(1, ...), write()
+  ///            goes to its input, setWindowSize() sets its size, and its
+  ///            end (every descriptor of it closed) counts as every pipe's
   ///   childFDs what each child descriptor is (ChildFD); every other
   ///            descriptor is closed in the child, whatever the limit
   /// The child starts with no blocked signals and every signal's default
-  /// action. It is reaped by this reactor (a pidfd), so reactors on other
-  /// threads reap their own children.
+  /// action. It is reaped by this reactor (a pidfd; without pidfds, a
+  /// SIGCHLD handler and waitpid for each of this reactor's own children),
+  /// so reactors on other threads reap their own children.
   /// @throws error::ProcessSpawnError naming the file and the errno when it
   ///   cannot be run (missing, not executable, a missing interpreter) or the
-  ///   pipes cannot be made; std::invalid_argument for empty args or a
-  ///   childFDs value that is not "r", "w" or a descriptor.
+  ///   pipes cannot be made; std::invalid_argument for empty args, a
+  ///   childFDs value that is not "r", "w" or a descriptor, or usePTY with
+  ///   childFDs (as Twisted refuses them together).
   virtual std::shared_ptr<IProcessTransport> spawnProcess(
       std::shared_ptr<ProcessProtocol> protocol, std::string executable,
       std::vector<std::string> args, std::optional<Environment> env = Environment{},
       std::optional<std::string> path = {}, std::optional<uid_t> uid = {},
-      std::optional<gid_t> gid = {}, std::optional<ChildFDs> childFDs = {}) = 0;
+      std::optional<gid_t> gid = {}, bool usePTY = false,
+      std::optional<ChildFDs> childFDs = {}) = 0;
 };
 
 /// The reactor's IReactorProcess (a Reactor is the only class that derives
@@ -55,13 +68,18 @@ class ReactorProcess : public IReactorProcess {
       std::shared_ptr<ProcessProtocol> protocol, std::string executable,
       std::vector<std::string> args, std::optional<Environment> env = Environment{},
       std::optional<std::string> path = {}, std::optional<uid_t> uid = {},
-      std::optional<gid_t> gid = {}, std::optional<ChildFDs> childFDs = {}) override;
+      std::optional<gid_t> gid = {}, bool usePTY = false,
+      std::optional<ChildFDs> childFDs = {}) override;
 
  private:
   // Only a Reactor is one (src/internet/process/reactor_process.cpp casts to it).
   friend class Reactor;
   ReactorProcess() = default;
-  ~ReactorProcess() override = default;
+  ~ReactorProcess() override;
+  // This reactor's SIGCHLD reaping while it has such children (they and
+  // the reactor's FD set hold it).
+  friend struct process::ReapingAccess;
+  std::weak_ptr<process::ChildWatcher> childWatcher_;
 };
 
 }  // namespace twisted

@@ -4,6 +4,10 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <stdlib.h>
+#include <sys/ioctl.h>
+#include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -55,7 +59,7 @@ Process::Process(Reactor& reactor, std::shared_ptr<ProcessProtocol> protocol, st
 
 Process::~Process() = default;
 
-void Process::start(SpawnRequest request, const ChildFDs& childFDs) {
+void Process::start(SpawnRequest request, const ChildFDs& childFDs, bool usePTY) {
   // The child's ends, closed here once it has them (or it failed to start).
   std::vector<int> childEnds;
   struct CloseChildEnds {
@@ -65,41 +69,71 @@ void Process::start(SpawnRequest request, const ChildFDs& childFDs) {
     }
   } closeChildEnds{childEnds};
   std::weak_ptr<Process> self = weak_from_this();
-  for (const auto& [childFD, what] : childFDs) {
-    if (childFD < 0) throw std::invalid_argument("childFDs: a negative descriptor");
-    if (what.kind() == ChildFD::Kind::Inherit) {
-      request.targets.emplace_back(childFD, what.parentFd());
-      continue;
+  if (usePTY) {
+    openPty(request, childEnds);
+  } else {
+    for (const auto& [childFD, what] : childFDs) {
+      if (childFD < 0) throw std::invalid_argument("childFDs: a negative descriptor");
+      if (what.kind() == ChildFD::Kind::Inherit) {
+        request.targets.emplace_back(childFD, what.parentFd());
+        continue;
+      }
+      auto [readEnd, writeEnd] = makePipe(request.executable);
+      bool parentReads = what.kind() == ChildFD::Kind::Read;
+      int mine = parentReads ? readEnd : writeEnd;
+      int theirs = parentReads ? writeEnd : readEnd;
+      childEnds.push_back(theirs);
+      std::shared_ptr<ChildPipe> pipe;
+      if (parentReads) {
+        pipe = std::make_shared<ChildReader>(self, childFD, mine);
+      } else {
+        pipe = std::make_shared<ChildWriter>(self, childFD, mine);
+      }
+      pipes_[childFD] = std::move(pipe);
+      writable_[childFD] = !parentReads;
+      request.targets.emplace_back(childFD, theirs);
     }
-    auto [readEnd, writeEnd] = makePipe(request.executable);
-    bool parentReads = what.kind() == ChildFD::Kind::Read;
-    int mine = parentReads ? readEnd : writeEnd;
-    int theirs = parentReads ? writeEnd : readEnd;
-    childEnds.push_back(theirs);
-    ::fcntl(mine, F_SETFL, ::fcntl(mine, F_GETFL) | O_NONBLOCK);
-    std::shared_ptr<ChildPipe> pipe;
-    if (parentReads) {
-      pipe = std::make_shared<ChildReader>(self, childFD, mine);
-    } else {
-      pipe = std::make_shared<ChildWriter>(self, childFD, mine);
-    }
-    pipes_[childFD] = std::move(pipe);
-    writable_[childFD] = !parentReads;
-    request.targets.emplace_back(childFD, theirs);
   }
+  std::shared_ptr<void> ready = prepareReaping(reactor_);
   pid_ = spawn(request);
   try {
-    reaper_ = std::make_shared<Reaper>(self, pid_);
-  } catch (const std::system_error&) {
-    // No pidfd (a kernel before 5.3): the child cannot be waited for here.
+    reaper_ = startReaping(reactor_, self, pid_);
+  } catch (const std::system_error& e) {
+    // It cannot be waited for here (a pidfd refused since the probe).
     ::kill(pid_, SIGKILL);
-    throw error::ProcessSpawnError(
-        request.executable, "this kernel has no pidfd_open (Linux 5.3 or later needed)", ENOSYS);
+    ::waitpid(pid_, nullptr, 0);
+    throw error::ProcessSpawnError(request.executable,
+                                   std::string("cannot wait for the child: ") + e.what(),
+                                   e.code().value());
   }
   reactor_.track(shared_from_this());
-  reactor_.addReader(reaper_);
   for (auto& [fd, pipe] : pipes_) pipe->begin(reactor_);
   protocol_->makeConnection(shared_from_this());
+}
+
+void Process::openPty(SpawnRequest& request, std::vector<int>& childEnds) {
+  auto fail = [&](const char* what) {
+    int err = errno;
+    throw error::ProcessSpawnError(
+        request.executable, std::string("cannot make a PTY: ") + what + ": " + std::strerror(err),
+        err);
+  };
+  int master = ::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (master < 0) fail("posix_openpt");
+  // Owned by pty_ from here: closed if what follows throws.
+  pty_ = std::make_shared<ChildWriter>(weak_from_this(), 1, master, PipeOptions{},
+                                       /*readsToo=*/true);
+  char name[64];
+  if (::grantpt(master) != 0 || ::unlockpt(master) != 0) fail("unlockpt");
+  if (::ptsname_r(master, name, sizeof name) != 0) fail("ptsname");
+  int slave = ::open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (slave < 0) fail(name);
+  childEnds.push_back(slave);
+  // The child's side blocks, as any program expects of its terminal.
+  request.targets = {{0, slave}, {1, slave}, {2, slave}};
+  request.pty = true;
+  pipes_[1] = pty_;
+  writable_[0] = true;
 }
 
 std::optional<pid_t> Process::pid() const {
@@ -112,6 +146,10 @@ void Process::writeSequence(std::span<const std::string_view> data) {
 }
 
 void Process::writeToChild(int childFD, std::string_view data) {
+  if (pty_ && childFD == 0) {
+    pty_->write(data);
+    return;
+  }
   auto kind = writable_.find(childFD);
   if (kind == writable_.end() || !kind->second) {
     throw std::invalid_argument("writeToChild: descriptor " + std::to_string(childFD) +
@@ -124,6 +162,7 @@ void Process::writeToChild(int childFD, std::string_view data) {
 }
 
 void Process::closeChildFD(int childFD) {
+  if (pty_) throw std::logic_error("closeChildFD: a PTY child has only its terminal");
   auto it = pipes_.find(childFD);
   if (it == pipes_.end()) return;
   std::shared_ptr<ChildPipe> pipe = it->second;
@@ -131,6 +170,10 @@ void Process::closeChildFD(int childFD) {
 }
 
 void Process::loseConnection() {
+  if (pty_) {
+    pty_->close();
+    return;
+  }
   closeStdin();
   closeStderr();
   closeStdout();
@@ -146,8 +189,19 @@ void Process::signalProcess(int signal) {
   }
 }
 
+void Process::setWindowSize(unsigned short rows, unsigned short columns) {
+  if (!pty_) IProcessTransport::setWindowSize(rows, columns);  // throws
+  winsize size{};
+  size.ws_row = rows;
+  size.ws_col = columns;
+  if (pty_->open() && ::ioctl(pty_->fileno(), TIOCSWINSZ, &size) != 0) {
+    throw std::system_error(errno, std::generic_category(), "setWindowSize");
+  }
+}
+
 void Process::pauseProducing() {
   paused_ = true;
+  if (pty_) pty_->pause();
   for (auto& [fd, pipe] : pipes_) {
     if (!pipe->isWriter()) static_cast<ChildReader&>(*pipe).pause();
   }
@@ -155,28 +209,29 @@ void Process::pauseProducing() {
 
 void Process::resumeProducing() {
   paused_ = false;
+  if (pty_) pty_->resume();
   for (auto& [fd, pipe] : pipes_) {
     if (!pipe->isWriter()) static_cast<ChildReader&>(*pipe).resume();
   }
 }
 
-void Process::childDataReceived(int childFD, std::string_view data) {
+void Process::pipeDataReceived(int childFD, std::string_view data) {
   if (protocol_) protocol_->childDataReceived(childFD, data);
 }
 
-void Process::childConnectionLost(int childFD) {
+void Process::pipeConnectionLost(int childFD, const Failure&) {
   auto self = shared_from_this();
   if (pipes_.erase(childFD) == 0) return;
-  if (protocol_) protocol_->childConnectionLost(childFD);
+  // A PTY's end is the end of all of it; Twisted tells the protocol
+  // nothing but processEnded.
+  if (protocol_ && !pty_) protocol_->childConnectionLost(childFD);
   maybeEnded();
 }
 
-void Process::reaped(int status, std::optional<int> exitCode, std::optional<int> signal) {
+void Process::reaped(const ExitStatus& status) {
   auto self = shared_from_this();
   reaped_ = true;
   status_ = status;
-  exitCode_ = exitCode;
-  signal_ = signal;
   if (protocol_) {
     try {
       protocol_->processExited(reason());
@@ -189,8 +244,10 @@ void Process::reaped(int status, std::optional<int> exitCode, std::optional<int>
 }
 
 Failure Process::reason() const {
-  if (exitCode_ && *exitCode_ == 0) return Failure::of(error::ProcessDone(status_));
-  return Failure::of(error::ProcessTerminated(exitCode_, signal_, status_));
+  if (status_.exitCode && *status_.exitCode == 0) {
+    return Failure::of(error::ProcessDone(status_.status));
+  }
+  return Failure::of(error::ProcessTerminated(status_.exitCode, status_.signal, status_.status));
 }
 
 void Process::maybeEnded() {

@@ -14,8 +14,10 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "pipes.hpp"
+#include "reaper.hpp"
 #include "spawn.hpp"
 #include "twisted/internet/interfaces.hpp"
 #include "twisted/internet/process.hpp"
@@ -30,29 +32,38 @@ class Reaper;
 
 class Process final : public IProcessTransport,
                       public IFileDescriptor,
+                      public PipeOwner,
                       public std::enable_shared_from_this<Process> {
  public:
   /// Use Reactor::spawnProcess; public for make_shared.
   Process(Reactor& reactor, std::shared_ptr<ProcessProtocol> protocol, std::string name);
   ~Process() override;
 
-  /// Makes the pipes `childFDs` asks for, starts the child, registers the
-  /// reaper and the pipes, connects the protocol.
-  /// @throws as spawnProcess
-  void start(SpawnRequest request, const ChildFDs& childFDs);
+  /// Makes the pipes `childFDs` asks for (or, with `usePTY`, a PTY),
+  /// starts the child, registers the reaper and the pipes, connects the
+  /// protocol. @throws as spawnProcess
+  void start(SpawnRequest request, const ChildFDs& childFDs, bool usePTY);
 
   // ---- IProcessTransport ---------------------------------------------------
   std::optional<pid_t> pid() const override;
   void write(std::string_view data) override { writeToChild(0, data); }
   void writeSequence(std::span<const std::string_view> data) override;
   void writeToChild(int childFD, std::string_view data) override;
-  void closeStdin() override { closeChildFD(0); }
-  void closeStdout() override { closeChildFD(1); }
-  void closeStderr() override { closeChildFD(2); }
+  // (Nothing on a PTY, as in Twisted: it has one descriptor.)
+  void closeStdin() override {
+    if (!pty_) closeChildFD(0);
+  }
+  void closeStdout() override {
+    if (!pty_) closeChildFD(1);
+  }
+  void closeStderr() override {
+    if (!pty_) closeChildFD(2);
+  }
   void closeChildFD(int childFD) override;
   void loseConnection() override;
   void signalProcess(std::string_view signal) override;
   void signalProcess(int signal) override;
+  void setWindowSize(unsigned short rows, unsigned short columns) override;
   void pauseProducing() override;
   void resumeProducing() override;
   void stopProducing() override { loseConnection(); }
@@ -63,15 +74,16 @@ class Process final : public IProcessTransport,
   void connectionLost(const Failure& reason) override;
   std::string logPrefix() const override { return name_; }
 
-  // ---- from the pipes and the reaper -----------------------------------------
-  void childDataReceived(int childFD, std::string_view data);
-  void childConnectionLost(int childFD);
-  void reaped(int status, std::optional<int> exitCode, std::optional<int> signal);
+  // ---- from the pipes (PipeOwner) and the reaper -------------------------------
+  void pipeDataReceived(int childFD, std::string_view data) override;
+  void pipeConnectionLost(int childFD, const Failure& reason) override;
+  void reaped(const ExitStatus& status);
 
   Reactor& reactor() { return reactor_; }
 
  private:
   void maybeEnded();
+  void openPty(SpawnRequest& request, std::vector<int>& childEnds);
   Failure reason() const;
 
   Reactor& reactor_;
@@ -80,13 +92,12 @@ class Process final : public IProcessTransport,
   pid_t pid_ = -1;
   std::shared_ptr<Reaper> reaper_;
   std::map<int, std::shared_ptr<ChildPipe>> pipes_;
-  std::map<int, bool> writable_;  // each piped descriptor: true for a "w" pipe
+  std::map<int, bool> writable_;      // each piped descriptor: true for a "w" pipe
+  std::shared_ptr<ChildWriter> pty_;  // a PTY child's master (also pipes_[1])
   bool reaped_ = false;
   bool ended_ = false;
   bool paused_ = false;
-  int status_ = 0;
-  std::optional<int> exitCode_;
-  std::optional<int> signal_;
+  ExitStatus status_;
 };
 
 }  // namespace twisted::process

@@ -9,6 +9,7 @@
 
 #include "process.hpp"
 #include "twisted/internet/reactor.hpp"
+#include "waitpid_reaper.hpp"
 
 namespace twisted {
 
@@ -33,8 +34,12 @@ void ignoreSigpipe() {
 std::shared_ptr<IProcessTransport> ReactorProcess::spawnProcess(
     std::shared_ptr<ProcessProtocol> protocol, std::string executable,
     std::vector<std::string> args, std::optional<Environment> env, std::optional<std::string> path,
-    std::optional<uid_t> uid, std::optional<gid_t> gid, std::optional<ChildFDs> childFDs) {
+    std::optional<uid_t> uid, std::optional<gid_t> gid, bool usePTY,
+    std::optional<ChildFDs> childFDs) {
   if (!protocol) throw std::invalid_argument("spawnProcess needs a protocol");
+  if (usePTY && childFDs) {
+    throw std::invalid_argument("spawnProcess: childFDs cannot be used with usePTY");
+  }
   if (args.empty()) throw std::invalid_argument("spawnProcess needs args (args[0] is the name)");
   ignoreSigpipe();
   process::SpawnRequest request{
@@ -42,8 +47,10 @@ std::shared_ptr<IProcessTransport> ReactorProcess::spawnProcess(
   ChildFDs fds = childFDs ? std::move(*childFDs) : ChildFDs{{0, "w"}, {1, "r"}, {2, "r"}};
   auto p = std::make_shared<process::Process>(static_cast<Reactor&>(*this), std::move(protocol),
                                               "(process " + executable + ")");
-  p->start(std::move(request), fds);
+  p->start(std::move(request), fds, usePTY);
   return p;
 }
+
+ReactorProcess::~ReactorProcess() = default;
 
 }  // namespace twisted

@@ -7,6 +7,7 @@
 #include <pwd.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -134,6 +135,8 @@ pid_t posixSpawn(const SpawnRequest& r, const std::string& file, char** argv, ch
     }
     ::_exit(127);
   };
+  // A new session first: the terminal below becomes its controlling one.
+  if (r.pty && ::setsid() < 0) fail(errno);
   int base = scratchBase(r);
   if (base <= report) base = report + 1;
   int maxTarget = -1;
@@ -149,6 +152,7 @@ pid_t posixSpawn(const SpawnRequest& r, const std::string& file, char** argv, ch
     for (const auto& t : r.targets) given = given || t.first == fd;
     if (!given && fd != report) ::close(fd);
   }
+  if (r.pty && ::ioctl(0, TIOCSCTTY, 0) != 0) fail(errno);
   // Everything above the targets but the report pipe (closed by the exec).
   if (report > maxTarget + 1) ::syscall(SYS_close_range, maxTarget + 1, report - 1, 0);
   ::syscall(SYS_close_range, std::max(maxTarget + 1, report + 1), ~0U, 0);
@@ -235,7 +239,7 @@ pid_t spawn(const SpawnRequest& request) {
     for (const auto& [name, value] : *request.env) envp.storage.push_back(name + "=" + value);
   }
   char** env = request.env ? envp.get() : environ;
-  if (request.uid || request.gid) return forkExec(request, file, argv.get(), env);
+  if (request.uid || request.gid || request.pty) return forkExec(request, file, argv.get(), env);
   return posixSpawn(request, file, argv.get(), env);
 }
 

@@ -1,7 +1,7 @@
 // Starting a child: the executable looked up, its descriptors put in place
 // (cycles included), every other descriptor closed, signals reset, then
 // exec. posix_spawn where it can say all of it, fork/exec otherwise (a
-// user or group to switch to). Internal; see docs/architecture.md, "Child
+// user or group to switch to, a PTY). Internal; see docs/architecture.md, "Child
 // processes".
 #pragma once
 
@@ -26,6 +26,9 @@ struct SpawnRequest {
   std::optional<uid_t> uid;
   std::optional<gid_t> gid;
   std::vector<std::pair<int, int>> targets;
+  /// The targets are a PTY's slave: the child starts a session and makes
+  /// it its controlling terminal.
+  bool pty = false;
 };
 
 /// Starts the child and returns its pid.

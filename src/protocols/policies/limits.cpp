@@ -10,8 +10,10 @@ std::string hostOf(const Address& address) {
       [](const auto& a) -> std::string {
         if constexpr (requires { a.host; }) {
           return a.host;
-        } else {
+        } else if constexpr (requires { a.name; }) {
           return a.name;
+        } else {
+          return "pipe";  // PipeAddress: one peer
         }
       },
       address);
