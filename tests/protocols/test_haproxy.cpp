@@ -833,7 +833,7 @@ TEST_F(HAProxyEndpointString, ErrorsNameWhatIsWrong) {
   EXPECT_NE(errorOf("haproxy:").find("haproxy needs a server endpoint"), std::string::npos);
   EXPECT_NE(errorOf("haproxy:tcp:80x").find("port '80x'"), std::string::npos);
   EXPECT_NE(errorOf("haproxy:udp:53").find("'udp' names a datagram transport"), std::string::npos);
-  EXPECT_NE(errorOf("foo:80").find("(known: tcp, tcp6, unix, haproxy, systemd, adopted)"),
+  EXPECT_NE(errorOf("foo:80").find("(known: tcp, tcp6, unix, haproxy, systemd, adopted, stdio)"),
             std::string::npos);
 }
 

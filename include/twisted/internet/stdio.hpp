@@ -8,6 +8,7 @@
 
 #include <memory>
 
+#include "twisted/internet/deferred.hpp"
 #include "twisted/internet/protocol.hpp"
 #include "twisted/internet/transport.hpp"
 
@@ -46,6 +47,8 @@ class StandardIO : public ITransport {
                                             int stdinFd = 0, int stdoutFd = 1);
   /// Flushes what is written, then ends stdout; stdin goes on being read.
   virtual void loseWriteConnection() = 0;
+  /// Fires once the protocol's connectionLost has run (at once if it has).
+  virtual Deferred<void> whenLost() = 0;
 
  protected:
   StandardIO() = default;

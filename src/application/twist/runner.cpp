@@ -12,9 +12,12 @@
 #include <optional>
 
 #include "systemd_notify.hpp"
+#include "twisted/application/internet.hpp"
+#include "twisted/application/service.hpp"
 #include "twisted/application/twist.hpp"
 #include "twisted/internet/defer_helpers.hpp"
 #include "twisted/internet/endpoints.hpp"
+#include "twisted/internet/process_endpoints.hpp"
 #include "twisted/logger/logger.hpp"
 #include "twisted/logger/observers.hpp"
 #include "twisted/logger/publisher.hpp"
@@ -82,7 +85,7 @@ struct PluginCommand {
 // Sends log events to the chosen file while runTwist runs.
 class LogDestination {
  public:
-  explicit LogDestination(const CommonOptions& options) {
+  explicit LogDestination(const CommonOptions& options) : options_(options) {
     if (options.logFile != "-") {
       file_ = std::fopen(options.logFile.c_str(), "a");
       if (!file_) {
@@ -91,13 +94,8 @@ class LogDestination {
       }
       std::setvbuf(file_, nullptr, _IOLBF, 0);
     }
-    std::FILE* out = file_ ? file_ : stdout;
-    auto level = logger::levelForName(options.logLevel);
-    logger::LogObserver observer = options.logFormat == "json" ? logger::jsonFileLogObserver(out)
-                                                               : logger::textFileLogObserver(out);
     logger::beginLoggingTo({});  // drops the default stderr observer
-    id_ = logger::globalLogPublisher().addObserver(
-        logger::filteringObserver(std::move(observer), *level));
+    observe(file_ ? file_ : stdout);
   }
   ~LogDestination() {
     logger::globalLogPublisher().removeObserver(id_);
@@ -106,10 +104,41 @@ class LogDestination {
   LogDestination(const LogDestination&) = delete;
   LogDestination& operator=(const LogDestination&) = delete;
 
+  /// Standard output is a connection (a stdio: endpoint): log lines written
+  /// to it would be bytes to the peer, so they go to standard error.
+  void moveOffStdout() {
+    if (file_ || onStderr_) return;
+    onStderr_ = true;
+    logger::globalLogPublisher().removeObserver(id_);
+    observe(stderr);
+  }
+
  private:
+  void observe(std::FILE* out) {
+    auto level = logger::levelForName(options_.logLevel);
+    logger::LogObserver observer = options_.logFormat == "json" ? logger::jsonFileLogObserver(out)
+                                                                : logger::textFileLogObserver(out);
+    id_ = logger::globalLogPublisher().addObserver(
+        logger::filteringObserver(std::move(observer), *level));
+  }
+
+  const CommonOptions& options_;
   std::FILE* file_ = nullptr;
+  bool onStderr_ = false;
   logger::LogPublisher::ObserverId id_ = 0;
 };
+
+// The stdio: "ports" among `service`'s (each serves one connection).
+void stdioPorts(const std::shared_ptr<Service>& service,
+                std::vector<std::shared_ptr<StandardIOPort>>& out) {
+  if (auto* multi = dynamic_cast<MultiService*>(service.get())) {
+    for (const auto& child : multi->services()) stdioPorts(child, out);
+  } else if (auto* endpoint = dynamic_cast<StreamServerEndpointService*>(service.get())) {
+    if (auto port = std::dynamic_pointer_cast<StandardIOPort>(endpoint->port())) {
+      out.push_back(std::move(port));
+    }
+  }
+}
 
 // Set once by runTwist, for the messages below.
 std::string g_program = "twist";
@@ -149,6 +178,24 @@ int run(const CommonOptions& common, PluginCommand& command) {
     try {
       service->startService();
       started = true;
+      // Served on stdio (as inetd runs a service): logs leave stdout, and
+      // when that connection (every such one) is over, twist exits (0).
+      std::vector<std::shared_ptr<StandardIOPort>> stdio;
+      stdioPorts(service, stdio);
+      if (!stdio.empty()) {
+        logs.moveOffStdout();
+        auto left = std::make_shared<std::size_t>(stdio.size());
+        for (auto& port : stdio) {
+          port->whenDone().addCallback([&reactor, left] {
+            if (--*left == 0 && reactor.running()) {
+              try {
+                reactor.stop();
+              } catch (const error::ReactorNotRunning&) {
+              }
+            }
+          });
+        }
+      }
       log.info("{program} {plugin} running on the {reactor} reactor (pid {pid})",
                {{"program", g_program},
                 {"plugin", command.maker->tapname()},

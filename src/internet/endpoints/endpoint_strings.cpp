@@ -11,6 +11,8 @@
 
 #include "twisted/internet/endpoints.hpp"
 #include "twisted/internet/error.hpp"
+#include "twisted/internet/process_endpoints.hpp"
+#include "twisted/internet/reactor.hpp"
 #include "twisted/protocols/haproxy.hpp"
 #include "twisted/python/systemd.hpp"
 
@@ -316,6 +318,19 @@ std::shared_ptr<IStreamServerEndpoint> adoptedServer(IReactorTCP& reactor,
   return std::make_shared<AdoptedStreamServerEndpoint>(sockets, fd, family);
 }
 
+// "stdio:" (Twisted's StandardIOEndpoint plugin): no parameters.
+std::shared_ptr<IStreamServerEndpoint> stdioServer(IReactorTCP& reactor,
+                                                   std::string_view description,
+                                                   const EndpointDescription& parsed) {
+  bool bare = parsed.args.size() == 1 || (parsed.args.size() == 2 && parsed.args[1].empty());
+  if (!bare || !parsed.kwargs.empty()) {
+    invalid(description, "a stdio server endpoint takes no parameters (it is \"stdio:\")");
+  }
+  auto* whole = dynamic_cast<Reactor*>(&reactor);
+  if (!whole) invalid(description, "stdio needs a reactor with StandardIO (a twisted::Reactor)");
+  return std::make_shared<StandardIOEndpoint>(*whole);
+}
+
 // Datagram transports have no stream endpoint: saying so beats "unknown type".
 void refuseDatagram(std::string_view description, const std::string& type, const char* side) {
   if (type == "udp" || type == "udp6" || type == "multicast" || type == "unixgram" ||
@@ -360,10 +375,11 @@ std::shared_ptr<IStreamServerEndpoint> serverFromString(IReactorTCP& reactor,
   if (type == "haproxy") return haproxyServer(reactor, description);
   if (type == "systemd") return systemdServer(reactor, description, parsed);
   if (type == "adopted") return adoptedServer(reactor, description, parsed);
+  if (type == "stdio") return stdioServer(reactor, description, parsed);
   refuseDatagram(description, type, "server");
   if (type != "tcp" && type != "tcp6") {
     invalid(description, "unknown server endpoint type '" + parsed.args.front() +
-                             "' (known: tcp, tcp6, unix, haproxy, systemd, adopted)");
+                             "' (known: tcp, tcp6, unix, haproxy, systemd, adopted, stdio)");
   }
   Params p(description, type + " server endpoint");
   static const std::vector<std::string> names{"port", "interface", "backlog"};

@@ -10,8 +10,11 @@
 #include <cerrno>
 #include <stdexcept>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "../process/pipes.hpp"
+#include "twisted/internet/defer_helpers.hpp"
 #include "twisted/internet/error.hpp"
 #include "twisted/internet/reactor.hpp"
 #include "twisted/logger/logger.hpp"
@@ -95,6 +98,12 @@ class StandardIOTransport final : public StandardIO,
   void loseWriteConnection() override {
     if (writer_ && writer_->open()) writer_->close();
   }
+  Deferred<void> whenLost() override {
+    if (disconnected_) return succeed();
+    Deferred<void> d;
+    waiters_.push_back(d);
+    return d;
+  }
   void abortConnection() override {
     if (!disconnected_) connectionLost(Failure::of(error::ConnectionAborted()));
   }
@@ -161,6 +170,7 @@ class StandardIOTransport final : public StandardIO,
       log().failure("Unhandled error in {protocol}.connectionLost", Failure::current(),
                     {{"protocol", protocol->logPrefix()}});
     }
+    for (auto& d : std::exchange(waiters_, {})) d.callback();
   }
 
   // ---- PipeOwner ---------------------------------------------------------------------
@@ -230,6 +240,7 @@ class StandardIOTransport final : public StandardIO,
   std::shared_ptr<process::ChildReader> reader_;
   std::shared_ptr<process::ChildWriter> writer_;
   std::shared_ptr<IProducer> producer_;
+  std::vector<Deferred<void>> waiters_;  // whenLost
   bool streaming_ = false;
   bool producerPaused_ = false;
   bool disconnecting_ = false;
