@@ -40,6 +40,8 @@ enum class StandardErrorBehavior {
 /// ProcessEndpointTransport; getHost and getPeer are PipeAddress.
 class ProcessEndpoint final : public IStreamClientEndpoint {
  public:
+  /// Remembers spawnProcess's arguments (see IReactorProcess::spawnProcess)
+  /// and what to do with stderr; nothing starts before connect().
   ProcessEndpoint(Reactor& reactor, std::string executable, std::vector<std::string> args,
                   std::optional<Environment> env = Environment{},
                   std::optional<std::string> path = {}, std::optional<uid_t> uid = {},
@@ -82,6 +84,7 @@ class ProcessEndpointTransport : public ITransport {
 /// 1). It fires with a StandardIOPort.
 class StandardIOEndpoint final : public IStreamServerEndpoint {
  public:
+  /// Serves on `stdinFd` and `stdoutFd` (this process's 0 and 1 unless told).
   explicit StandardIOEndpoint(Reactor& reactor, int stdinFd = 0, int stdoutFd = 1);
   Deferred<std::shared_ptr<IListeningPort>> listen(std::shared_ptr<Factory> factory) override;
   std::string describe() const override { return "stdio:"; }
@@ -97,7 +100,9 @@ class StandardIOEndpoint final : public IStreamServerEndpoint {
 /// exits at it).
 class StandardIOPort : public IListeningPort {
  public:
+  /// Fires once the connection is over (after its protocol's connectionLost).
   virtual Deferred<void> whenDone() = 0;
+  /// The connection's transport.
   virtual std::shared_ptr<StandardIO> transport() const = 0;
 };
 
