@@ -24,6 +24,7 @@ constexpr unsigned kBits[3] = {kSigInt, kSigTerm, kSigChld};
 constexpr int kChildSlots = 64;
 std::atomic<int> g_childFds[kChildSlots];
 std::atomic<bool> g_childHandler{false};
+std::atomic<int> g_inChildHandler{0};  // handlers between reading a slot and writing it
 struct sigaction g_chldBefore;
 [[gnu::constructor]] void initChildSlots() {
   for (auto& slot : g_childFds) slot.store(-1);
@@ -141,6 +142,11 @@ void ChildSignals::unwatch(int eventFd) {
   std::lock_guard lock(g_mutex);
   for (auto& slot : g_childFds) {
     if (slot.load() == eventFd) slot.store(-1);
+  }
+  // A handler that read the slot before it was cleared may still write to
+  // it: wait for those (a few instructions each; one interrupting this very
+  // thread ends before the loop resumes).
+  while (g_inChildHandler.load() != 0) {
   }
 }
 

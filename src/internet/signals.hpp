@@ -25,6 +25,8 @@ class ChildSignals {
  public:
   /// Adds `eventFd`; false if all the slots (64) are taken.
   static bool watch(int eventFd);
+  /// Removes `eventFd`; when it returns no handler is writing to it, so
+  /// the caller may close it (its number cannot be written once reused).
   static void unwatch(int eventFd);
 };
 
