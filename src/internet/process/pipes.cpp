@@ -217,6 +217,8 @@ IOResult ChildWriter::doWrite() {
       return lost(errno);
     }
     queue_.consume(static_cast<std::size_t>(n));
+    // A short write filled the pipe: trying again would only be EAGAIN.
+    if (static_cast<std::size_t>(n) < pending.size()) break;
   }
   auto self = shared_from_this();
   if (queue_.empty()) reactor_->removeWriter(*this);

@@ -83,20 +83,41 @@ int scratchBase(const SpawnRequest& r) {
   return top + 1;
 }
 
+// Whether each source can go straight to its target: no target is
+// another's source (a move would overwrite what is still to be moved).
+bool directMoves(const SpawnRequest& r) {
+  for (const auto& [target, source] : r.targets) {
+    for (const auto& other : r.targets) {
+      if (other.second == target && other.first != target) return false;
+    }
+  }
+  return true;
+}
+
 pid_t posixSpawn(const SpawnRequest& r, const std::string& file, char** argv, char** envp) {
   posix_spawn_file_actions_t actions;
   posix_spawnattr_t attr;
   ::posix_spawn_file_actions_init(&actions);
   ::posix_spawnattr_init(&attr);
-  int base = scratchBase(r);
   int err = 0;
-  for (std::size_t i = 0; i < r.targets.size() && !err; ++i) {
-    err = ::posix_spawn_file_actions_adddup2(&actions, r.targets[i].second, base + int(i));
-  }
   int maxTarget = -1;
-  for (std::size_t i = 0; i < r.targets.size() && !err; ++i) {
-    err = ::posix_spawn_file_actions_adddup2(&actions, base + int(i), r.targets[i].first);
-    maxTarget = std::max(maxTarget, r.targets[i].first);
+  for (const auto& t : r.targets) maxTarget = std::max(maxTarget, t.first);
+  // Each file action costs glibc a getrlimit, so as few as will do: moves
+  // straight to their targets when no cycle needs the scratch numbers, and
+  // none for a descriptor that is already where it goes and survives exec.
+  if (directMoves(r)) {
+    for (const auto& [target, source] : r.targets) {
+      if (target == source && (::fcntl(source, F_GETFD) & FD_CLOEXEC) == 0) continue;
+      if (!err) err = ::posix_spawn_file_actions_adddup2(&actions, source, target);
+    }
+  } else {
+    int base = scratchBase(r);
+    for (std::size_t i = 0; i < r.targets.size() && !err; ++i) {
+      err = ::posix_spawn_file_actions_adddup2(&actions, r.targets[i].second, base + int(i));
+    }
+    for (std::size_t i = 0; i < r.targets.size() && !err; ++i) {
+      err = ::posix_spawn_file_actions_adddup2(&actions, base + int(i), r.targets[i].first);
+    }
   }
   // Below the highest target, the descriptors the child is not given.
   for (int fd = 0; fd < maxTarget && !err; ++fd) {
