@@ -266,5 +266,48 @@ TEST_P(StandardIOTest, TheSameDescriptorTwiceOrAClosedOneIsRefused) {
 
 TWISTED_ALL_BACKENDS(StandardIOTest);
 
+// A regular file given to the reactor itself (Twisted's StdioFilesTests):
+// epoll refuses it, so it is reported ready every turn, as select and poll
+// report it; it is among the readers or writers while added, and not after.
+class RegularFileFDSetTest : public ReactorTest {
+ protected:
+  TemporaryDirectory tmp{"twisted-fdset-file"};
+  Fd file{::open((tmp.path() + "/f").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600)};
+};
+
+TEST_P(RegularFileFDSetTest, AReaderAndAWriterOnARegularFileAreCalled) {
+  ASSERT_GE(file.get(), 0);
+  auto d = std::make_shared<FakeDescriptor>(file.get());
+  int reads = 0, writes = 0;
+  d->onRead = [&]() -> IOResult {
+    ++reads;
+    return std::nullopt;
+  };
+  d->onWrite = [&]() -> IOResult {
+    ++writes;
+    return std::nullopt;
+  };
+  reactor->addReader(d);
+  ASSERT_TRUE(iterateUntil(
+      *reactor, [&] { return reads >= 3; }, "doRead"));
+  EXPECT_EQ(reactor->getReaders().size(), 1u);
+  reactor->addWriter(d);
+  ASSERT_TRUE(iterateUntil(
+      *reactor, [&] { return writes >= 3; }, "doWrite"));
+  EXPECT_EQ(reactor->getWriters().size(), 1u);
+  reactor->removeReader(*d);
+  int readsThen = reads;
+  for (int i = 0; i < 3; ++i) reactor->iterate(0);
+  EXPECT_EQ(reads, readsThen);
+  EXPECT_TRUE(reactor->getReaders().empty());
+  reactor->removeAll();
+  int writesThen = writes;
+  for (int i = 0; i < 3; ++i) reactor->iterate(0);
+  EXPECT_EQ(writes, writesThen);
+  EXPECT_TRUE(reactor->getWriters().empty());
+}
+
+TWISTED_ALL_BACKENDS(RegularFileFDSetTest);
+
 }  // namespace
 }  // namespace twisted::test

@@ -1,4 +1,7 @@
-// epoll(7): O(ready fds) per wait; the default on Linux.
+// epoll(7): O(ready fds) per wait; the default on Linux. What epoll
+// refuses (EPERM: a regular file, /dev/null; always ready, so never waited
+// for) is reported ready every turn instead, as select and poll report it
+// (Twisted's _ContinuousPolling).
 #include <sys/epoll.h>
 #include <unistd.h>
 
@@ -6,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <system_error>
+#include <utility>
 #include <vector>
 
 #include "../direct_syscall.hpp"
@@ -34,14 +38,20 @@ class alignas(64) EpollPoller final : public Poller {
     ev.events = ((newMask & kRead) ? EPOLLIN : 0u) | ((newMask & kWrite) ? EPOLLOUT : 0u);
     ev.data.fd = fd;
     if (newMask == 0) {
+      if (alwaysCount_ > 0 && setAlways(fd, 0)) return;
       // A closed fd has already left the set: nothing to undo.
       if (::epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, &ev) < 0 && errno != ENOENT && errno != EBADF) {
         throw std::system_error(errno, std::generic_category(), "epoll_ctl(DEL)");
       }
       return;
     }
+    if (alwaysCount_ > 0 && setAlways(fd, newMask)) return;
     int op = oldMask == 0 ? EPOLL_CTL_ADD : EPOLL_CTL_MOD;
     if (::epoll_ctl(epfd_, op, fd, &ev) == 0) return;
+    if (errno == EPERM && oldMask == 0) {
+      addAlways(fd, newMask);
+      return;
+    }
     // The fd number may have been closed and reused behind our back, which
     // removes it from the set (ENOENT on MOD), or be registered already.
     int retry = errno == ENOENT ? EPOLL_CTL_ADD : errno == EEXIST ? EPOLL_CTL_MOD : -1;
@@ -51,6 +61,10 @@ class alignas(64) EpollPoller final : public Poller {
   }
 
   TWISTED_HOT void poll(int timeoutMs, FiredList& fired) override {
+    if (alwaysCount_ > 0) [[unlikely]] {
+      timeoutMs = 0;  // some are ready now
+      for (auto [fd, mask] : *always_) fired.push_back({fd, mask});
+    }
     int n = sys::epollWait(epfd_, events_, capacity_, timeoutMs);
     if (n <= 0) [[unlikely]] {
       if (n == 0 || errno == EINTR) return;
@@ -69,6 +83,27 @@ class alignas(64) EpollPoller final : public Poller {
   }
 
  private:
+  // The always-ready descriptors: `fd` now wants `mask` (0: no longer
+  // watched). False if it is not one of them.
+  [[gnu::cold, gnu::noinline]] bool setAlways(int fd, unsigned mask) {
+    for (auto it = always_->begin(); it != always_->end(); ++it) {
+      if (it->first != fd) continue;
+      if (mask == 0) {
+        always_->erase(it);
+        --alwaysCount_;
+      } else {
+        it->second = mask;
+      }
+      return true;
+    }
+    return false;
+  }
+  [[gnu::cold, gnu::noinline]] void addAlways(int fd, unsigned mask) {
+    if (!always_) always_ = std::make_unique<std::vector<std::pair<int, unsigned>>>();
+    always_->emplace_back(fd, mask);
+    ++alwaysCount_;
+  }
+
   [[gnu::cold, gnu::noinline]] void grow() {
     capacity_ *= 2;
     grown_ = std::make_unique<epoll_event[]>(static_cast<std::size_t>(capacity_));
@@ -79,10 +114,12 @@ class alignas(64) EpollPoller final : public Poller {
   // ready fds touches one line here. Bigger batches move to the heap.
   int epfd_;
   int capacity_ = kInline;
+  int alwaysCount_ = 0;  // how many always-ready descriptors (always_)
   epoll_event* events_ = inline_;
   static constexpr int kInline = 64;
   epoll_event inline_[kInline];
   std::unique_ptr<epoll_event[]> grown_;
+  std::unique_ptr<std::vector<std::pair<int, unsigned>>> always_;
 };
 
 }  // namespace
