@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -44,11 +45,16 @@ extern "C" void onSignal(int signum, siginfo_t* info, void* context) {
   int saved = errno;  // a handler must not disturb the interrupted code
   if (signum == SIGCHLD && g_childHandler.load(std::memory_order_acquire)) {
     std::uint64_t one = 1;
+    g_inChildHandler.fetch_add(1);
     for (auto& slot : g_childFds) {
-      int fd = slot.load(std::memory_order_relaxed);
+      int fd = slot.load();
+      // The system call itself, not write(): ThreadSanitizer orders nothing
+      // a handler does, and would take this write to another thread's
+      // eventfd (ordered by the slot's atomic) for a race.
       if (fd >= 0) [[maybe_unused]]
-        ssize_t n = ::write(fd, &one, sizeof one);
+        long n = ::syscall(SYS_write, fd, &one, sizeof one);
     }
+    g_inChildHandler.fetch_sub(1);
     chainChild(signum, info, context);
   }
   for (int i = 0; i < 3; ++i) {
