@@ -20,9 +20,7 @@
 #include <thread>
 #include <vector>
 
-#include "iterate_until.hpp"
-#include "reactor_test.hpp"
-#include "temp_dir.hpp"
+#include "process_test_fixture.hpp"
 #include "twisted/internet/deferred_coroutine.hpp"
 #include "twisted/internet/reactor_process.hpp"
 #include "twisted/internet/utils.hpp"
@@ -32,65 +30,7 @@ extern char** environ;
 namespace twisted::test {
 namespace {
 
-// The ProcessTerminated a failure holds, if it holds one.
-std::optional<error::ProcessTerminated> terminatedOf(const Failure& f) {
-  try {
-    f.raiseException();
-  } catch (const error::ProcessTerminated& e) {
-    return e;
-  } catch (...) {
-  }
-  return std::nullopt;
-}
-
-// Records every callback, in order.
-class Recorder : public ProcessProtocol {
- public:
-  std::map<int, std::string> received;
-  std::vector<std::string> events;
-  std::optional<Failure> exited;
-  std::optional<Failure> ended;
-  std::function<void(Recorder&)> onMade;
-
-  void connectionMade() override {
-    events.push_back("made");
-    if (onMade) onMade(*this);
-  }
-  void childDataReceived(int fd, std::string_view data) override {
-    received[fd].append(data);
-    ProcessProtocol::childDataReceived(fd, data);
-  }
-  void childConnectionLost(int fd) override {
-    events.push_back("lost " + std::to_string(fd));
-    ProcessProtocol::childConnectionLost(fd);
-  }
-  void processExited(const Failure& reason) override {
-    events.push_back("exited");
-    exited = reason;
-  }
-  void processEnded(const Failure& reason) override {
-    events.push_back("ended");
-    ended = reason;
-  }
-  std::string out() { return received[1]; }
-};
-
-class ProcessTest : public ReactorTest {
- protected:
-  std::shared_ptr<Recorder> protocol = std::make_shared<Recorder>();
-  TemporaryDirectory tmp{"twisted-process"};
-
-  std::shared_ptr<IProcessTransport> sh(const std::string& script,
-                                        std::optional<ChildFDs> fds = {}) {
-    return reactor->spawnProcess(protocol, "/bin/sh", {"sh", "-c", script}, Environment{}, {}, {},
-                                 {}, false, std::move(fds));
-  }
-  void waitEnded(const std::shared_ptr<Recorder>& p) {
-    ASSERT_TRUE(iterateUntil(
-        *reactor, [&] { return p->ended.has_value(); }, "processEnded"));
-  }
-  void waitEnded() { waitEnded(protocol); }
-};
+class ProcessTest : public ProcessTestBase {};
 
 // ProcessTestsBuilder.test_stdinReader / test_processEnded: bytes to the
 // child's stdin come back on its stdout; stdin, stdout and stderr each end,
@@ -526,15 +466,6 @@ TEST_P(ProcessTest, AThousandChildrenFromTwoReactorsOnTwoThreads) {
 // ProcessUtilsTests.test_output, test_outputWithErrorIgnored,
 // test_outputWithErrorCollected, test_value, test_outputAndValue,
 // test_outputSignal (twisted/test/test_iutils.py).
-template <class T>
-std::optional<Outcome<T>> settle(Reactor& reactor, Deferred<T> d) {
-  std::optional<Outcome<T>> out;
-  d.addBoth([&](Outcome<T> o) { out = std::move(o); });
-  EXPECT_TRUE(iterateUntil(
-      reactor, [&] { return out.has_value(); }, "the Deferred"));
-  return out;
-}
-
 TEST_P(ProcessTest, GetProcessOutputGivesStdoutAndRefusesStderrUnlessAsked) {
   auto out = settle(*reactor, utils::getProcessOutput(*reactor, "/bin/sh", {"-c", "echo hello"}));
   ASSERT_TRUE(out && out->succeeded());

@@ -17,6 +17,7 @@
 #include "reactor_test.hpp"
 #include "temp_dir.hpp"
 #include "twisted/internet/stdio.hpp"
+#include "twisted/protocols/file_sender.hpp"
 
 namespace twisted::test {
 namespace {
@@ -264,6 +265,88 @@ TEST_P(StandardIOTest, TheSameDescriptorTwiceOrAClosedOneIsRefused) {
                std::invalid_argument);
 }
 
+// StandardInputOutputTests.test_writeSequence: the pieces reach stdout in
+// order, then the end.
+TEST_P(StandardIOTest, WriteSequenceReachesStdoutInOrder) {
+  auto [inRead, inWrite] = pipePair();
+  auto [outRead, outWrite] = pipePair();
+  auto echo = std::make_shared<Echo>();
+  auto stdio = StandardIO::create(*reactor, echo, inRead.get(), outWrite.get());
+  stdio->writeSequence({"o", "k", "!"});
+  stdio->loseConnection();
+  waitLost(*echo);
+  EXPECT_TRUE(echo->lost->check<error::ConnectionDone>()) << echo->lost->brief();
+  outWrite.reset();  // (lent: StandardIO pointed it at /dev/null, not closed it)
+  ::fcntl(outRead.get(), F_SETFL, 0);
+  EXPECT_EQ(readAll(outRead.get()), "ok!");
+}
+
+// StandardInputOutputTests.test_consumer: a pull producer (FileSender, as
+// Twisted's test uses) sends a file through stdout, a pipe read as it goes
+// and a regular file (which takes every write whole, so the producer is
+// asked again on the next turn, not at a queue's end that never comes).
+TEST_P(StandardIOTest, AFileSenderSendsAFileThroughStdout) {
+  TemporaryDirectory tmp{"twisted-stdio-consumer"};
+  std::string data;
+  for (int i = 0; data.size() < (1 << 20); ++i) data += std::to_string(i) + ";";
+  { std::ofstream(tmp.path() + "/in") << data; }
+  for (bool toFile : {false, true}) {
+    SCOPED_TRACE(toFile ? "a regular file" : "a pipe");
+    auto [inRead, inWrite] = pipePair();
+    auto [outRead, outWrite] = pipePair();
+    Fd file(::open((tmp.path() + "/out").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+    auto echo = std::make_shared<Echo>();
+    auto stdio =
+        StandardIO::create(*reactor, echo, inRead.get(), toFile ? file.get() : outWrite.get());
+    auto sender = std::make_shared<basic::FileSender>();
+    std::optional<Outcome<std::string>> sent;
+    sender->beginFileTransfer(std::filesystem::path(tmp.path() + "/in"), *stdio)
+        .addBoth([&](Outcome<std::string> o) { sent = std::move(o); });
+    std::string copy;
+    ASSERT_TRUE(iterateUntil(
+        *reactor,
+        [&] {
+          char buf[65536];
+          ssize_t n;
+          while (!toFile && (n = ::read(outRead.get(), buf, sizeof buf)) > 0) {
+            copy.append(buf, static_cast<std::size_t>(n));
+          }
+          return sent.has_value() && (toFile || copy.size() == data.size());
+        },
+        "the whole file"));
+    ASSERT_TRUE(sent->succeeded()) << sent->failure().getErrorMessage();
+    stdio->loseConnection();
+    waitLost(*echo);
+    if (toFile) {
+      std::ifstream written(tmp.path() + "/out");
+      copy.assign(std::istreambuf_iterator<char>(written), std::istreambuf_iterator<char>());
+    }
+    EXPECT_EQ(copy.size(), data.size());
+    EXPECT_TRUE(copy == data);
+  }
+}
+
+// Beyond Twisted's StdioFilesTests.test_removeReader: a regular file as
+// stdin (read a chunk a turn, not polled) holds its data while the
+// transport is paused, and gives all of it once resumed.
+TEST_P(StandardIOTest, APausedRegularFileStdinHoldsItsData) {
+  TemporaryDirectory tmp{"twisted-stdio-paused"};
+  std::string data(300000, 'p');
+  { std::ofstream(tmp.path() + "/in") << data; }
+  Fd in(::open((tmp.path() + "/in").c_str(), O_RDONLY | O_CLOEXEC));
+  Fd out(::open("/dev/null", O_WRONLY | O_CLOEXEC));
+  auto echo = std::make_shared<Echo>();
+  echo->echo = false;
+  auto stdio = StandardIO::create(*reactor, echo, in.get(), out.get());
+  stdio->pauseProducing();
+  for (int i = 0; i < 5; ++i) reactor->iterate(0);
+  EXPECT_EQ(echo->received.size(), 0u);
+  stdio->resumeProducing();
+  waitLost(*echo);
+  EXPECT_EQ(echo->received, data);
+  EXPECT_TRUE(echo->lost->check<error::ConnectionDone>());
+}
+
 TWISTED_ALL_BACKENDS(StandardIOTest);
 
 // A regular file given to the reactor itself (Twisted's StdioFilesTests):
@@ -273,20 +356,26 @@ class RegularFileFDSetTest : public ReactorTest {
  protected:
   TemporaryDirectory tmp{"twisted-fdset-file"};
   Fd file{::open((tmp.path() + "/f").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600)};
+
+  // A descriptor on the file that counts its doRead and doWrite calls.
+  std::shared_ptr<FakeDescriptor> counting(int& reads, int& writes) {
+    auto d = std::make_shared<FakeDescriptor>(file.get());
+    d->onRead = [&reads]() -> IOResult {
+      ++reads;
+      return std::nullopt;
+    };
+    d->onWrite = [&writes]() -> IOResult {
+      ++writes;
+      return std::nullopt;
+    };
+    return d;
+  }
 };
 
 TEST_P(RegularFileFDSetTest, AReaderAndAWriterOnARegularFileAreCalled) {
   ASSERT_GE(file.get(), 0);
-  auto d = std::make_shared<FakeDescriptor>(file.get());
   int reads = 0, writes = 0;
-  d->onRead = [&]() -> IOResult {
-    ++reads;
-    return std::nullopt;
-  };
-  d->onWrite = [&]() -> IOResult {
-    ++writes;
-    return std::nullopt;
-  };
+  auto d = counting(reads, writes);
   reactor->addReader(d);
   ASSERT_TRUE(iterateUntil(
       *reactor, [&] { return reads >= 3; }, "doRead"));
@@ -305,6 +394,32 @@ TEST_P(RegularFileFDSetTest, AReaderAndAWriterOnARegularFileAreCalled) {
   for (int i = 0; i < 3; ++i) reactor->iterate(0);
   EXPECT_EQ(writes, writesThen);
   EXPECT_TRUE(reactor->getWriters().empty());
+}
+
+// StdioFilesTests.test_removeWriter, test_removeAll: removeWriter alone
+// stops a regular file's doWrite and leaves its reader; removeAll returns
+// the descriptor it removed.
+TEST_P(RegularFileFDSetTest, RemoveWriterAndRemoveAllOnARegularFile) {
+  ASSERT_GE(file.get(), 0);
+  int reads = 0, writes = 0;
+  auto d = counting(reads, writes);
+  reactor->addReader(d);
+  reactor->addWriter(d);
+  ASSERT_TRUE(iterateUntil(
+      *reactor, [&] { return writes >= 2 && reads >= 2; }, "doRead and doWrite"));
+  reactor->removeWriter(*d);
+  EXPECT_TRUE(reactor->getWriters().empty());
+  int writesThen = writes, readsThen = reads;
+  for (int i = 0; i < 3; ++i) reactor->iterate(0);
+  EXPECT_EQ(writes, writesThen) << "no doWrite once removed";
+  EXPECT_GT(reads, readsThen) << "the reader stays";
+  auto removed = reactor->removeAll();
+  ASSERT_EQ(removed.size(), 1u);
+  EXPECT_EQ(std::dynamic_pointer_cast<FakeDescriptor>(removed[0]).get(), d.get());
+  EXPECT_TRUE(reactor->getReaders().empty());
+  readsThen = reads;
+  for (int i = 0; i < 3; ++i) reactor->iterate(0);
+  EXPECT_EQ(reads, readsThen);
 }
 
 TWISTED_ALL_BACKENDS(RegularFileFDSetTest);

@@ -12,6 +12,7 @@
 
 #include <sys/types.h>
 
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <optional>
@@ -66,15 +67,25 @@ using Environment = std::map<std::string, std::string>;
 /// reach its input, closeStdin/closeStdout/closeStderr do nothing (as in
 /// Twisted), loseConnection closes the terminal, and closeChildFD or
 /// writeToChild of another descriptor throw std::logic_error.
-class IProcessTransport : public IPushProducer {
+///
+/// It is also the consumer of the child's stdin (IConsumer, as Twisted's
+/// Process is): a registered streaming producer is paused while more than
+/// 64 KiB wait to go to the child and resumed at 16 KiB; a pull producer
+/// is asked for more each time the queue empties. When stdin ends (closed,
+/// or the child closed its end) the producer is stopped and let go.
+class IProcessTransport : public IConsumer, public IPushProducer {
  public:
   ~IProcessTransport() override = default;
   /// The child's pid until it has been reaped, then nothing.
   virtual std::optional<pid_t> pid() const = 0;
   /// Writes to the child's stdin (descriptor 0), in order, without blocking.
-  virtual void write(std::string_view data) = 0;
+  void write(std::string_view data) override = 0;
   /// Writes each of `data` to stdin, in order.
   virtual void writeSequence(std::span<const std::string_view> data) = 0;
+  /// Writes the pieces of a braced list, e.g. writeSequence({header, body}).
+  void writeSequence(std::initializer_list<std::string_view> data) {
+    writeSequence(std::span<const std::string_view>(data.begin(), data.size()));
+  }
   /// Writes to the child's descriptor `childFD`, which must be a "w" pipe;
   /// once that pipe has ended (the child closed it) the bytes are dropped.
   /// @throws std::invalid_argument when it is not a "w" pipe.
@@ -95,9 +106,11 @@ class IProcessTransport : public IPushProducer {
   virtual void loseConnection() = 0;
   /// Sends the child `signal`: "TERM", "KILL", "INT", "HUP", "STOP",
   /// "CONT", "USR1", "USR2", "QUIT" (with or without "SIG").
-  /// @throws error::ProcessExitedAlready once the child has been reaped (a
-  ///   signal never reaches a pid reused since), std::invalid_argument
-  ///   for an unknown name.
+  /// @throws error::ProcessExitedAlready once the child has been reaped
+  ///   (a signal never reaches a pid reused since), or found gone (reaped
+  ///   by someone else); std::invalid_argument for an unknown name;
+  ///   std::system_error for what the kernel refuses (EINVAL for a number
+  ///   that is no signal, EPERM).
   virtual void signalProcess(std::string_view signal) = 0;
   /// Sends the child signal number `signal`. @throws as above.
   virtual void signalProcess(int signal) = 0;
@@ -142,9 +155,13 @@ class ProcessProtocol {
   virtual void errConnectionLost() {}
   /// The child has been reaped (its pipes may still be open: a grandchild
   /// can hold them). `reason` is error::ProcessDone for exit status 0, else
-  /// error::ProcessTerminated with the exit code or signal.
+  /// error::ProcessTerminated with the exit code or signal (neither when
+  /// someone else reaped it: its status is lost). An exception it throws
+  /// is logged; processEnded still comes.
   virtual void processExited(const Failure& reason) { (void)reason; }
   /// The child has been reaped *and* every pipe is closed: the end, once.
+  /// By then the child is no longer watched or tracked, so an exception it
+  /// throws is only logged.
   virtual void processEnded(const Failure& reason) { (void)reason; }
 };
 

@@ -70,9 +70,9 @@ class ProcessEndpoint final : public IStreamClientEndpoint {
 
 /// The transport a ProcessEndpoint's protocol gets: an ITransport over the
 /// child's IProcessTransport (Twisted's _ProcessEndpointTransport).
-/// Its producer is the child (pausing stops reading its stdout); the
-/// child's stdin queue has no limit, so a producer registered here is
-/// resumed (pull) or left running (push), never paused by it.
+/// Its producer is the child (pausing stops reading its stdout); a
+/// producer registered here is the child's stdin's
+/// (IProcessTransport::registerProducer): paused past 64 KiB queued.
 class ProcessEndpointTransport : public ITransport {
  public:
   /// The child, for what ITransport does not say (its pid, signals).

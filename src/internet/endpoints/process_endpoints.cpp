@@ -52,25 +52,19 @@ class ProcessTransportAdapter final : public ProcessEndpointTransport {
   void setWriteBufferLimits(std::size_t, std::size_t, bool) override {}
   std::size_t writeBufferSize() const override { return 0; }
 
+  // The child's stdin is the consumer (Twisted's proxy does the same).
   void registerProducer(std::shared_ptr<IProducer> producer, bool streaming) override {
-    producer_ = std::move(producer);
-    if (!streaming) {
-      if (auto* pull = dynamic_cast<IPullProducer*>(producer_.get())) pull->resumeProducing();
-    }
+    process_->registerProducer(std::move(producer), streaming);
   }
-  void unregisterProducer() override { producer_.reset(); }
+  void unregisterProducer() override { process_->unregisterProducer(); }
   void pauseProducing() override { process_->pauseProducing(); }
   void resumeProducing() override { process_->resumeProducing(); }
   void stopProducing() override { loseConnection(); }
 
-  void ended() {
-    lost_ = true;
-    producer_.reset();
-  }
+  void ended() { lost_ = true; }
 
  private:
   std::shared_ptr<IProcessTransport> process_;
-  std::shared_ptr<IProducer> producer_;
   bool disconnecting_ = false;
   bool lost_ = false;
 };

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "pipes.hpp"
+#include "producer_slot.hpp"
 #include "reaper.hpp"
 #include "spawn.hpp"
 #include "twisted/internet/interfaces.hpp"
@@ -36,7 +37,7 @@ class Process final : public IProcessTransport,
                       public std::enable_shared_from_this<Process> {
  public:
   /// Use Reactor::spawnProcess; public for make_shared.
-  Process(Reactor& reactor, std::shared_ptr<ProcessProtocol> protocol, std::string name);
+  Process(Reactor& reactor, std::shared_ptr<ProcessProtocol> protocol, std::string executable);
   ~Process() override;
 
   /// Makes the pipes `childFDs` asks for (or, with `usePTY`, a PTY),
@@ -48,6 +49,7 @@ class Process final : public IProcessTransport,
   std::optional<pid_t> pid() const override;
   void write(std::string_view data) override { writeToChild(0, data); }
   void writeSequence(std::span<const std::string_view> data) override;
+  using IProcessTransport::writeSequence;
   void writeToChild(int childFD, std::string_view data) override;
   // (Nothing on a PTY, as in Twisted: it has one descriptor.)
   void closeStdin() override {
@@ -67,16 +69,20 @@ class Process final : public IProcessTransport,
   void pauseProducing() override;
   void resumeProducing() override;
   void stopProducing() override { loseConnection(); }
+  // ---- IConsumer: the child's stdin ----------------------------------------------
+  void registerProducer(std::shared_ptr<IProducer> producer, bool streaming) override;
+  void unregisterProducer() override;
 
   // ---- IFileDescriptor (tracked by the reactor while the child lives) ----
   int fileno() const override { return -1; }
   /// At reactor shutdown: the pipes are closed (the child is not killed).
   void connectionLost(const Failure& reason) override;
-  std::string logPrefix() const override { return name_; }
+  std::string logPrefix() const override { return "(process " + executable_ + ")"; }
 
   // ---- from the pipes (PipeOwner) and the reaper -------------------------------
   void pipeDataReceived(int childFD, std::string_view data) override;
   void pipeConnectionLost(int childFD, const Failure& reason) override;
+  void pipeQueueShrank(int childFD, std::size_t queued) override;
   void reaped(const ExitStatus& status);
 
   Reactor& reactor() { return reactor_; }
@@ -85,10 +91,12 @@ class Process final : public IProcessTransport,
   void maybeEnded();
   void openPty(SpawnRequest& request, std::vector<int>& childEnds);
   Failure reason() const;
+  /// The end stdin is written through: its pipe, a PTY's master, or none.
+  std::shared_ptr<ChildWriter> stdinWriter() const;
 
   Reactor& reactor_;
   std::shared_ptr<ProcessProtocol> protocol_;  // until processEnded
-  std::string name_;
+  std::string executable_;                     // as given: logPrefix() names the child by it
   pid_t pid_ = -1;
   std::shared_ptr<Reaper> reaper_;
   std::map<int, std::shared_ptr<ChildPipe>> pipes_;
@@ -97,6 +105,7 @@ class Process final : public IProcessTransport,
   bool reaped_ = false;
   bool ended_ = false;
   bool paused_ = false;
+  ProducerSlot stdinProducer_;  // IConsumer of stdin: until unregistered or stdin's end
   ExitStatus status_;
 };
 

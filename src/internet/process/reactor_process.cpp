@@ -46,7 +46,7 @@ std::shared_ptr<IProcessTransport> ReactorProcess::spawnProcess(
       executable, std::move(args), std::move(env), std::move(path), uid, gid, {}};
   ChildFDs fds = childFDs ? std::move(*childFDs) : ChildFDs{{0, "w"}, {1, "r"}, {2, "r"}};
   auto p = std::make_shared<process::Process>(static_cast<Reactor&>(*this), std::move(protocol),
-                                              "(process " + executable + ")");
+                                              executable);
   p->start(std::move(request), fds, usePTY);
   return p;
 }

@@ -119,8 +119,12 @@ void PidfdReaper::connectionLost(const Failure&) {
 bool PidfdReaper::signal(int signal) {
   if (reaped_ || pidfd_ < 0) return false;
   if (pidfdSendSignal(pidfd_, signal) == 0) return true;
-  // ESRCH: it has exited but is not reaped yet: as good as delivered.
-  return errno == ESRCH;
+  // ESRCH: gone altogether (a child that has only exited is a zombie, and
+  // takes the signal): someone else has reaped it, which is, as for
+  // Twisted's ESRCH, a process that has exited already.
+  if (errno == ESRCH) return false;
+  throw std::system_error(errno, std::generic_category(),
+                          "signalProcess(" + std::to_string(signal) + ")");
 }
 
 }  // namespace twisted::process

@@ -35,7 +35,9 @@ class Reaper {
  public:
   virtual ~Reaper() = default;
   /// Sends `signal` to the child while it has not been reaped (until then
-  /// its pid cannot be reused). @returns false once it has been reaped.
+  /// its pid cannot be reused). @returns false once it has been reaped
+  /// (here, or by someone else: ESRCH). @throws std::system_error for
+  /// another error (EINVAL: no such signal; EPERM).
   virtual bool signal(int signal) = 0;
   virtual bool reaped() const = 0;
 };

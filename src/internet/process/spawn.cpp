@@ -63,16 +63,14 @@ std::string resolve(const SpawnRequest& r) {
   cannotRun(r, r.executable, firstError);
 }
 
-struct Strings {
-  std::vector<std::string> storage;
-  std::vector<char*> pointers;
-  char** get() {
-    pointers.clear();
-    for (auto& s : storage) pointers.push_back(s.data());
-    pointers.push_back(nullptr);
-    return pointers.data();
-  }
-};
+// An argv or envp: pointers into strings that outlive the spawn (exec
+// takes char* const[] and changes nothing), so nothing is copied.
+char** pointersTo(const std::vector<std::string>& strings, std::vector<char*>& out) {
+  out.reserve(strings.size() + 1);
+  for (const auto& s : strings) out.push_back(const_cast<char*>(s.c_str()));
+  out.push_back(nullptr);
+  return out.data();
+}
 
 // Where each source goes first: numbers above every source and target, so
 // that putting sources in place never overwrites one not yet moved (a
@@ -254,14 +252,17 @@ pid_t forkExec(const SpawnRequest& r, const std::string& file, char** argv, char
 
 pid_t spawn(const SpawnRequest& request) {
   std::string file = resolve(request);
-  Strings argv{request.args, {}};
-  Strings envp;
+  std::vector<char*> argvPointers, envPointers;
+  char** argv = pointersTo(request.args, argvPointers);
+  std::vector<std::string> entries;
+  char** env = environ;
   if (request.env) {
-    for (const auto& [name, value] : *request.env) envp.storage.push_back(name + "=" + value);
+    entries.reserve(request.env->size());
+    for (const auto& [name, value] : *request.env) entries.push_back(name + "=" + value);
+    env = pointersTo(entries, envPointers);
   }
-  char** env = request.env ? envp.get() : environ;
-  if (request.uid || request.gid || request.pty) return forkExec(request, file, argv.get(), env);
-  return posixSpawn(request, file, argv.get(), env);
+  if (request.uid || request.gid || request.pty) return forkExec(request, file, argv, env);
+  return posixSpawn(request, file, argv, env);
 }
 
 }  // namespace twisted::process

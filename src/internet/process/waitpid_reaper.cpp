@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <cstdint>
+#include <string>
 #include <system_error>
 #include <vector>
 
@@ -19,7 +20,10 @@ namespace twisted::process {
 
 bool WaitpidReaper::signal(int signal) {
   if (reaped_) return false;
-  return ::kill(pid_, signal) == 0 || errno == ESRCH;
+  if (::kill(pid_, signal) == 0) return true;
+  if (errno == ESRCH) return false;  // reaped by someone else (see PidfdReaper)
+  throw std::system_error(errno, std::generic_category(),
+                          "signalProcess(" + std::to_string(signal) + ")");
 }
 
 void WaitpidReaper::reap(std::optional<int> status) {

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "../process/pipes.hpp"
+#include "../process/producer_slot.hpp"
 #include "twisted/internet/defer_helpers.hpp"
 #include "twisted/internet/error.hpp"
 #include "twisted/internet/reactor.hpp"
@@ -71,12 +72,7 @@ class StandardIOTransport final : public StandardIO,
   void write(std::string_view data) override {
     if (disconnected_ || !writer_ || !writer_->open()) return;
     writer_->write(data);
-    if (producer_ && streaming_ && !producerPaused_ && writer_ && writer_->queued() > high_) {
-      if (auto* push = dynamic_cast<IPushProducer*>(producer_.get())) {
-        producerPaused_ = true;
-        push->pauseProducing();
-      }
-    }
+    stdoutProducer_.wrote();
   }
   void writeSequence(std::span<const std::string_view> data) override {
     for (auto part : data) write(part);
@@ -111,30 +107,17 @@ class StandardIOTransport final : public StandardIO,
   Address getPeer() const override { return PipeAddress{}; }
   Address getHost() const override { return PipeAddress{}; }
   void setWriteBufferLimits(std::size_t high, std::size_t low, bool) override {
-    high_ = high;
-    low_ = low;
+    stdoutProducer_.setLimits(high, low);
   }
   std::size_t writeBufferSize() const override { return writer_ ? writer_->queued() : 0; }
   IReactorTime* clock() const override { return &reactor_; }
 
   // ---- IConsumer -----------------------------------------------------------------
   void registerProducer(std::shared_ptr<IProducer> producer, bool streaming) override {
-    if (producer_) throw std::logic_error("registerProducer: a producer is already registered");
-    if (disconnected_ || !writer_ || !writer_->open()) {
-      producer->stopProducing();
-      return;
-    }
-    producer_ = std::move(producer);
-    streaming_ = streaming;
-    producerPaused_ = false;
-    if (!streaming) {
-      if (auto* pull = dynamic_cast<IPullProducer*>(producer_.get())) pull->resumeProducing();
-    }
+    stdoutProducer_.registerProducer(std::move(producer), streaming,
+                                     disconnected_ ? nullptr : writer_);
   }
-  void unregisterProducer() override {
-    producer_.reset();
-    producerPaused_ = false;
-  }
+  void unregisterProducer() override { stdoutProducer_.unregisterProducer(); }
 
   // ---- IPushProducer: what stdin gives ---------------------------------------
   void pauseProducing() override {
@@ -158,10 +141,7 @@ class StandardIOTransport final : public StandardIO,
     if (writer_) writer_->abort();
     reader_.reset();
     writer_.reset();
-    if (producer_) {
-      auto producer = std::move(producer_);
-      producer->stopProducing();
-    }
+    stdoutProducer_.ended();
     reactor_.untrack(*this);
     std::shared_ptr<Protocol> protocol = std::move(protocol_);
     try {
@@ -185,17 +165,7 @@ class StandardIOTransport final : public StandardIO,
     }
   }
 
-  void pipeQueueShrank(int, std::size_t queued) override {
-    if (!producer_) return;
-    if (streaming_) {
-      if (producerPaused_ && queued <= low_) {
-        producerPaused_ = false;
-        if (auto* push = dynamic_cast<IPushProducer*>(producer_.get())) push->resumeProducing();
-      }
-    } else if (queued == 0) {
-      if (auto* pull = dynamic_cast<IPullProducer*>(producer_.get())) pull->resumeProducing();
-    }
-  }
+  void pipeQueueShrank(int, std::size_t queued) override { stdoutProducer_.shrank(queued); }
 
   void pipeConnectionLost(int name, const Failure& reason) override {
     if (disconnected_) return;
@@ -239,16 +209,12 @@ class StandardIOTransport final : public StandardIO,
   std::shared_ptr<Protocol> protocol_;
   std::shared_ptr<process::ChildReader> reader_;
   std::shared_ptr<process::ChildWriter> writer_;
-  std::shared_ptr<IProducer> producer_;
-  std::vector<Deferred<void>> waiters_;  // whenLost
-  bool streaming_ = false;
-  bool producerPaused_ = false;
+  std::vector<Deferred<void>> waiters_;             // whenLost
+  process::ProducerSlot stdoutProducer_{reactor_};  // IConsumer of stdout
   bool disconnecting_ = false;
   bool disconnected_ = false;
   bool readEnded_ = false;
   bool writeEnded_ = false;
-  std::size_t high_ = 64 * 1024;
-  std::size_t low_ = 16 * 1024;
 };
 
 }  // namespace
