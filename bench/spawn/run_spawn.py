@@ -7,7 +7,9 @@ pidfd_open + epoll). Driver and children are pinned to one core.
 
   run_spawn.py BIN_DIR [--rounds 5] [--seconds 3] [--smoke]
 
-Peers: limit, forkexec (fork/execve/waitpid), libuv (uv_spawn),
+Peers: limit, limit-closing (the limit doing what spawnProcess must: every
+descriptor above 2 closed in the child, its signal mask and dispositions
+reset; "x closing" compares with it), forkexec (fork/execve/waitpid), libuv (uv_spawn),
 twisted-cpp (spawnProcess; the child inherits 0, 1 and 2 as the limit's
 does; "twisted-cpp pipes" gives it Twisted's default three pipes), Twisted
 (reactor.spawnProcess) and Python's subprocess.
@@ -21,8 +23,8 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PY = "/usr/bin/python3"
-TRUE_PEERS = ["limit", "forkexec", "libuv", "twisted-cpp", "twisted-cpp pipes", "Twisted",
-              "subprocess"]
+TRUE_PEERS = ["limit", "limit-closing", "forkexec", "libuv", "twisted-cpp", "twisted-cpp pipes",
+              "Twisted", "subprocess"]
 CAT_PEERS = ["limit", "libuv", "twisted-cpp", "Twisted", "subprocess"]
 
 
@@ -67,12 +69,15 @@ def main():
     parent = lambda r: r["parent_cpu"] / r["children"] * 1000
     child = lambda r: r["child_cpu"] / r["children"] * 1000
     mibps = lambda r: r["bytes_each_way"] / r["seconds"] / (1 << 20)
-    print("| /bin/true | children/s | x limit | parent CPU ms/child | x limit | child CPU ms/child |")
-    print("| --- | --- | --- | --- | --- | --- |")
+    print("| /bin/true | children/s | x limit | parent CPU ms/child | x limit | x closing "
+          "| child CPU ms/child |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
     lr, lp = med("true", "limit", rate), med("true", "limit", parent)
+    cp = med("true", "limit-closing", parent)
     for peer in TRUE_PEERS:
         r, p, c = med("true", peer, rate), med("true", peer, parent), med("true", peer, child)
-        print(f"| {peer} | {r:,.0f} | {r / lr:.2f} | {p:.3f} | {p / lp:.2f} | {c:.3f} |")
+        print(f"| {peer} | {r:,.0f} | {r / lr:.2f} | {p:.3f} | {p / lp:.2f} | {p / cp:.2f} "
+              f"| {c:.3f} |")
     print()
     print("| 1 MiB through /bin/cat | MiB/s each way | x limit | parent CPU ms/child |")
     print("| --- | --- | --- | --- |")

@@ -1,7 +1,10 @@
 // bench/spawn: start and reap /bin/true as many times as possible in a
 // bounded time, and copy 1 MiB each way through /bin/cat, from one stack:
 //   spawn_bench PEER MODE [--count N] [--seconds S] [--in-flight K] [--pipes]
-// PEER: limit (posix_spawn + pidfd_open + epoll, by hand), forkexec
+// PEER: limit (posix_spawn + pidfd_open + epoll, by hand), limit-closing
+// (the same, doing what spawnProcess must: every descriptor above 2 closed
+// in the child, which keeps 0, 1 and 2 as they are, and its signal mask
+// and dispositions reset), forkexec
 // (fork/execve/waitpid), libuv (uv_spawn), twisted-cpp (spawnProcess).
 // MODE: true, or cat. Prints one JSON line: children, wall seconds, this
 // process's CPU and its children's (getrusage), and for cat MiB/s each way.
@@ -80,13 +83,39 @@ pid_t spawnWith(const char* path, char* const argv[], posix_spawn_file_actions_t
   return pid;
 }
 
-long limitTrue(const Options& o, double deadline) {
+// limit-closing's posix_spawn: the file action and attributes
+// spawnProcess's request needs (0, 1 and 2 kept, checked for close-on-exec
+// as spawnProcess checks them; everything above closed; a clean signal
+// mask and default dispositions).
+pid_t spawnClosing(const char* path, char* const argv[]) {
+  posix_spawn_file_actions_t actions;
+  posix_spawnattr_t attr;
+  ::posix_spawn_file_actions_init(&actions);
+  ::posix_spawnattr_init(&attr);
+  for (int fd = 0; fd < 3; ++fd) {
+    if (::fcntl(fd, F_GETFD) & FD_CLOEXEC) ::posix_spawn_file_actions_adddup2(&actions, fd, fd);
+  }
+  ::posix_spawn_file_actions_addclosefrom_np(&actions, 3);
+  sigset_t none, all;
+  sigemptyset(&none);
+  sigfillset(&all);
+  ::posix_spawnattr_setsigmask(&attr, &none);
+  ::posix_spawnattr_setsigdefault(&attr, &all);
+  ::posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  pid_t pid;
+  if (::posix_spawn(&pid, path, &actions, &attr, argv, environ) != 0) die("posix_spawn");
+  ::posix_spawn_file_actions_destroy(&actions);
+  ::posix_spawnattr_destroy(&attr);
+  return pid;
+}
+
+long limitTrue(const Options& o, double deadline, bool closing) {
   int ep = ::epoll_create1(EPOLL_CLOEXEC);
   char name[] = "true";
   char* argv[] = {name, nullptr};
   long started = 0, done = 0;
   auto start = [&] {
-    pid_t pid = spawnWith("/bin/true", argv, nullptr);
+    pid_t pid = closing ? spawnClosing("/bin/true", argv) : spawnWith("/bin/true", argv, nullptr);
     int fd = pidfdOpen(pid);
     epoll_event ev{};
     ev.events = EPOLLIN;
@@ -357,9 +386,10 @@ long twistedCats(const Options& o, double deadline) {
 
 int main(int argc, char** argv) {
   if (argc < 3) {
-    std::fprintf(stderr,
-                 "usage: spawn_bench limit|forkexec|libuv|twisted-cpp true|cat [--count N] "
-                 "[--seconds S] [--in-flight K] [--pipes]\n");
+    std::fprintf(
+        stderr,
+        "usage: spawn_bench limit|limit-closing|forkexec|libuv|twisted-cpp true|cat [--count N] "
+        "[--seconds S] [--in-flight K] [--pipes]\n");
     return 2;
   }
   Options o{argv[1], argv[2]};
@@ -378,7 +408,8 @@ int main(int argc, char** argv) {
   double deadline = t0 + o.seconds;
   long children = 0;
   if (o.mode == "true") {
-    if (o.peer == "limit") children = limitTrue(o, deadline);
+    if (o.peer == "limit") children = limitTrue(o, deadline, false);
+    if (o.peer == "limit-closing") children = limitTrue(o, deadline, true);
     if (o.peer == "forkexec") children = forkExecTrue(o, deadline);
     if (o.peer == "libuv") children = libuvTrue(o, deadline);
     if (o.peer == "twisted-cpp") children = twistedTrue(o, deadline);

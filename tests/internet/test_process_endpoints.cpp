@@ -253,7 +253,7 @@ TEST_P(ProcessEndpointTest, TheTransportPassesEachCallToTheChild) {
   // cat blocks on its full stdout, so stops reading: the producer is paused.
   auto pusher = std::make_shared<ChunkPusher>(transport);
   transport.registerProducer(pusher, true);
-  constexpr std::size_t kTotal = 4 << 20;
+  constexpr std::size_t kTotal = 8 << 20;
   ASSERT_TRUE(iterateUntil(
       *reactor,
       [&] {

@@ -665,7 +665,7 @@ class Puller : public IPullProducer {
 // time the queue empties; stdin's end stops a producer; one registered
 // after it is stopped at once; a second is refused.
 TEST_P(ProcessTransportTest, ProducersOfStdinAreThrottledByTheChild) {
-  constexpr std::size_t kTotal = 1 << 20;
+  constexpr std::size_t kTotal = 8 << 20;  // more than any pipe holds (64 KiB pages: 1 MiB)
   auto [gateRead, gateWrite] = pipePair();
   ::fcntl(gateRead.get(), F_SETFL, 0);
   auto child =
@@ -708,6 +708,55 @@ TEST_P(ProcessTransportTest, ProducersOfStdinAreThrottledByTheChild) {
   EXPECT_EQ(puller->calls, 11);
   EXPECT_EQ(pulled->out().size(), 10u * 100000u);
   EXPECT_FALSE(puller->stopped) << "unregistered before the end";
+}
+
+// A producer whose stopProducing loses the connection, or throws.
+class LosingProducer : public IPushProducer {
+ public:
+  explicit LosingProducer(bool throws) : throws_(throws) {}
+  std::shared_ptr<IProcessTransport> child;
+  void pauseProducing() override {}
+  void resumeProducing() override {}
+  void stopProducing() override {
+    auto c = std::move(child);
+    c->loseConnection();
+    if (throws_) throw std::runtime_error("stopProducing raised");
+  }
+
+ private:
+  bool throws_;
+};
+
+// Stdin's end after the reap (a grandchild holds stdin): the producer is
+// stopped while stdin's pipe is still known, so a producer that loses the
+// connection from stopProducing still lets stdin's end be told, and
+// processEnded comes once, last; one that throws is logged and the end
+// goes on.
+TEST_P(ProcessTransportTest, AProducerStoppedAtStdinsEndMayLoseTheConnectionOrThrow) {
+  for (bool throws : {false, true}) {
+    SCOPED_TRACE(throws ? "throws" : "loses the connection");
+    auto p = std::make_shared<Recorder>();
+    auto [gateRead, gateWrite] = pipePair();
+    ::fcntl(gateRead.get(), F_SETFL, 0);
+    auto child = reactor->spawnProcess(
+        p, "/bin/sh", {"sh", "-c", "exec 4<&0; (read x <&3) <&4 4<&- 1>&- 2>&- & exit 0"},
+        Environment{}, {}, {}, {}, false,
+        ChildFDs{{0, "w"}, {1, "r"}, {2, "r"}, {3, gateRead.get()}});
+    ASSERT_TRUE(iterateUntil(
+        *reactor, [&] { return p->exited.has_value(); }, "processExited"));
+    auto producer = std::make_shared<LosingProducer>(throws);
+    producer->child = child;
+    child->registerProducer(producer, true);
+    child->closeStdin();
+    waitEnded(p);
+    EXPECT_GE(indexOf("lost 0", p), 0) << "stdin's end is told";
+    EXPECT_EQ(p->events.back(), "ended");
+    EXPECT_EQ(std::count(p->events.begin(), p->events.end(), "ended"), 1);
+    if (throws) {
+      EXPECT_EQ(logs->flushErrors<std::runtime_error>(), 1u);
+    }
+    sendByte(gateWrite, '\n');
+  }
 }
 
 // ProcessProtocolTests.test_inConnectionLost, test_outConnectionLost,

@@ -72,7 +72,9 @@ class ProcessEndpoint final : public IStreamClientEndpoint {
 /// child's IProcessTransport (Twisted's _ProcessEndpointTransport).
 /// Its producer is the child (pausing stops reading its stdout); a
 /// producer registered here is the child's stdin's
-/// (IProcessTransport::registerProducer): paused past 64 KiB queued.
+/// (IProcessTransport::registerProducer): paused past 64 KiB queued, the
+/// process transport's fixed marks (setWriteBufferLimits changes nothing
+/// here, and writeBufferSize() is 0).
 class ProcessEndpointTransport : public ITransport {
  public:
   /// The child, for what ITransport does not say (its pid, signals).

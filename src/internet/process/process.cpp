@@ -150,6 +150,7 @@ void Process::writeSequence(std::span<const std::string_view> data) {
 }
 
 void Process::writeToChild(int childFD, std::string_view data) {
+  auto self = shared_from_this();  // a failed write can end everything
   if (pty_ && childFD == 0) {
     pty_->write(data);
     stdinProducer_.wrote();
@@ -249,8 +250,12 @@ void Process::pipeDataReceived(int childFD, std::string_view data) {
 
 void Process::pipeConnectionLost(int childFD, const Failure&) {
   auto self = shared_from_this();
-  if (pipes_.erase(childFD) == 0) return;
+  if (pipes_.find(childFD) == pipes_.end()) return;
+  // The producer is stopped first, while the pipe is still known (as in
+  // Twisted): one that loses the connection ends the other pipes, and the
+  // last of those must not find this one gone and end the process early.
   if (childFD == 0 || pty_) stdinProducer_.ended();
+  if (pipes_.erase(childFD) == 0) return;
   // A PTY's end is the end of all of it; Twisted tells the protocol
   // nothing but processEnded.
   if (protocol_ && !pty_) protocol_->childConnectionLost(childFD);

@@ -4,8 +4,16 @@
 #include <stdexcept>
 
 #include "twisted/internet/reactor.hpp"
+#include "twisted/logger/logger.hpp"
 
 namespace twisted::process {
+
+namespace {
+const logger::Logger& log() {
+  static const logger::Logger instance("twisted.internet.process");
+  return instance;
+}
+}  // namespace
 
 void ProducerSlot::registerProducer(std::shared_ptr<IProducer> producer, bool streaming,
                                     std::shared_ptr<ChildWriter> writer) {
@@ -33,7 +41,7 @@ void ProducerSlot::registerProducer(std::shared_ptr<IProducer> producer, bool st
 }
 
 void ProducerSlot::unregisterProducer() {
-  producer_.reset();
+  auto old = std::move(producer_);  // (its destructor may call back)
   paused_ = false;
   if (pullLater_.active()) pullLater_.cancel();
 }
@@ -77,7 +85,12 @@ void ProducerSlot::ended() {
   if (!producer_) return;
   auto producer = std::move(producer_);
   paused_ = false;
-  producer->stopProducing();
+  try {
+    producer->stopProducing();
+  } catch (...) {
+    // The end goes on (processEnded, connectionLost) whatever the producer does.
+    log().failure("Unhandled error in a producer's stopProducing", Failure::current());
+  }
 }
 
 }  // namespace twisted::process

@@ -38,7 +38,8 @@ class ProducerSlot {
   void wrote();
   /// From PipeOwner::pipeQueueShrank of the writer.
   void shrank(std::size_t queued);
-  /// The writer's end: the producer is stopped and let go.
+  /// The writer's end: the producer is stopped (an exception from it is
+  /// logged) and let go.
   void ended();
   void setLimits(std::size_t high, std::size_t low) {
     high_ = high;

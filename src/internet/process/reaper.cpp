@@ -95,6 +95,15 @@ PidfdReaper::~PidfdReaper() {
   if (pidfd_ >= 0) ::close(pidfd_);
 }
 
+namespace {
+// The reaper's own end, the same every time: one immutable Failure (an
+// exception built per child was a visible share of its parent CPU).
+const Failure& reaperDone() {
+  static const Failure done = Failure::of(error::ConnectionDone());
+  return done;
+}
+}  // namespace
+
 IOResult PidfdReaper::doRead() {
   siginfo_t info{};
   if (::waitid(P_PIDFD, static_cast<id_t>(pidfd_), &info, WEXITED | WNOHANG) != 0) {
@@ -103,12 +112,12 @@ IOResult PidfdReaper::doRead() {
     // ignored); its status is lost.
     reaped_ = true;
     if (auto p = process_.lock()) p->reaped(ExitStatus{});
-    return Failure::of(error::ConnectionDone());
+    return reaperDone();
   }
   if (info.si_pid == 0) return {};  // not yet
   reaped_ = true;
   if (auto p = process_.lock()) p->reaped(ExitStatus::fromSiginfo(info.si_code, info.si_status));
-  return Failure::of(error::ConnectionDone());  // done: the reactor lets go
+  return reaperDone();  // done: the reactor lets go
 }
 
 void PidfdReaper::connectionLost(const Failure&) {

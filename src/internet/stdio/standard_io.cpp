@@ -71,6 +71,7 @@ class StandardIOTransport final : public StandardIO,
   // ---- ITransport ------------------------------------------------------------
   void write(std::string_view data) override {
     if (disconnected_ || !writer_ || !writer_->open()) return;
+    auto self = shared_from_this();  // a failed write can end the connection
     writer_->write(data);
     stdoutProducer_.wrote();
   }
@@ -186,6 +187,7 @@ class StandardIOTransport final : public StandardIO,
       return;
     }
     writeEnded_ = true;
+    stdoutProducer_.ended();  // nothing more will be consumed
     if (disconnecting_ || readEnded_ || !halfCloseable) {
       connectionLost(reason);
     } else {
