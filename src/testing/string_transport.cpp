@@ -3,6 +3,7 @@
 #include <stdexcept>
 #include <utility>
 
+#include "../internet/producer_kind.hpp"
 #include "twisted/internet/error.hpp"
 
 namespace twisted::testing {
@@ -93,12 +94,7 @@ void StringTransport::bufferShrank() {
 void StringTransport::registerProducer(std::shared_ptr<IProducer> producer, bool streaming) {
   if (!producer) throw std::invalid_argument("registerProducer(nullptr)");
   if (producer_) throw std::logic_error("registerProducer: a producer is already registered");
-  if (streaming ? dynamic_cast<IPushProducer*>(producer.get()) == nullptr
-                : dynamic_cast<IPullProducer*>(producer.get()) == nullptr) {
-    throw std::logic_error(streaming
-                               ? "registerProducer: a streaming producer must be an IPushProducer"
-                               : "registerProducer: a pull producer must be an IPullProducer");
-  }
+  detail::checkProducerKind(producer, streaming);
   producer_ = std::move(producer);
   streaming_ = streaming;
   producerPaused_ = false;

@@ -82,6 +82,12 @@ class ProcessTestBase : public ReactorTest {
     return reactor->spawnProcess(p ? p : protocol, "/bin/sh", {"sh", "-c", script}, Environment{},
                                  {}, {}, {}, /*usePTY=*/true);
   }
+  /// `sh -c script` for `p`, on a PTY or on Twisted's default pipes.
+  std::shared_ptr<IProcessTransport> shOn(bool onPty, const std::string& script,
+                                          std::shared_ptr<Recorder> p) {
+    if (onPty) return pty(script, std::move(p));
+    return reactor->spawnProcess(std::move(p), "/bin/sh", {"sh", "-c", script});
+  }
   void waitEnded(const std::shared_ptr<Recorder>& p) {
     ASSERT_TRUE(iterateUntil(
         *reactor, [&] { return p->ended.has_value(); }, "processEnded"));

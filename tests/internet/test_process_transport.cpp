@@ -278,11 +278,7 @@ TEST_P(ProcessTransportTest, EachSignalByNameOrNumberOnPipesAndOnAPTY) {
         }
       };
       const std::string script = "echo ready; exec sleep 600";
-      if (onPty) {
-        pty(script, p);
-      } else {
-        reactor->spawnProcess(p, "/bin/sh", {"sh", "-c", script});
-      }
+      shOn(onPty, script, p);
       waitEnded(p);
       ASSERT_TRUE(p->exited);
       for (const Failure* reason : {&*p->exited, &*p->ended}) {
@@ -321,7 +317,8 @@ TEST_P(ProcessTransportTest, APTYChildsExitCodeAndAPTYChildThatCannotRun) {
   }
   EXPECT_EQ(countOpenFds(), fds) << "the PTY's master and slave are closed";
   EXPECT_TRUE(never->events.empty());
-  EXPECT_EQ(::waitpid(-1, nullptr, WNOHANG), -1) << "no child left behind";
+  siginfo_t any{};  // (WNOWAIT: looks without reaping anyone's child)
+  EXPECT_EQ(::waitid(P_ALL, 0, &any, WEXITED | WNOHANG | WNOWAIT), -1) << "no child left behind";
   EXPECT_EQ(errno, ECHILD);
 }
 
@@ -342,11 +339,7 @@ TEST_P(ProcessTransportTest, ChildrenStartWithDefaultSignalsNoneBlocked) {
     SCOPED_TRACE(onPty ? "pty" : "pipes");
     auto p = std::make_shared<Recorder>();
     const std::string script = "exec grep -E '^Sig(Blk|Ign):' /proc/self/status";
-    if (onPty) {
-      pty(script, p);
-    } else {
-      reactor->spawnProcess(p, "/bin/sh", {"sh", "-c", script});
-    }
+    shOn(onPty, script, p);
     waitEnded(p);
     // Signals 32 and 33 are glibc's own (below SIGRTMIN, no program may
     // use them): its posix_spawn leaves them ignored in every child.
@@ -362,11 +355,7 @@ TEST_P(ProcessTransportTest, ChildrenStartWithDefaultSignalsNoneBlocked) {
 
     auto killed = std::make_shared<Recorder>();
     killed->onData = [](Recorder& r, int, std::string_view) { r.transport->signalProcess("USR1"); };
-    if (onPty) {
-      pty("echo ready; exec sleep 600", killed);
-    } else {
-      reactor->spawnProcess(killed, "/bin/sh", {"sh", "-c", "echo ready; exec sleep 600"});
-    }
+    shOn(onPty, "echo ready; exec sleep 600", killed);
     waitEnded(killed);
     auto terminated = terminatedOf(*killed->ended);
     ASSERT_TRUE(terminated) << killed->ended->getErrorMessage();
@@ -408,11 +397,7 @@ TEST_P(ProcessTransportTest, ExceptionsFromProcessExitedAndProcessEndedAreLogged
   for (bool onPty : {false, true}) {
     SCOPED_TRACE(onPty ? "pty" : "pipes");
     auto p = std::make_shared<Throwing>();
-    if (onPty) {
-      pty("exit 0", p);
-    } else {
-      reactor->spawnProcess(p, "/bin/true", {"true"});
-    }
+    shOn(onPty, "exit 0", p);
     waitEnded(p);
     EXPECT_EQ(p->events.back(), "ended");
     EXPECT_EQ(std::count(p->events.begin(), p->events.end(), "ended"), 1);
@@ -537,11 +522,7 @@ TEST_P(ProcessTransportTest, AHighDescriptorIsClosedInTheChild) {
   for (bool onPty : {false, true}) {
     SCOPED_TRACE(onPty ? "pty" : "pipes");
     auto p = std::make_shared<Recorder>();
-    if (onPty) {
-      pty("ls -1 /proc/self/fd", p);
-    } else {
-      reactor->spawnProcess(p, "/bin/sh", {"sh", "-c", "ls /proc/self/fd"});
-    }
+    shOn(onPty, "ls -1 /proc/self/fd", p);
     waitEnded(p);
     std::string out = p->out();
     out.erase(std::remove(out.begin(), out.end(), '\r'), out.end());

@@ -186,8 +186,8 @@ void Process::unregisterProducer() {
 }
 
 void Process::pipeQueueShrank(int childFD, std::size_t queued) {
-  auto writer = stdinWriter();
-  if (writer && writer->name() == childFD) stdinProducer_.shrank(queued);
+  // Stdin's writer is named 0, or 1 on a PTY (its master, also stdout).
+  if (childFD == (pty_ ? 1 : 0)) stdinProducer_.shrank(queued);
 }
 
 void Process::closeChildFD(int childFD) {

@@ -3,6 +3,7 @@
 
 #include <stdexcept>
 
+#include "../producer_kind.hpp"
 #include "twisted/internet/reactor.hpp"
 #include "twisted/logger/logger.hpp"
 
@@ -17,13 +18,9 @@ const logger::Logger& log() {
 
 void ProducerSlot::registerProducer(std::shared_ptr<IProducer> producer, bool streaming,
                                     std::shared_ptr<ChildWriter> writer) {
+  if (!producer) throw std::invalid_argument("registerProducer(nullptr)");
   if (producer_) throw std::logic_error("registerProducer: a producer is already registered");
-  if (streaming ? !dynamic_cast<IPushProducer*>(producer.get())
-                : !dynamic_cast<IPullProducer*>(producer.get())) {
-    throw std::logic_error(streaming
-                               ? "registerProducer: a streaming producer must be an IPushProducer"
-                               : "registerProducer: a pull producer must be an IPullProducer");
-  }
+  detail::checkProducerKind(producer, streaming);
   if (!writer || !writer->open()) {
     // Nothing will ever be consumed (Twisted stops a producer registered
     // after the close).
@@ -47,8 +44,9 @@ void ProducerSlot::unregisterProducer() {
 }
 
 void ProducerSlot::wrote() {
+  if (!producer_) return;  // (every write of a pipe or stdio comes here)
   auto writer = writer_.lock();
-  if (!producer_ || !writer) return;
+  if (!writer) return;
   if (streaming_) {
     if (!paused_ && writer->queued() > high_) {
       paused_ = true;
@@ -58,6 +56,7 @@ void ProducerSlot::wrote() {
     return;
   }
   if (writer->queued() != 0 || pullLater_.active()) return;
+  if (!alive_) alive_ = std::make_shared<bool>(true);  // made only for a pull producer
   pullLater_ = reactor_.callLater(0, [this, alive = std::weak_ptr<bool>(alive_)] {
     if (alive.expired()) return;  // its owner has gone
     auto now = writer_.lock();

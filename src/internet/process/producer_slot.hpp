@@ -53,8 +53,8 @@ class ProducerSlot {
   bool streaming_ = false;
   bool paused_ = false;
   DelayedCall pullLater_;
-  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // for pullLater_
-  std::size_t high_ = 64 * 1024;                                // Twisted's bufferSize
+  std::shared_ptr<bool> alive_;   // pullLater_'s sign that this slot lives
+  std::size_t high_ = 64 * 1024;  // Twisted's bufferSize
   std::size_t low_ = 16 * 1024;
 };
 

@@ -14,6 +14,7 @@
 #include <utility>
 
 #include "../hot_path.hpp"
+#include "../producer_kind.hpp"
 #include "read_buffer.hpp"
 #include "stream_transport.hpp"
 #include "twisted/internet/error.hpp"
@@ -469,12 +470,7 @@ void StreamTransport<I, IO>::registerProducer(std::shared_ptr<IProducer> produce
     throw std::logic_error("registerProducer: a producer is already registered with " +
                            logPrefix());
   }
-  if (streaming ? dynamic_cast<IPushProducer*>(producer.get()) == nullptr
-                : dynamic_cast<IPullProducer*>(producer.get()) == nullptr) {
-    throw std::logic_error(streaming
-                               ? "registerProducer: a streaming producer must be an IPushProducer"
-                               : "registerProducer: a pull producer must be an IPullProducer");
-  }
+  checkProducerKind(producer, streaming);
   if (phase_ == Phase::Disconnected) {
     producer->stopProducing();  // as Twisted: nothing will ever be consumed
     return;
