@@ -31,7 +31,10 @@ namespace twisted::basic {
 /// (no further line of the same batch is delivered), switch mode with
 /// setRawMode/setLineMode (it applies from the very next byte), pause
 /// itself, call clearLineBuffer, or feed it more data. The views it is given
-/// are valid only during the call.
+/// are valid only during the call. A lineReceived that puts a layer under
+/// the protocol (tls::startTLS: `transport` is then the layer) ends the
+/// batch: the bytes after that line are handed to the layer (as TLS
+/// records), never delivered as lines of plaintext.
 class LineReceiver : public Protocol, public IPushProducer {
  public:
   /// What ends a line (CRLF by default); not part of the line delivered.
@@ -78,6 +81,7 @@ class LineReceiver : public Protocol, public IPushProducer {
 
  private:
   void deliver();
+  void handOverRest();
   bool stopped() const { return paused_ || (transport && transport->disconnecting()); }
 
   detail::ReceiveBuffer buffer_;

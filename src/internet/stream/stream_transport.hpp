@@ -102,6 +102,12 @@ class StreamTransport : public IReadWriteDescriptor,
 
   /// The protocol; null after connectionLost.
   const std::shared_ptr<Protocol>& protocol() const { return protocol_; }
+  /// Gives the connection to `next` (replaceProtocol, protocol_switch.hpp);
+  /// returns the protocol it had.
+  std::shared_ptr<Protocol> swapProtocol(std::shared_ptr<Protocol> next) {
+    protocol_.swap(next);
+    return next;
+  }
   /// The reactor, as transports see it.
   TransportHost& host() const { return host_; }
   Phase phase() const { return phase_; }

@@ -73,10 +73,25 @@ void LineReceiver::deliver() {
     if (next.kind == NextLine::TooLong) {
       lineLengthExceeded(buffer_.take());
     } else {
+      const ITransport* before = transport.get();
       lineReceived(next.line);
+      if (transport.get() != before) {
+        buffer_.afterCallback();
+        handOverRest();
+        return;
+      }
     }
     buffer_.afterCallback();
   }
+}
+
+void LineReceiver::handOverRest() {
+  // The line just delivered put a layer under this protocol (startTLS):
+  // what the peer sent after it is that layer's to read, never a line of
+  // plaintext (the STARTTLS injection attack).
+  std::string rest = clearLineBuffer();
+  if (rest.empty()) return;
+  if (auto* layer = dynamic_cast<Protocol*>(transport.get())) layer->dataReceived(rest);
 }
 
 void LineReceiver::rawDataReceived(std::string_view data) {

@@ -1,0 +1,31 @@
+#include "twisted/internet/protocol_switch.hpp"
+
+#include <stdexcept>
+
+#include "../tcp/tcp.hpp"
+#include "../unix/unix.hpp"
+
+namespace twisted {
+
+namespace {
+
+template <class Stream>
+std::shared_ptr<Protocol> swapOn(Stream& stream, std::shared_ptr<Protocol> next) {
+  if (!stream.connected()) {
+    throw std::logic_error("replaceProtocol: the connection is not connected");
+  }
+  return stream.swapProtocol(std::move(next));
+}
+
+}  // namespace
+
+std::shared_ptr<Protocol> replaceProtocol(ITransport& transport, std::shared_ptr<Protocol> next) {
+  if (!next) throw std::invalid_argument("replaceProtocol: no protocol");
+  if (auto* tcp = dynamic_cast<tcp::Connection*>(&transport)) return swapOn(*tcp, std::move(next));
+  if (auto* local = dynamic_cast<unixsock::Connection*>(&transport)) {
+    return swapOn(*local, std::move(next));
+  }
+  throw std::invalid_argument("replaceProtocol: not a reactor's TCP or UNIX stream transport");
+}
+
+}  // namespace twisted

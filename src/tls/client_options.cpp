@@ -1,0 +1,95 @@
+#include <arpa/inet.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include <stdexcept>
+
+#include "context_setup.hpp"
+#include "openssl_error.hpp"
+#include "twisted/tls/error.hpp"
+#include "twisted/tls/options.hpp"
+
+namespace twisted::tls {
+
+namespace {
+
+bool numericAddress(const std::string& host) {
+  unsigned char buf[16];
+  return ::inet_pton(AF_INET, host.c_str(), buf) == 1 ||
+         ::inet_pton(AF_INET6, host.c_str(), buf) == 1;
+}
+
+// A bracketed IPv6 literal ("[::1]") is verified as the address inside.
+std::string unbracket(const std::string& host) {
+  std::size_t n = host.size();
+  if (n > 2 && host[0] == '[' && host[n - 1] == ']') return host.substr(1, n - 2);
+  return host;
+}
+
+}  // namespace
+
+ClientTLSOptions::ClientTLSOptions(std::string hostname, ClientTLSSettings settings)
+    : hostname_(unbracket(hostname)),
+      isAddress_(numericAddress(hostname_)),
+      settings_(std::move(settings)) {
+  if (hostname_.empty()) throw std::invalid_argument("optionsForClientTLS: no host name");
+  ctx_ =
+      detail::newContext(TLS_client_method(), settings_.minimumVersion, settings_.maximumVersion);
+  SSL_CTX* c = ctx_.get();
+  if (settings_.trustRoot.verifies()) {
+    detail::useTrustRoot(c, settings_.trustRoot);
+    SSL_CTX_set_verify(c, SSL_VERIFY_PEER, nullptr);
+  } else {
+    SSL_CTX_set_verify(c, SSL_VERIFY_NONE, nullptr);
+  }
+  if (settings_.clientCertificate) detail::useCertificate(c, *settings_.clientCertificate);
+  if (!settings_.acceptableProtocols.empty()) {
+    std::string wire = detail::alpnWire(settings_.acceptableProtocols);
+    // Unlike almost every OpenSSL call, 0 is success here.
+    if (SSL_CTX_set_alpn_protos(c, reinterpret_cast<const unsigned char*>(wire.data()),
+                                static_cast<unsigned int>(wire.size())) != 0) {
+      detail::throwWithErrors<TLSError>("cannot set the ALPN protocols");
+    }
+  }
+}
+
+ClientTLSOptions::~ClientTLSOptions() = default;
+
+SSLHandle ClientTLSOptions::connectionForTLS(TLSRole role) {
+  if (role != TLSRole::Client) {
+    throw std::logic_error(
+        "ClientTLSOptions cannot serve a TLS connection: use CertificateOptions");
+  }
+  detail::clearErrors();
+  SSLHandle ssl(SSL_new(ctx_.get()));
+  if (!ssl) detail::throwWithErrors<TLSError>("cannot make an OpenSSL connection");
+  if (!isAddress_ && SSL_set_tlsext_host_name(ssl.get(), hostname_.c_str()) != 1) {
+    detail::throwWithErrors<TLSError>("cannot set the server name (SNI) " + hostname_);
+  }
+  if (settings_.trustRoot.verifies()) {
+    X509_VERIFY_PARAM* param = SSL_get0_param(ssl.get());
+    // No partial wildcards ("w*.example.com"): RFC 6125's advice.
+    X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+    int ok = isAddress_ ? X509_VERIFY_PARAM_set1_ip_asc(param, hostname_.c_str())
+                        : X509_VERIFY_PARAM_set1_host(param, hostname_.c_str(), 0);
+    if (ok != 1) detail::throwWithErrors<TLSError>("cannot verify the host name " + hostname_);
+  }
+  return ssl;
+}
+
+std::shared_ptr<ClientTLSOptions> optionsForClientTLS(std::string hostname, TrustRoot trustRoot,
+                                                      std::optional<PrivateCertificate> clientCert,
+                                                      std::vector<std::string> protocols) {
+  ClientTLSSettings settings;
+  settings.trustRoot = std::move(trustRoot);
+  settings.clientCertificate = std::move(clientCert);
+  settings.acceptableProtocols = std::move(protocols);
+  return optionsForClientTLS(std::move(hostname), std::move(settings));
+}
+
+std::shared_ptr<ClientTLSOptions> optionsForClientTLS(std::string hostname,
+                                                      ClientTLSSettings settings) {
+  return std::make_shared<ClientTLSOptions>(std::move(hostname), std::move(settings));
+}
+
+}  // namespace twisted::tls
