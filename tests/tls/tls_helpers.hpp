@@ -41,8 +41,27 @@ inline std::shared_ptr<Factory> factoryOf(std::shared_ptr<Protocol> p) {
   return std::make_shared<Factory>([p] { return p; });
 }
 
-/// Two protocols over TLS over the in-memory loopback.
+/// Two protocols over TLS over the in-memory loopback. While connected,
+/// each protocol above and its TLS transport hold each other (as with any
+/// ProtocolWrapper), so the loopback aborts what is still open when it
+/// goes: a test may end with the connection up.
 struct TLSLoopback {
+  TLSLoopback(std::shared_ptr<tls::TLSMemoryBIOFactory> cf,
+              std::shared_ptr<tls::TLSMemoryBIOFactory> sf,
+              std::shared_ptr<tls::TLSMemoryBIOProtocol> c,
+              std::shared_ptr<tls::TLSMemoryBIOProtocol> s, testing::IOPump p)
+      : clientFactory(std::move(cf)),
+        serverFactory(std::move(sf)),
+        client(std::move(c)),
+        server(std::move(s)),
+        pump(std::move(p)) {}
+  TLSLoopback(TLSLoopback&&) = default;
+  ~TLSLoopback() {
+    if (!client || !pump.clientIO) return;  // moved from
+    pump.clientIO->abortConnection();
+    pump.flush();
+  }
+
   std::shared_ptr<tls::TLSMemoryBIOFactory> clientFactory;
   std::shared_ptr<tls::TLSMemoryBIOFactory> serverFactory;
   std::shared_ptr<tls::TLSMemoryBIOProtocol> client;
