@@ -9,10 +9,9 @@
 #include <openssl/x509v3.h>
 
 #include <cstdio>
-#include <fstream>
-#include <sstream>
 
 #include "openssl_error.hpp"
+#include "pem_file.hpp"
 #include "twisted/tls/error.hpp"
 
 namespace twisted::tls {
@@ -34,14 +33,6 @@ std::string bioText(BIO* bio) {
   char* data = nullptr;
   long n = BIO_get_mem_data(bio, &data);
   return std::string(data, static_cast<std::size_t>(n));
-}
-
-std::string readFile(const std::string& path, const char* what) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw CertificateError(std::string("cannot read the ") + what + " file " + path);
-  std::ostringstream all;
-  all << in.rdbuf();
-  return all.str();
 }
 
 std::shared_ptr<X509> ownX509(X509* x) {
@@ -91,7 +82,7 @@ std::vector<Certificate> Certificate::loadPEMChain(std::string_view pem) {
 }
 
 Certificate Certificate::loadPEMFile(const std::string& path) {
-  std::string text = readFile(path, "certificate");
+  std::string text = detail::readPEMFile(path, "certificate");
   try {
     return loadPEM(text);
   } catch (const CertificateError& e) {
@@ -172,7 +163,7 @@ KeyPair KeyPair::loadPEM(std::string_view pem) {
 }
 
 KeyPair KeyPair::loadPEMFile(const std::string& path) {
-  std::string text = readFile(path, "private key");
+  std::string text = detail::readPEMFile(path, "private key");
   try {
     return loadPEM(text);
   } catch (const CertificateError& e) {
@@ -227,14 +218,14 @@ PrivateCertificate PrivateCertificate::loadPEMFiles(const std::string& keyPath,
   KeyPair key = KeyPair::loadPEMFile(keyPath);
   const std::string& certFile = certPath.empty() ? keyPath : certPath;
   std::vector<Certificate> certs;
-  std::string certText = readFile(certFile, "certificate");
+  std::string certText = detail::readPEMFile(certFile, "certificate");
   try {
     certs = Certificate::loadPEMChain(certText);
   } catch (const CertificateError& e) {
     throw CertificateError(certFile + ": " + e.what());
   }
   if (!chainPath.empty()) {
-    std::string chainText = readFile(chainPath, "certificate chain");
+    std::string chainText = detail::readPEMFile(chainPath, "certificate chain");
     try {
       for (Certificate& c : Certificate::loadPEMChain(chainText)) certs.push_back(std::move(c));
     } catch (const CertificateError& e) {

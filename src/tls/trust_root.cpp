@@ -1,10 +1,9 @@
 #include <dirent.h>
 #include <sys/stat.h>
 
-#include <fstream>
-#include <sstream>
 #include <stdexcept>
 
+#include "pem_file.hpp"
 #include "twisted/tls/error.hpp"
 #include "twisted/tls/options.hpp"
 
@@ -26,12 +25,9 @@ TrustRoot TrustRoot::fromCertificates(std::vector<Certificate> authorities) {
 }
 
 TrustRoot TrustRoot::fromPEMFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw CertificateError("cannot read the CA file " + path);
-  std::ostringstream all;
-  all << in.rdbuf();
+  std::string text = detail::readPEMFile(path, "CA");
   try {
-    return fromCertificates(Certificate::loadPEMChain(all.str()));
+    return fromCertificates(Certificate::loadPEMChain(text));
   } catch (const CertificateError& e) {
     throw CertificateError(path + ": " + e.what());
   }
@@ -45,13 +41,13 @@ TrustRoot TrustRoot::fromDirectory(const std::string& directory) {
     std::string path = directory + "/" + entry->d_name;
     struct stat st {};
     if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream all;
-    all << in.rdbuf();
     try {
-      for (Certificate& c : Certificate::loadPEMChain(all.str())) found.push_back(std::move(c));
+      for (Certificate& c : Certificate::loadPEMChain(detail::readPEMFile(path, "CA"))) {
+        found.push_back(std::move(c));
+      }
     } catch (const CertificateError&) {
-      // Not a certificate (a README, a key): skipped, as Twisted's caCertsDir does.
+      // Unreadable, or not a certificate (a README, a key): skipped, as
+      // Twisted's caCertsDir does.
     }
   }
   ::closedir(dir);
