@@ -63,7 +63,9 @@ class Recorder : public ProcessProtocol {
     events.push_back("ended");
     ended = reason;
   }
-  std::string out() { return received[1]; }
+  // A reference: tests index into megabytes of output, which a copy per
+  // index made quadratic (minutes on a loaded machine).
+  const std::string& out() { return received[1]; }
 };
 
 class ProcessTestBase : public ReactorTest {
