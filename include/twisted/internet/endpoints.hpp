@@ -19,6 +19,7 @@
 #pragma once
 
 #include <concepts>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -339,6 +340,9 @@ Deferred<std::shared_ptr<P>> connectProtocol(IStreamClientEndpoint& endpoint,
 ///        AdoptedStreamServerEndpoint
 ///   adopted:fileno=N:domain=INET|INET6|UNIX: any inherited listening
 ///        descriptor (AdoptedStreamServerEndpoint)
+///   ssl:PORT:privateKey=...: TLS, from the TLS library once
+///        twisted::tls::registerEndpointTypes() has run (twisted/tls/endpoints.hpp);
+///        any other type registered with registerServerEndpointType
 /// A datagram type (udp, multicast, unixgram) or a descriptor that is a
 /// datagram socket is refused: these are stream endpoints.
 /// e.g. "tcp:8080:interface=127.0.0.1", "tcp6:8080:interface=\:\:1",
@@ -355,6 +359,9 @@ std::shared_ptr<IStreamServerEndpoint> serverFromString(IReactorTCP& reactor,
 ///   hostname:... (the same keys; HostnameEndpoint, happy eyeballs)
 ///   unix:PATH or unix:path=PATH[:timeout=S][:lockfile=0|1] (checkPID=0|1
 ///        is accepted for lockfile; "@name" is an abstract name)
+///   tls:HOST:PORT, ssl:host=HOST:port=PORT: TLS, from the TLS library once
+///        twisted::tls::registerEndpointTypes() has run; any other type
+///        registered with registerClientEndpointType
 /// e.g. "tcp:host=example.com:port=80:timeout=5", "tcp:example.com:80",
 /// "unix:path=/run/app.sock:timeout=5". A datagram type (udp, multicast, unixgram) is refused:
 /// these are stream endpoints.
@@ -375,5 +382,26 @@ EndpointDescription parseEndpointDescription(std::string_view description);
 
 /// Escapes ':', '=' and '\' for use in a description ("::1" -> "\:\:1").
 std::string quoteEndpointValue(std::string_view value);
+
+/// Parses the descriptions of one server endpoint type that a library
+/// other than the core provides (the TLS library's "ssl"), as Twisted's
+/// IStreamServerEndpointStringParser plugins do: given the reactor, the
+/// whole description (for error messages) and its parsed form.
+using ServerEndpointParser = std::function<std::shared_ptr<IStreamServerEndpoint>(
+    IReactorTCP& reactor, std::string_view description, const EndpointDescription& parsed)>;
+/// As ServerEndpointParser, for clientFromString (the TLS library's "ssl" and "tls").
+using ClientEndpointParser = std::function<std::shared_ptr<IStreamClientEndpoint>(
+    EndpointReactor reactor, std::string_view description, const EndpointDescription& parsed)>;
+
+/// From now on serverFromString parses descriptions of `type` (compared
+/// without regard to case) with `parser`, in place of any parser
+/// registered for it before. Thread-safe; a parser is called without the
+/// registry's lock held, so it may call serverFromString itself.
+/// @throws std::invalid_argument for a type the core parses itself (tcp,
+///   tcp6, unix, haproxy, systemd, adopted, stdio) or an empty one.
+void registerServerEndpointType(std::string type, ServerEndpointParser parser);
+/// As registerServerEndpointType, for clientFromString (core types: tcp,
+/// tcp6, hostname, unix).
+void registerClientEndpointType(std::string type, ClientEndpointParser parser);
 
 }  // namespace twisted

@@ -4,8 +4,10 @@
 #include <cctype>
 #include <charconv>
 #include <cmath>
+#include <map>
 #include <mutex>
 #include <set>
+#include <stdexcept>
 
 #include <sys/socket.h>
 
@@ -365,7 +367,66 @@ std::shared_ptr<IStreamServerEndpoint> haproxyServer(IReactorTCP& reactor,
   return haproxy::proxyEndpoint(serverFromString(reactor, inner));
 }
 
+// Types other libraries parse (registerServerEndpointType). A parser is
+// copied out under the lock and called without it: it may parse an inner
+// description itself.
+struct Registry {
+  std::mutex mutex;
+  std::map<std::string, ServerEndpointParser> servers;
+  std::map<std::string, ClientEndpointParser> clients;
+};
+
+Registry& registry() {
+  static Registry* r = new Registry;  // never destroyed: parsers may run at exit
+  return *r;
+}
+
+template <class Parser>
+Parser registered(std::map<std::string, Parser>& map, const std::string& type) {
+  std::lock_guard lock(registry().mutex);
+  auto it = map.find(type);
+  return it == map.end() ? Parser{} : it->second;
+}
+
+template <class Parser>
+std::string knownTypes(const char* core, std::map<std::string, Parser>& map) {
+  std::string known = core;
+  std::lock_guard lock(registry().mutex);
+  for (const auto& [name, parser] : map) known += ", " + name;
+  return known;
+}
+
+// "ssl" and "tls" not registered: say where they come from.
+std::string tlsHint(const std::string& type) {
+  if (type != "ssl" && type != "tls") return "";
+  return "; TLS endpoints come from the twisted::tls library: link it and call "
+         "twisted::tls::registerEndpointTypes()";
+}
+
+template <class Parser>
+void registerType(std::map<std::string, Parser>& map, std::string type, Parser parser,
+                  const std::set<std::string>& core) {
+  type = lower(std::move(type));
+  if (type.empty()) throw std::invalid_argument("registerEndpointType: an empty type");
+  if (core.count(type)) {
+    throw std::invalid_argument("registerEndpointType: '" + type + "' is a core endpoint type");
+  }
+  if (!parser) throw std::invalid_argument("registerEndpointType: no parser for '" + type + "'");
+  std::lock_guard lock(registry().mutex);
+  map[type] = std::move(parser);
+}
+
 }  // namespace
+
+void registerServerEndpointType(std::string type, ServerEndpointParser parser) {
+  registerType(registry().servers, std::move(type), std::move(parser),
+               {"tcp", "tcp6", "unix", "haproxy", "systemd", "adopted", "stdio"});
+}
+
+void registerClientEndpointType(std::string type, ClientEndpointParser parser) {
+  registerType(registry().clients, std::move(type), std::move(parser),
+               {"tcp", "tcp6", "hostname", "unix"});
+}
 
 std::shared_ptr<IStreamServerEndpoint> serverFromString(IReactorTCP& reactor,
                                                         std::string_view description) {
@@ -378,8 +439,12 @@ std::shared_ptr<IStreamServerEndpoint> serverFromString(IReactorTCP& reactor,
   if (type == "stdio") return stdioServer(reactor, description, parsed);
   refuseDatagram(description, type, "server");
   if (type != "tcp" && type != "tcp6") {
-    invalid(description, "unknown server endpoint type '" + parsed.args.front() +
-                             "' (known: tcp, tcp6, unix, haproxy, systemd, adopted, stdio)");
+    if (auto parser = registered(registry().servers, type))
+      return parser(reactor, description, parsed);
+    invalid(description,
+            "unknown server endpoint type '" + parsed.args.front() + "' (known: " +
+                knownTypes("tcp, tcp6, unix, haproxy, systemd, adopted, stdio", registry().servers) +
+                ")" + tlsHint(type));
   }
   Params p(description, type + " server endpoint");
   static const std::vector<std::string> names{"port", "interface", "backlog"};
@@ -410,8 +475,11 @@ std::shared_ptr<IStreamClientEndpoint> clientFromString(EndpointReactor reactor,
   if (type == "unix") return unixClient(reactor.tcp, description, parsed);
   refuseDatagram(description, type, "client");
   if (type != "tcp" && type != "tcp6" && type != "hostname") {
-    invalid(description, "unknown client endpoint type '" + parsed.args.front() +
-                             "' (known: tcp, tcp6, hostname, unix)");
+    if (auto parser = registered(registry().clients, type))
+      return parser(reactor, description, parsed);
+    invalid(description, "unknown client endpoint type '" + parsed.args.front() + "' (known: " +
+                             knownTypes("tcp, tcp6, hostname, unix", registry().clients) + ")" +
+                             tlsHint(type));
   }
   Params p(description, type + " client endpoint");
   static const std::vector<std::string> names{"host", "port", "timeout", "bindAddress"};
