@@ -83,8 +83,8 @@ std::shared_ptr<TLSWrapperServerEndpoint> wrapServerTLS(
 }
 
 std::shared_ptr<TLSWrapperServerEndpoint> SSL4ServerEndpoint(
-    IReactorTCP& reactor, int port, std::shared_ptr<IOpenSSLConnectionCreator> creator,
-    int backlog, std::string interface) {
+    IReactorTCP& reactor, int port, std::shared_ptr<IOpenSSLConnectionCreator> creator, int backlog,
+    std::string interface) {
   return wrapServerTLS(std::move(creator), std::make_shared<TCP4ServerEndpoint>(
                                                reactor, port, backlog, std::move(interface)));
 }

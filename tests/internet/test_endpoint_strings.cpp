@@ -104,6 +104,25 @@ TEST_F(ServerFromStringTest, DescribeRoundTrips) {
   }
 }
 
+// Types from other libraries (TLS's ssl:), through the registry; this
+// test binary does not link twisted::tls, so ssl: names where it is.
+TEST_F(ServerFromStringTest, OtherLibrariesRegisterTypesAndSslSaysWhereItIs) {
+  EXPECT_NE(errorOf("ssl:443").find("twisted::tls::registerEndpointTypes()"), std::string::npos)
+      << errorOf("ssl:443");
+  EXPECT_THROW(registerServerEndpointType("tcp", {}), std::invalid_argument);
+  EXPECT_THROW(registerServerEndpointType("", {}), std::invalid_argument);
+  std::string seen;
+  registerServerEndpointType(
+      "Wrapped", [&](IReactorTCP& r, std::string_view d, const EndpointDescription& parsed) {
+        seen = std::string(d) + " " + parsed.args.at(1);
+        return serverFromString(r, "tcp:" + parsed.args.at(1));
+      });
+  auto ep = serverFromString(reactor, "wrapped:8081");
+  EXPECT_EQ(seen, "wrapped:8081 8081");
+  EXPECT_EQ(ep->describe(), "tcp:8081");
+  EXPECT_NE(errorOf("foo:80").find("wrapped"), std::string::npos) << "listed as known";
+}
+
 TEST_F(ServerFromStringTest, ErrorsNameThePartThatIsWrong) {
   EXPECT_NE(errorOf("foo:80").find("unknown server endpoint type 'foo'"), std::string::npos);
   EXPECT_NE(errorOf("tcp").find("needs a port"), std::string::npos);

@@ -22,8 +22,8 @@
 namespace twisted {
 
 /// Connects single protocol instances of type `P` without a user-written factory.
-/// P must derive from Protocol; connectTCP() and connectUNIX() build a fresh
-/// one per connection.
+/// P must derive from Protocol; connectTCP(), connectUNIX() and connectSSL()
+/// build a fresh one per connection.
 template <class P>
 class ClientCreator {
   static_assert(std::is_base_of_v<Protocol, P>, "ClientCreator<P>: P must be a Protocol");
@@ -63,6 +63,25 @@ class ClientCreator {
     }
     UNIXClientEndpoint endpoint(*unixReactor, std::move(address), timeout, checkPID);
     return connectThrough(endpoint);
+  }
+
+  /// Connects a new P to `host`:`port` over TLS made by `contextFactory`
+  /// (twisted::tls::optionsForClientTLS). The Deferred fires once the
+  /// handshake has completed and the server is verified, or fails with
+  /// the connection's error or the TLS one (VerificationError, ...);
+  /// cancelling it cancels as connectTCP's, or aborts the handshake.
+  /// Needs twisted/tls/endpoints.hpp and the twisted::tls library: the
+  /// endpoint is found by argument-dependent lookup on the creator's type,
+  /// so that this header does not depend on OpenSSL.
+  template <class ContextFactory>
+  Deferred<std::shared_ptr<P>> connectSSL(std::string host, int port,
+                                          std::shared_ptr<ContextFactory> contextFactory,
+                                          double timeout = 30,
+                                          std::optional<BindAddress> bindAddress = {}) {
+    auto endpoint =
+        clientCreatorSSLEndpoint(reactor_, std::move(host), port, std::move(contextFactory),
+                                 timeout, std::move(bindAddress));
+    return connectThrough(*endpoint);
   }
 
  private:

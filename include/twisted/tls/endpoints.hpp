@@ -2,9 +2,10 @@
 // wrapClientTLS, and the "ssl:" and "tls:" endpoint strings.
 //
 //   twisted::tls::registerEndpointTypes();  // once: serverFromString knows ssl:
-//   auto server = twisted::serverFromString(reactor, "ssl:8443:privateKey=key.pem:certKey=cert.pem");
-//   auto client = twisted::clientFromString(reactor, "tls:example.com:443");
-//   twisted::connectProtocol(*client, std::make_shared<Http>())
+//   auto server = twisted::serverFromString(reactor,
+//   "ssl:8443:privateKey=key.pem:certKey=cert.pem"); auto client =
+//   twisted::clientFromString(reactor, "tls:example.com:443"); twisted::connectProtocol(*client,
+//   std::make_shared<Http>())
 //       .addCallback([](std::shared_ptr<Http> http) { /* the handshake is done */ });
 //
 // Unlike Twisted's, a client TLS endpoint fires once the handshake has

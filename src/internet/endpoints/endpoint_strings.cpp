@@ -441,10 +441,10 @@ std::shared_ptr<IStreamServerEndpoint> serverFromString(IReactorTCP& reactor,
   if (type != "tcp" && type != "tcp6") {
     if (auto parser = registered(registry().servers, type))
       return parser(reactor, description, parsed);
-    invalid(description,
-            "unknown server endpoint type '" + parsed.args.front() + "' (known: " +
-                knownTypes("tcp, tcp6, unix, haproxy, systemd, adopted, stdio", registry().servers) +
-                ")" + tlsHint(type));
+    invalid(description, "unknown server endpoint type '" + parsed.args.front() + "' (known: " +
+                             knownTypes("tcp, tcp6, unix, haproxy, systemd, adopted, stdio",
+                                        registry().servers) +
+                             ")" + tlsHint(type));
   }
   Params p(description, type + " server endpoint");
   static const std::vector<std::string> names{"port", "interface", "backlog"};
