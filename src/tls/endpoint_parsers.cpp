@@ -75,6 +75,13 @@ std::optional<PrivateCertificate> clientCertificate(std::string_view description
                  [&] { return PrivateCertificate::loadPEMFiles(*key, cert ? *cert : ""); });
 }
 
+// HOST as the core's client parsers read it: host=, else the first positional.
+std::string hostOf(const Split& s) {
+  for (const auto& [key, value] : s.rest.kwargs)
+    if (key == "host") return value;
+  return s.rest.args.size() > 1 ? s.rest.args[1] : "";
+}
+
 TrustRoot trustRoot(std::string_view description, const std::string* directory) {
   if (!directory) return TrustRoot::platformTrust();
   return loading(description, [&] { return TrustRoot::fromDirectory(*directory); });
@@ -111,10 +118,7 @@ std::shared_ptr<IStreamClientEndpoint> tlsClient(EndpointReactor reactor,
                                                  std::string_view description,
                                                  const EndpointDescription& parsed) {
   Split s = split(description, parsed, {"certificate", "privateKey", "trustRoots", "endpoint"});
-  std::string host;
-  for (const auto& [k, v] : s.rest.kwargs)
-    if (k == "host") host = v;
-  if (host.empty() && s.rest.args.size() > 1) host = s.rest.args[1];
+  std::string host = hostOf(s);
   if (host.empty()) invalid(description, "tls needs a host (tls:HOST:PORT)");
   std::shared_ptr<IStreamClientEndpoint> inner;
   if (const std::string* endpoint = find(s, "endpoint")) {
@@ -135,10 +139,7 @@ std::shared_ptr<IStreamClientEndpoint> sslClient(EndpointReactor reactor,
                                                  const EndpointDescription& parsed) {
   Split s = split(description, parsed, {"certKey", "privateKey", "caCertsDir", "hostname"});
   std::shared_ptr<IStreamClientEndpoint> tcp = clientFromString(reactor, rebuild("tcp", s.rest));
-  std::string host;
-  for (const auto& [k, v] : s.rest.kwargs)
-    if (k == "host") host = v;
-  if (host.empty() && s.rest.args.size() > 1) host = s.rest.args[1];
+  std::string host = hostOf(s);
   if (const std::string* name = find(s, "hostname")) host = *name;
   auto options = loading(description, [&] {
     return optionsForClientTLS(host, trustRoot(description, find(s, "caCertsDir")),

@@ -1,11 +1,11 @@
 // TLS endpoints, as Twisted's SSL4ServerEndpoint, SSL4ClientEndpoint and
 // wrapClientTLS, and the "ssl:" and "tls:" endpoint strings.
 //
-//   twisted::tls::registerEndpointTypes();  // once: serverFromString knows ssl:
-//   auto server = twisted::serverFromString(reactor,
-//   "ssl:8443:privateKey=key.pem:certKey=cert.pem"); auto client =
-//   twisted::clientFromString(reactor, "tls:example.com:443"); twisted::connectProtocol(*client,
-//   std::make_shared<Http>())
+//   twisted::tls::registerEndpointTypes();  // once: the strings know ssl: and tls:
+//   auto server = twisted::serverFromString(
+//       reactor, "ssl:8443:privateKey=key.pem:certKey=cert.pem");
+//   auto client = twisted::clientFromString(reactor, "tls:example.com:443");
+//   twisted::connectProtocol(*client, std::make_shared<Http>())
 //       .addCallback([](std::shared_ptr<Http> http) { /* the handshake is done */ });
 //
 // Unlike Twisted's, a client TLS endpoint fires once the handshake has

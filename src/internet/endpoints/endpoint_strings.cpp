@@ -8,6 +8,7 @@
 #include <mutex>
 #include <set>
 #include <stdexcept>
+#include <vector>
 
 #include <sys/socket.h>
 
@@ -367,6 +368,12 @@ std::shared_ptr<IStreamServerEndpoint> haproxyServer(IReactorTCP& reactor,
   return haproxy::proxyEndpoint(serverFromString(reactor, inner));
 }
 
+// The types serverFromString and clientFromString parse themselves: they
+// cannot be registered, and errors list them first.
+const std::vector<std::string> kCoreServerTypes{"tcp",     "tcp6",    "unix", "haproxy",
+                                                "systemd", "adopted", "stdio"};
+const std::vector<std::string> kCoreClientTypes{"tcp", "tcp6", "hostname", "unix"};
+
 // Types other libraries parse (registerServerEndpointType). A parser is
 // copied out under the lock and called without it: it may parse an inner
 // description itself.
@@ -389,8 +396,9 @@ Parser registered(std::map<std::string, Parser>& map, const std::string& type) {
 }
 
 template <class Parser>
-std::string knownTypes(const char* core, std::map<std::string, Parser>& map) {
-  std::string known = core;
+std::string knownTypes(const std::vector<std::string>& core, std::map<std::string, Parser>& map) {
+  std::string known;
+  for (const std::string& name : core) known += (known.empty() ? "" : ", ") + name;
   std::lock_guard lock(registry().mutex);
   for (const auto& [name, parser] : map) known += ", " + name;
   return known;
@@ -405,10 +413,10 @@ std::string tlsHint(const std::string& type) {
 
 template <class Parser>
 void registerType(std::map<std::string, Parser>& map, std::string type, Parser parser,
-                  const std::set<std::string>& core) {
+                  const std::vector<std::string>& core) {
   type = lower(std::move(type));
   if (type.empty()) throw std::invalid_argument("registerEndpointType: an empty type");
-  if (core.count(type)) {
+  if (std::find(core.begin(), core.end(), type) != core.end()) {
     throw std::invalid_argument("registerEndpointType: '" + type + "' is a core endpoint type");
   }
   if (!parser) throw std::invalid_argument("registerEndpointType: no parser for '" + type + "'");
@@ -419,13 +427,11 @@ void registerType(std::map<std::string, Parser>& map, std::string type, Parser p
 }  // namespace
 
 void registerServerEndpointType(std::string type, ServerEndpointParser parser) {
-  registerType(registry().servers, std::move(type), std::move(parser),
-               {"tcp", "tcp6", "unix", "haproxy", "systemd", "adopted", "stdio"});
+  registerType(registry().servers, std::move(type), std::move(parser), kCoreServerTypes);
 }
 
 void registerClientEndpointType(std::string type, ClientEndpointParser parser) {
-  registerType(registry().clients, std::move(type), std::move(parser),
-               {"tcp", "tcp6", "hostname", "unix"});
+  registerType(registry().clients, std::move(type), std::move(parser), kCoreClientTypes);
 }
 
 std::shared_ptr<IStreamServerEndpoint> serverFromString(IReactorTCP& reactor,
@@ -441,10 +447,9 @@ std::shared_ptr<IStreamServerEndpoint> serverFromString(IReactorTCP& reactor,
   if (type != "tcp" && type != "tcp6") {
     if (auto parser = registered(registry().servers, type))
       return parser(reactor, description, parsed);
-    invalid(description, "unknown server endpoint type '" + parsed.args.front() + "' (known: " +
-                             knownTypes("tcp, tcp6, unix, haproxy, systemd, adopted, stdio",
-                                        registry().servers) +
-                             ")" + tlsHint(type));
+    invalid(description, "unknown server endpoint type '" + parsed.args.front() +
+                             "' (known: " + knownTypes(kCoreServerTypes, registry().servers) + ")" +
+                             tlsHint(type));
   }
   Params p(description, type + " server endpoint");
   static const std::vector<std::string> names{"port", "interface", "backlog"};
@@ -477,8 +482,8 @@ std::shared_ptr<IStreamClientEndpoint> clientFromString(EndpointReactor reactor,
   if (type != "tcp" && type != "tcp6" && type != "hostname") {
     if (auto parser = registered(registry().clients, type))
       return parser(reactor, description, parsed);
-    invalid(description, "unknown client endpoint type '" + parsed.args.front() + "' (known: " +
-                             knownTypes("tcp, tcp6, hostname, unix", registry().clients) + ")" +
+    invalid(description, "unknown client endpoint type '" + parsed.args.front() +
+                             "' (known: " + knownTypes(kCoreClientTypes, registry().clients) + ")" +
                              tlsHint(type));
   }
   Params p(description, type + " client endpoint");
