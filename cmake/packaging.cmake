@@ -14,8 +14,9 @@ set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION libdevel)
 set(CPACK_DEBIAN_PACKAGE_HOMEPAGE "https://twisted.org")
-# The headers are C++20 for libstdc++ 12 (Debian 12's g++).
-set(CPACK_DEBIAN_PACKAGE_DEPENDS "libstdc++-12-dev")
+# The headers are C++20 for libstdc++ 12 (Debian 12's g++); those of
+# twisted::tls include OpenSSL's.
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "libstdc++-12-dev, libssl-dev (>= 3)")
 find_program(TWISTED_DPKG_SHLIBDEPS dpkg-shlibdeps)
 if(TWISTED_DPKG_SHLIBDEPS)
   set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)

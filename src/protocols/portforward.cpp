@@ -42,6 +42,10 @@ void Proxy::connectionLost(const Failure& reason) {
   // The peer sends what it still holds, then closes. Dropping the link
   // also breaks the cycle between the two protocols.
   if (auto peer = std::move(peer_)) {
+    // Our transport, the peer's producer, is gone. A consumer that closes
+    // only once its producer is unregistered (TLS does, as
+    // ITransport::loseConnection allows) would otherwise never close.
+    peer->transport->unregisterProducer();
     peer->transport->loseConnection();
     peer->peer_.reset();
   }

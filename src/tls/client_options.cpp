@@ -2,6 +2,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include <mutex>
 #include <stdexcept>
 
 #include "context_setup.hpp"
@@ -24,6 +25,56 @@ std::string unbracket(const std::string& host) {
   std::size_t n = host.size();
   if (n > 2 && host[0] == '[' && host[n - 1] == ']') return host.substr(1, n - 2);
   return host;
+}
+
+// The newest session a server gave connections of one context, for the
+// next to offer. It hangs on the SSL_CTX (ex_data), not on the options: a
+// connection's SSL keeps the context alive after the options are gone, and
+// its ticket may arrive then (TLS 1.3 sends it after the handshake).
+struct SessionSlot {
+  std::mutex mutex;
+  SSL_SESSION* session = nullptr;
+};
+
+void freeSlot(void* /*parent*/, void* ptr, CRYPTO_EX_DATA* /*ad*/, int /*index*/, long /*argl*/,
+              void* /*argp*/) {
+  auto* slot = static_cast<SessionSlot*>(ptr);
+  if (!slot) return;
+  SSL_SESSION_free(slot->session);
+  delete slot;
+}
+
+int slotIndex() {
+  static const int index = SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, freeSlot);
+  return index;
+}
+
+SessionSlot* slotOf(SSL_CTX* ctx) {
+  return static_cast<SessionSlot*>(SSL_CTX_get_ex_data(ctx, slotIndex()));
+}
+
+// OpenSSL's "new session" callback: keep the newest (returning 1 keeps
+// the reference OpenSSL hands over).
+int keepSession(SSL* ssl, SSL_SESSION* session) {
+  SessionSlot* slot = slotOf(SSL_get_SSL_CTX(ssl));
+  if (!slot) return 0;
+  std::lock_guard lock(slot->mutex);
+  SSL_SESSION_free(slot->session);
+  slot->session = session;
+  return 1;
+}
+
+void enableResumption(SSL_CTX* c) {
+  auto* slot = new SessionSlot;
+  if (SSL_CTX_set_ex_data(c, slotIndex(), slot) != 1) {
+    delete slot;
+    detail::throwWithErrors<TLSError>("cannot keep sessions for resumption");
+  }
+  // The client cache is ours (the slot): OpenSSL's internal store would
+  // grow with every ticket and is keyed by session id, which TLS 1.3
+  // tickets do not use.
+  SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+  SSL_CTX_sess_set_new_cb(c, keepSession);
 }
 
 }  // namespace
@@ -51,6 +102,7 @@ ClientTLSOptions::ClientTLSOptions(std::string hostname, ClientTLSSettings setti
       detail::throwWithErrors<TLSError>("cannot set the ALPN protocols");
     }
   }
+  if (settings_.resumeSessions) enableResumption(c);
 }
 
 ClientTLSOptions::~ClientTLSOptions() = default;
@@ -73,6 +125,14 @@ SSLHandle ClientTLSOptions::connectionForTLS(TLSRole role) {
     int ok = isAddress_ ? X509_VERIFY_PARAM_set1_ip_asc(param, hostname_.c_str())
                         : X509_VERIFY_PARAM_set1_host(param, hostname_.c_str(), 0);
     if (ok != 1) detail::throwWithErrors<TLSError>("cannot verify the host name " + hostname_);
+  }
+  if (SessionSlot* slot = settings_.resumeSessions ? slotOf(ctx_.get()) : nullptr) {
+    std::lock_guard lock(slot->mutex);
+    // SSL_set_session takes its own reference; a session the server no
+    // longer accepts just means a full handshake (and a new ticket).
+    if (slot->session && SSL_set_session(ssl.get(), slot->session) != 1) {
+      detail::throwWithErrors<TLSError>("cannot offer the earlier session");
+    }
   }
   return ssl;
 }

@@ -32,7 +32,9 @@ std::shared_ptr<SSL_CTX> newContext(const SSL_METHOD* method, TLSVersion minimum
   // stays off: an end without close_notify must be seen as a truncation.
   SSL_CTX_set_options(
       c, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION | SSL_OP_CIPHER_SERVER_PREFERENCE);
-  SSL_CTX_clear_options(c, SSL_OP_IGNORE_UNEXPECTED_EOF);
+  // OpenSSL 3 servers already refuse a client's renegotiation unless this
+  // is set; cleared so that no build's default can turn it on.
+  SSL_CTX_clear_options(c, SSL_OP_IGNORE_UNEXPECTED_EOF | SSL_OP_ALLOW_CLIENT_RENEGOTIATION);
   // The engine's write BIO is memory: a record is never half-written, and
   // a buffer may move between SSL_write calls that are retried.
   SSL_CTX_set_mode(c, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);

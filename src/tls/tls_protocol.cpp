@@ -291,7 +291,12 @@ void TLSMemoryBIOProtocol::loseWriteConnection() {
 }
 
 void TLSMemoryBIOProtocol::maybeShutdown() {
-  if (shutdown_ != Shutdown::Wanted || !handshakeDone_ || !pending_.empty() || membrane_ || lost_) {
+  // A close waits for a registered producer to unregister (ITransport's
+  // loseConnection); a half-close does not, as TCP's does not: the caller
+  // has said nothing more will be written.
+  bool producerHolds = membrane_ && closeWhenDone_;
+  if (shutdown_ != Shutdown::Wanted || !handshakeDone_ || !pending_.empty() || producerHolds ||
+      lost_) {
     return;
   }
   sendCloseNotify();

@@ -18,36 +18,22 @@
 #include <thread>
 #include <vector>
 
-#include "process_helpers.hpp"
+#include "twist_program.hpp"
 #include "twisted/protocols/wire.hpp"
 
 namespace {
 
 using twisted::test::BackgroundProgram;
 using twisted::test::connectTo;
+using twisted::test::kTwist;
 using twisted::test::portFromLine;
 using twisted::test::readExactly;
 using twisted::test::readToEof;
 using twisted::test::runProgram;
 using twisted::test::sendAll;
+using twisted::test::Twist;
+using twisted::test::TwistOnBackend;
 using namespace std::chrono_literals;
-
-const std::string kTwist = TWIST_PATH;
-
-// A twist running in the background, its first port discovered from its log.
-struct Twist {
-  explicit Twist(std::vector<std::string> args) : program(withPath(std::move(args)), true) {
-    line = program.waitForLine("starting on");
-    port = portFromLine(line);
-  }
-  static std::vector<std::string> withPath(std::vector<std::string> args) {
-    args.insert(args.begin(), kTwist);
-    return args;
-  }
-  BackgroundProgram program;
-  std::string line;
-  int port = -1;
-};
 
 // Peak resident memory of a process, in KiB.
 long peakRssKiB(pid_t pid) {
@@ -86,15 +72,6 @@ int listenOnLoopback(int& port) {
   return fd;
 }
 
-// Each test that opens a socket runs once per backend.
-class TwistOnBackend : public ::testing::TestWithParam<std::string> {
- protected:
-  // `args` after `twist --reactor <backend>`.
-  std::vector<std::string> on(std::vector<std::string> args) const {
-    args.insert(args.begin(), {"--reactor", GetParam()});
-    return args;
-  }
-};
 INSTANTIATE_TEST_SUITE_P(Backends, TwistOnBackend, ::testing::Values("select", "poll", "epoll"),
                          [](const auto& info) { return info.param; });
 

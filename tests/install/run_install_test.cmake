@@ -4,7 +4,9 @@
 #   installs without building a test;
 # - installed to a prefix other than the configured one (cmake --install
 #   --prefix), from where a program builds with find_package(twisted) and with
-#   pkg-config, and the installed `twist` runs;
+#   pkg-config, another with find_package(twisted COMPONENTS tls) and
+#   pkg-config twisted-tls (the first linking no OpenSSL), and the installed
+#   `twist` runs;
 # - for the static library, packaged as a .deb (CPack), installed with dpkg
 #   into a scratch root, and the same program built against that.
 function(run)
@@ -22,6 +24,13 @@ function(build_consumers prefix work static)
       -DCMAKE_PREFIX_PATH=${prefix})
   run(${CMAKE_COMMAND} --build ${work}/consumer-cmake)
   run(${work}/consumer-cmake/consumer)
+  run(${work}/consumer-cmake/consumer_tls)
+  # A program that does not use TLS does not link OpenSSL.
+  find_program(READELF readelf REQUIRED)
+  run(${READELF} -d ${work}/consumer-cmake/consumer)
+  if(out MATCHES "libssl|libcrypto|twisted-tls")
+    message(FATAL_ERROR "a program without TLS links OpenSSL:\n${out}")
+  endif()
 
   find_program(PKG_CONFIG pkg-config REQUIRED)
   find_program(CXX NAMES c++ g++ REQUIRED)
@@ -41,6 +50,16 @@ function(build_consumers prefix work static)
   run(${CXX} ${SOURCE_DIR}/tests/install/consumer.cpp -o ${work}/consumer-pc ${flags}
       -Wl,-rpath,${pcdir}/..)
   run(${work}/consumer-pc)
+  # The tls component: pkg-config twisted-tls brings twisted and OpenSSL.
+  execute_process(COMMAND ${PKG_CONFIG} --cflags --libs ${static} twisted-tls
+    OUTPUT_VARIABLE flags RESULT_VARIABLE rc OUTPUT_STRIP_TRAILING_WHITESPACE)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "pkg-config does not know twisted-tls in ${pcdir}")
+  endif()
+  separate_arguments(flags UNIX_COMMAND "${flags}")
+  run(${CXX} ${SOURCE_DIR}/tests/install/consumer_tls.cpp -o ${work}/consumer-tls-pc ${flags}
+      -Wl,-rpath,${pcdir}/..)
+  run(${work}/consumer-tls-pc)
 endfunction()
 
 set(CONFIGURED_PREFIX ${WORK_DIR}/configured-prefix-never-installed)
@@ -95,7 +114,9 @@ foreach(shared OFF ON)
     run(dpkg --root=${root} --force-depends --force-not-root --force-script-chrootless
         --log=/dev/null -i ${deb})
     run(dpkg --root=${root} -L twisted-cpp)
-    foreach(file /usr/bin/twist /usr/include/twisted/twisted.hpp /usr/lib/cmake/twisted/twistedConfig.cmake)
+    foreach(file /usr/bin/twist /usr/include/twisted/twisted.hpp /usr/lib/cmake/twisted/twistedConfig.cmake
+                 /usr/include/twisted/tls/options.hpp /usr/lib/cmake/twisted/twistedTlsTargets.cmake
+                 /usr/lib/pkgconfig/twisted-tls.pc)
       string(FIND "${out}" "${file}" listed)
       if(listed EQUAL -1)
         message(FATAL_ERROR "the installed package has no ${file}:\n${out}")

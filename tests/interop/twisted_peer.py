@@ -16,6 +16,14 @@
                                          one byte, each pipe holding "pipe <i>"; then
                                          waits for the peer to close
 
+  --tls DIR [--mtls] [--alpn P1,P2] (first): the same over TLS
+  (pyOpenSSL), with DIR's key.pem and cert.pem (a server's, or a client's
+  under --mtls) and ca.pem (what a client verifies "localhost" against, or
+  a server requires client certificates from under --mtls). Over TLS a
+  "client echo" does not half-close (Twisted's TLS cannot): it closes once
+  the echo is complete. Each side prints "TLS <version> ALPN <protocol|none>
+  PEER <common name|none>" when its handshake completes.
+
   --unix PATH (first): the same over a UNIX socket at PATH: a server listens
   with wantPID (a lock file beside it) and prints "PORT 0"; a client
   connects with checkPID (it refuses a path no live server locks) and
@@ -29,7 +37,11 @@ import os
 import sys
 
 from twisted.internet import error, protocol, reactor
-from twisted.internet.interfaces import IFileDescriptorReceiver, IHalfCloseableProtocol
+from twisted.internet.interfaces import (
+    IFileDescriptorReceiver,
+    IHalfCloseableProtocol,
+    IHandshakeListener,
+)
 from zope.interface import implementer
 
 BLOCK = bytes((i * 7919 + 13) % 256 for i in range(65521))  # a prime length
@@ -216,6 +228,71 @@ class DescriptorSender(protocol.Protocol):
         finish("OK sent %d" % self.total)
 
 
+@implementer(IHandshakeListener)
+class TLSReport:
+    """Prints what the handshake negotiated (mixed into a protocol)."""
+
+    def handshakeCompleted(self):
+        version = self.transport.getHandle().get_protocol_version_name()
+        alpn = self.transport.negotiatedProtocol
+        peer = self.transport.getPeerCertificate()
+        print(
+            "TLS %s ALPN %s PEER %s"
+            % (
+                version,
+                alpn.decode() if alpn else "none",
+                peer.get_subject().CN if peer is not None else "none",
+            ),
+            flush=True,
+        )
+
+
+class TLSEchoClient(EchoClient):
+    """EchoClient over TLS: closes once the echo is complete."""
+
+    def done(self):
+        pass
+
+    def dataReceived(self, data):
+        EchoClient.dataReceived(self, data)
+        if self.checker.count >= self.total:
+            self.transport.loseConnection()
+
+
+def reporting(cls):
+    return implementer(IHandshakeListener)(type("TLS" + cls.__name__, (TLSReport, cls), {}))
+
+
+def tls_options(spec, server):
+    """The pyOpenSSL context factory for --tls DIR and its companions."""
+    from twisted.internet import ssl
+
+    def read(name):
+        with open(os.path.join(spec["dir"], name), "rb") as f:
+            return f.read()
+
+    ca = ssl.Certificate.loadPEM(read("ca.pem"))
+    mine = ssl.PrivateCertificate.loadPEM(read("key.pem") + read("cert.pem"))
+    alpn = [p.encode() for p in spec["alpn"]] or None
+    extra = {}
+    if server:
+        if spec["mtls"]:
+            extra["trustRoot"] = ca
+        return ssl.CertificateOptions(
+            privateKey=mine.privateKey.original,
+            certificate=mine.original,
+            acceptableProtocols=alpn,
+            **extra
+        )
+    return ssl.optionsForClientTLS(
+        "localhost",
+        trustRoot=ca,
+        clientCertificate=mine if spec["mtls"] else None,
+        acceptableProtocols=alpn,
+        extraCertificateOptions=extra,
+    )
+
+
 class OneShotClientFactory(protocol.ClientFactory):
     def __init__(self, proto):
         self.proto = proto
@@ -232,21 +309,39 @@ def main(argv):
     if len(argv) > 2 and argv[1] == "--unix":
         unix = argv[2]
         argv = argv[:1] + argv[3:]
+    tls = None
+    while len(argv) > 2 and argv[1] in ("--tls", "--mtls", "--alpn"):
+        tls = tls or {"dir": None, "mtls": False, "alpn": []}
+        flag = argv[1]
+        if flag == "--mtls":
+            tls["mtls"] = True
+            argv = argv[:1] + argv[2:]
+        else:
+            value = argv[2]
+            argv = argv[:1] + argv[3:]
+            if flag == "--tls":
+                tls["dir"] = value
+            else:
+                tls["alpn"] = value.split(",")
     role, mode = argv[1], argv[2]
     if role == "server":
+        wrap = reporting if tls else (lambda cls: cls)
         if mode == "echo":
-            factory = protocol.Factory.forProtocol(Echo)
+            factory = protocol.Factory.forProtocol(wrap(Echo))
         elif mode == "sink":
             factory = protocol.Factory.forProtocol(Sink)
         elif mode == "source":
             total = int(argv[3])
-            factory = protocol.Factory.forProtocol(lambda: Source(total))
+            factory = protocol.Factory.forProtocol(lambda: wrap(Source)(total))
         elif mode == "fds":
             total = int(argv[3])
             factory = protocol.Factory.forProtocol(lambda: DescriptorReader(total))
         else:
             raise SystemExit("unknown server mode " + mode)
-        if unix:
+        if tls:
+            port = reactor.listenSSL(0, factory, tls_options(tls, True), interface="127.0.0.1")
+            print("PORT %d" % port.getHost().port, flush=True)
+        elif unix:
             reactor.listenUNIX(unix, factory, wantPID=True)
             print("PORT 0", flush=True)
         else:
@@ -254,8 +349,10 @@ def main(argv):
             print("PORT %d" % port.getHost().port, flush=True)
     elif role == "client" and mode == "echo":
         port, total = int(argv[3]), int(argv[4])
-        client = OneShotClientFactory(EchoClient(total))
-        if unix:
+        client = OneShotClientFactory(reporting(TLSEchoClient)(total) if tls else EchoClient(total))
+        if tls:
+            reactor.connectSSL("127.0.0.1", port, client, tls_options(tls, False))
+        elif unix:
             reactor.connectUNIX(unix, client, checkPID=True)
         else:
             reactor.connectTCP("127.0.0.1", port, client)

@@ -14,6 +14,7 @@
 #include "twisted/testing/accumulating_protocol.hpp"
 #include "twisted/testing/clock.hpp"
 #include "twisted/testing/iosim.hpp"
+#include "twisted/testing/string_transport.hpp"
 #include "twisted/tls/error.hpp"
 
 namespace twisted::test {
@@ -527,6 +528,248 @@ TEST(TLSNegotiationTest, TLS12CanBeTheHighestVersion) {
   EXPECT_EQ(c->tls().tlsVersion(), "TLSv1.2");
 }
 
+// ---- renegotiation ----------------------------------------------------------------------
+
+// A TLS peer written straight on OpenSSL over memory BIOs, wired by hand
+// to one of our connections on a StringTransport: it can do what our
+// engine never does, ask for a renegotiation.
+class RawPeer {
+ public:
+  // A client, or a server of the test's localhost certificate.
+  RawPeer(TLSRole role, int maxVersion)
+      : ctx_(SSL_CTX_new(role == TLSRole::Client ? TLS_client_method() : TLS_server_method())) {
+    SSL_CTX_set_max_proto_version(ctx_, maxVersion);
+    if (role == TLSRole::Server) {
+      SSL_CTX_use_certificate(ctx_, localhostCertificate().certificate().handle());
+      SSL_CTX_use_PrivateKey(ctx_, localhostCertificate().key().handle());
+    }
+    ssl_ = SSL_new(ctx_);
+    in_ = BIO_new(BIO_s_mem());
+    out_ = BIO_new(BIO_s_mem());
+    SSL_set_bio(ssl_, in_, out_);  // the SSL owns both now
+    if (role == TLSRole::Client) {
+      SSL_set_connect_state(ssl_);
+    } else {
+      SSL_set_accept_state(ssl_);
+    }
+  }
+  ~RawPeer() {
+    SSL_free(ssl_);
+    SSL_CTX_free(ctx_);
+  }
+  RawPeer(const RawPeer&) = delete;
+  RawPeer& operator=(const RawPeer&) = delete;
+  SSL* ssl() const { return ssl_; }
+  // OpenSSL's reason for this peer's last SSL_ERROR_SSL (0 if none).
+  int failureReason() const { return reason_; }
+
+  // Moves bytes both ways between this peer and `ours` (below which is
+  // `wire`) until neither side has more to say; `step` is what this peer
+  // does each time round (SSL_do_handshake, SSL_read) until it fails.
+  // Returns the last SSL_get_error of `step`.
+  template <class Step>
+  int shuttle(Protocol& ours, testing::StringTransport& wire, Step step) {
+    int error = SSL_ERROR_NONE;
+    for (int round = 0; round < 20; ++round) {
+      if (error == SSL_ERROR_NONE || error == SSL_ERROR_WANT_READ) {
+        int r = step(ssl_);
+        error = r > 0 ? SSL_ERROR_NONE : SSL_get_error(ssl_, r);
+        // Kept now: our server clears this thread's queue before each call.
+        if (error == SSL_ERROR_SSL) reason_ = ERR_GET_REASON(ERR_peek_last_error());
+      }
+      std::string toOurs = drainBio(out_);
+      std::string toRaw = wire.value();
+      wire.clear();
+      if (!toOurs.empty() && !wire.disconnecting()) ours.dataReceived(toOurs);
+      toRaw += wire.value();
+      wire.clear();
+      if (!toRaw.empty()) BIO_write(in_, toRaw.data(), static_cast<int>(toRaw.size()));
+      if (toOurs.empty() && toRaw.empty()) break;
+    }
+    return error;
+  }
+
+  // Asks `ours` to renegotiate and shuttles until that ends; the last
+  // SSL_get_error.
+  int renegotiate(Protocol& ours, testing::StringTransport& wire) {
+    if (SSL_renegotiate(ssl_) != 1) return SSL_ERROR_SSL;
+    return shuttle(ours, wire, [](SSL* ssl) {
+      char buf[64];
+      int r = SSL_do_handshake(ssl);
+      return r > 0 ? SSL_read(ssl, buf, sizeof buf) : r;
+    });
+  }
+
+ private:
+  static std::string drainBio(BIO* bio) {
+    std::string out;
+    char buf[4096];
+    int n;
+    while ((n = BIO_read(bio, buf, sizeof buf)) > 0) out.append(buf, static_cast<std::size_t>(n));
+    return out;
+  }
+  SSL_CTX* ctx_;
+  SSL* ssl_;
+  BIO* in_;
+  BIO* out_;
+  int reason_ = 0;
+};
+
+TEST(TLSMemoryBIOTest, ARenegotiationRequestIsRefusedWithATypedError) {
+  // Renegotiation is off in every context (TLS 1.3 has none; in TLS 1.2 it
+  // has been a source of attacks): a client that asks is told no, and the
+  // connection ends as a TLS error, after what came before it was delivered.
+  auto s = std::make_shared<Recorder>();
+  auto factory =
+      std::make_shared<tls::TLSMemoryBIOFactory>(serverOptions(), TLSRole::Server, factoryOf(s));
+  auto server = factory->buildProtocol(IPv4Address{Transport::TCP, "127.0.0.1", 1});
+  auto wire = std::make_shared<testing::StringTransport>();
+  server->makeConnection(wire);
+  RawPeer client(TLSRole::Client, TLS1_2_VERSION);
+  auto handshake = [](SSL* ssl) { return SSL_do_handshake(ssl); };
+  ASSERT_EQ(client.shuttle(*server, *wire, handshake), SSL_ERROR_NONE);
+  EXPECT_EQ(s->handshakes, 1);
+  EXPECT_EQ(s->tls().tlsVersion(), "TLSv1.2");
+  ASSERT_EQ(SSL_write(client.ssl(), "before", 6), 6);
+  client.shuttle(*server, *wire, [](SSL*) { return 1; });
+  EXPECT_EQ(s->data, "before");
+
+  int error = client.renegotiate(*server, *wire);
+  // The client was refused (OpenSSL fails it with "no renegotiation" and
+  // a fatal alert)...
+  EXPECT_EQ(error, SSL_ERROR_SSL);
+  EXPECT_EQ(client.failureReason(), SSL_R_NO_RENEGOTIATION);
+  // ...on which the server closed; the connection below then ends.
+  EXPECT_TRUE(wire->disconnecting());
+  server->connectionLost(Failure::of(error::ConnectionDone()));
+  // ...and the server's protocol heard a TLS error, once, with no second
+  // handshake and nothing more delivered.
+  EXPECT_EQ(s->lostCount, 1);
+  EXPECT_TRUE(lostWith<tls::TLSError>(*s)) << (s->closedReason ? s->closedReason->brief() : "");
+  EXPECT_EQ(s->handshakes, 1);
+  EXPECT_EQ(s->data, "before");
+  ERR_clear_error();
+}
+
+TEST(TLSMemoryBIOTest, OurClientRefusesAServersRenegotiation) {
+  // A TLS 1.2 server may ask its client to renegotiate (HelloRequest), and
+  // OpenSSL clients agree unless told not to: ours answers no.
+  auto c = std::make_shared<Recorder>();
+  tls::ClientTLSSettings settings;
+  settings.trustRoot = testCA().trustRoot();
+  auto factory = std::make_shared<tls::TLSMemoryBIOFactory>(
+      tls::optionsForClientTLS("localhost", settings), TLSRole::Client, factoryOf(c));
+  auto client = factory->buildProtocol(IPv4Address{Transport::TCP, "127.0.0.1", 1});
+  auto wire = std::make_shared<testing::StringTransport>();
+  client->makeConnection(wire);  // the ClientHello is written now
+  RawPeer server(TLSRole::Server, TLS1_2_VERSION);
+  auto handshake = [](SSL* ssl) { return SSL_do_handshake(ssl); };
+  server.shuttle(*client, *wire, handshake);
+  ASSERT_EQ(c->handshakes, 1);
+  EXPECT_EQ(c->tls().tlsVersion(), "TLSv1.2");
+
+  int error = server.renegotiate(*client, *wire);
+  // Our no_renegotiation alert makes OpenSSL's server give up, fatally...
+  EXPECT_EQ(error, SSL_ERROR_SSL);
+  EXPECT_EQ(server.failureReason(), SSL_R_NO_RENEGOTIATION);
+  // ...and ours hears it as a TLS error, with no second handshake.
+  if (wire->disconnecting()) client->connectionLost(Failure::of(error::ConnectionDone()));
+  EXPECT_EQ(c->lostCount, 1);
+  EXPECT_TRUE(lostWith<tls::TLSError>(*c)) << (c->closedReason ? c->closedReason->brief() : "");
+  EXPECT_EQ(c->handshakes, 1);
+  ERR_clear_error();
+}
+
+// ---- session resumption -------------------------------------------------------------
+
+std::shared_ptr<tls::CertificateOptions> serverWithTickets(bool tickets) {
+  tls::ServerTLSSettings s(localhostCertificate());
+  s.sessionTickets = tickets;
+  return std::make_shared<tls::CertificateOptions>(std::move(s));
+}
+
+std::shared_ptr<tls::ClientTLSOptions> resumingClient(
+    std::optional<tls::TLSVersion> maximum = std::nullopt) {
+  tls::ClientTLSSettings settings;
+  settings.trustRoot = testCA().trustRoot();
+  settings.resumeSessions = true;
+  settings.maximumVersion = maximum;
+  return tls::optionsForClientTLS("localhost", settings);
+}
+
+// One connection from `client` to `server`, with a message each way (so a
+// TLS 1.3 ticket, sent after the handshake, is read), ended cleanly; what
+// the client saw of the session, and whether the server resumed it.
+struct Resumption {
+  bool clientReused = false;
+  bool serverReused = false;
+  bool peerCertificate = false;
+  std::string echoed;
+};
+
+Resumption connectOnce(const std::shared_ptr<tls::ClientTLSOptions>& client,
+                       const std::shared_ptr<tls::CertificateOptions>& server) {
+  auto c = std::make_shared<Recorder>();
+  auto s = std::make_shared<Recorder>();
+  auto loop = tlsLoopback(c, s, client, server);
+  loop.pump.flush();
+  c->transport->write("ping");
+  loop.pump.flush();
+  s->transport->write("pong");
+  loop.pump.flush();
+  Resumption r{c->tls().sessionReused(), s->tls().sessionReused(),
+               c->tls().getPeerCertificate().has_value(), c->data};
+  c->transport->loseConnection();
+  loop.pump.flush();
+  EXPECT_TRUE(lostWith<error::ConnectionDone>(*c));
+  return r;
+}
+
+TEST(TLSSessionTest, ASecondConnectionResumesWhenTheServerIssuesTickets) {
+  for (auto version : {tls::TLSVersion::TLSv1_3, tls::TLSVersion::TLSv1_2}) {
+    SCOPED_TRACE(version == tls::TLSVersion::TLSv1_3 ? "TLS 1.3" : "TLS 1.2");
+    auto client = resumingClient(version);
+    auto server = serverWithTickets(true);
+    Resumption first = connectOnce(client, server);
+    EXPECT_FALSE(first.clientReused);
+    EXPECT_FALSE(first.serverReused);
+    for (int i = 0; i < 3; ++i) {
+      Resumption again = connectOnce(client, server);
+      EXPECT_TRUE(again.clientReused) << "connection " << i + 2;
+      EXPECT_TRUE(again.serverReused) << "connection " << i + 2;
+      // The session carries the server's certificate, verified the first time.
+      EXPECT_TRUE(again.peerCertificate);
+      EXPECT_EQ(again.echoed, "pong");
+    }
+  }
+}
+
+TEST(TLSSessionTest, AServerWithoutTicketsMakesEveryHandshakeFull) {
+  auto client = resumingClient();
+  auto server = serverWithTickets(false);  // the default
+  EXPECT_FALSE(server->settings().sessionTickets);
+  connectOnce(client, server);
+  Resumption again = connectOnce(client, server);
+  EXPECT_FALSE(again.clientReused);
+  EXPECT_FALSE(again.serverReused);
+}
+
+TEST(TLSSessionTest, AClientOffersNoSessionUnlessAsked) {
+  auto client = clientOptions();  // resumeSessions is off by default
+  auto server = serverWithTickets(true);
+  connectOnce(client, server);
+  EXPECT_FALSE(connectOnce(client, server).serverReused);
+}
+
+TEST(TLSSessionTest, SessionsAreKeptPerOptions) {
+  auto server = serverWithTickets(true);
+  auto first = resumingClient();
+  connectOnce(first, server);
+  // Other options (another host, or the same one made again) start afresh.
+  EXPECT_FALSE(connectOnce(resumingClient(), server).serverReused);
+  EXPECT_TRUE(connectOnce(first, server).serverReused);
+}
+
 TEST(TLSNegotiationTest, AnotherConnectionsErrorInTheQueueDoesNotSurfaceHere) {
   // Something else on this thread left an error behind.
   ERR_raise(ERR_LIB_SSL, SSL_R_BAD_LENGTH);
@@ -556,6 +799,30 @@ TEST(TLSProducerTest, AStreamingProducerIsPausedByTheQueueBelow) {
   EXPECT_EQ(producer->resumed, 1);
   EXPECT_EQ(s->data.size(), 200u * 1024);
   c->transport->unregisterProducer();
+}
+
+// A close waits for the producer to unregister (ITransport::loseConnection);
+// a half-close does not, as over TCP: a forwarder whose source reached its end
+// half-closes the destination while that source is still its producer.
+TEST(TLSProducerTest, AHalfCloseDoesNotWaitForTheProducerButACloseDoes) {
+  auto c = std::make_shared<HalfCloseRecorder>();
+  auto s = std::make_shared<HalfCloseRecorder>();
+  auto loop = tlsLoopback(c, s);
+  loop.pump.flush();
+  auto producer = std::make_shared<PushProducer>();
+  c->transport->registerProducer(producer, true);
+  dynamic_cast<ITCPTransport&>(*c->transport).loseWriteConnection();
+  loop.pump.flush();
+  EXPECT_TRUE(s->readLost) << "the close_notify waited for the producer";
+  EXPECT_TRUE(c->writeLost);
+  s->transport->registerProducer(std::make_shared<PushProducer>(), true);
+  s->transport->loseConnection();
+  loop.pump.flush();
+  EXPECT_FALSE(c->closed) << "the close did not wait for the producer";
+  s->transport->unregisterProducer();
+  loop.pump.flush();
+  EXPECT_TRUE(lostWith<error::ConnectionDone>(*c));
+  EXPECT_TRUE(lostWith<error::ConnectionDone>(*s));
 }
 
 TEST(TLSProducerTest, PausingTheTLSTransportPausesTheOneBelow) {

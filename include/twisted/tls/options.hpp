@@ -87,6 +87,12 @@ struct ClientTLSSettings {
   TLSVersion minimumVersion = TLSVersion::TLSv1_2;
   /// The highest version offered; none is OpenSSL's highest (TLS 1.3).
   std::optional<TLSVersion> maximumVersion;
+  /// Session resumption: each connection made with these options offers
+  /// the newest session (ticket) the server gave an earlier one, so that a
+  /// server with tickets on skips the public-key work. Off by default, as
+  /// in Twisted. Sessions are kept by the options (one host, one trust
+  /// root), never shared with other options.
+  bool resumeSessions = false;
 };
 
 /// Twisted's ClientTLSOptions: the connection creator of a client that

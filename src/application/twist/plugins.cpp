@@ -17,8 +17,9 @@ PluginOption listenOption() {
   return {"listen",
           "ENDPOINT",
           "where to listen, as a server endpoint string (tcp:PORT[:interface=ADDR], "
-          "tcp6:PORT, unix:PATH[:mode=660], haproxy:ENDPOINT behind the PROXY protocol); "
-          "repeatable",
+          "tcp6:PORT, unix:PATH[:mode=660], haproxy:ENDPOINT behind the PROXY protocol, "
+          "ssl:PORT:privateKey=KEY.pem[:certKey=CERT.pem] for TLS where the program "
+          "registers it, as twist does); repeatable",
           {"tcp:8000"},
           true};
 }
@@ -99,7 +100,8 @@ std::vector<std::shared_ptr<ServiceMaker>> builtinPlugins() {
       std::vector<PluginOption>{{"dest",
                                  "CLIENT_ENDPOINT",
                                  "where to forward to, as a client endpoint string (tcp:HOST:PORT, "
-                                 "tcp:host=H:port=P[:timeout=S], hostname:..., unix:path=PATH)",
+                                 "tcp:host=H:port=P[:timeout=S], hostname:..., unix:path=PATH, "
+                                 "tls:HOST:PORT[:trustRoots=DIR] for TLS, verified)",
                                  {},
                                  false}}));
   return plugins;
