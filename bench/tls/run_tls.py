@@ -5,7 +5,7 @@ OpenSSL + epoll loop (the limit).
 
   run_tls.py BIN_DIR [--rounds 3] [--seconds 3] [--warmup 1]
                      [--cases hs1,hs16,hs16t,hs16rsa,resume16,e100x64,e10x16k]
-                     [--servers twisted-cpp,raw-openssl] [--json OUT]
+                     [--servers twisted-cpp,raw-openssl,asio,twisted] [--json OUT]
 
 Servers run pinned to core 1 and the client to core 0 (taskset); a
 server's CPU time is read from /proc/PID/schedstat at the start and the end
@@ -45,7 +45,7 @@ CASES = {
     "e10x16k": dict(mode="echo", conns=10, size=16384, key="ec", tickets=False,
                     label="echo over TLS 1.3, 10 conns x 16 KiB (one record each)"),
 }
-SERVERS = ["twisted-cpp", "raw-openssl"]
+SERVERS = ["twisted-cpp", "raw-openssl", "asio", "twisted"]
 LIMIT = "raw-openssl"
 
 
@@ -75,7 +75,12 @@ def make_certificates(directory):
 
 def server_cmd(bin_dir, name, port, cert, key, tickets):
     extra = [] if tickets else ["--no-tickets"]
-    binary = {"twisted-cpp": "tls_server_twisted", "raw-openssl": "tls_server_raw_openssl"}[name]
+    if name == "twisted":
+        # The real Twisted, run by Debian's python3 beside the other servers.
+        script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "server_twisted.py")
+        return ["/usr/bin/python3", script, str(port), cert, key, *extra]
+    binary = {"twisted-cpp": "tls_server_twisted", "raw-openssl": "tls_server_raw_openssl",
+              "asio": "tls_server_asio"}[name]
     return [os.path.join(bin_dir, binary), str(port), cert, key, *extra]
 
 

@@ -18,8 +18,7 @@ namespace {
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, asio::ssl::context& context)
-      : stream_(std::move(socket), context) {}
+  Session(tcp::socket socket, asio::ssl::context& context) : stream_(std::move(socket), context) {}
   void start() {
     stream_.lowest_layer().set_option(tcp::no_delay(true));
     auto self = shared_from_this();

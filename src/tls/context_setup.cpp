@@ -3,6 +3,7 @@
 #include <openssl/x509_vfy.h>
 
 #include <stdexcept>
+#include <string>
 
 #include "openssl_error.hpp"
 #include "twisted/tls/error.hpp"
@@ -15,10 +16,19 @@ int versionNumber(TLSVersion v) {
   return v == TLSVersion::TLSv1_3 ? TLS1_3_VERSION : TLS1_2_VERSION;
 }
 
+const char* versionName(TLSVersion v) {
+  return v == TLSVersion::TLSv1_3 ? "TLS 1.3" : "TLS 1.2";
+}
+
 }  // namespace
 
 std::shared_ptr<SSL_CTX> newContext(const SSL_METHOD* method, TLSVersion minimum,
                                     std::optional<TLSVersion> maximum) {
+  // OpenSSL takes an inverted range and fails every handshake later; say so now.
+  if (maximum && versionNumber(*maximum) < versionNumber(minimum)) {
+    throw std::invalid_argument(std::string("TLS options: minimumVersion ") + versionName(minimum) +
+                                " is above maximumVersion " + versionName(*maximum));
+  }
   clearErrors();
   std::shared_ptr<SSL_CTX> ctx(SSL_CTX_new(method), SSL_CTX_free);
   if (!ctx) throwWithErrors<TLSError>("cannot make an OpenSSL context");

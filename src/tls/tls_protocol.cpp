@@ -122,16 +122,21 @@ void TLSMemoryBIOProtocol::tryHandshake() {
 void TLSMemoryBIOProtocol::onHandshakeDone() {
   handshakeDone_ = true;
   if (handshakeTimer_.active()) handshakeTimer_.cancel();
+  // The protocol is told first, as in Twisted, so that it can still drop
+  // the connection (a peer it refuses) before any of its plaintext leaves;
+  // what it writes meanwhile queues behind what was written before.
+  if (!lost_ && !aborting_ && shutdown_ != Shutdown::Closing) {
+    if (auto* listener = dynamic_cast<IHandshakeListener*>(wrappedProtocol.get())) {
+      listener->handshakeCompleted();
+    }
+  }
   if (!pending_.empty()) {
     std::string queued = std::move(pending_);
     pending_.clear();
-    sslWrite(queued);
+    if (!lost_ && !aborting_ && shutdown_ != Shutdown::Closing) sslWrite(queued);
   }
   if (membrane_) membrane_->ready();
   if (lost_ || shutdown_ == Shutdown::Closing) return;
-  if (auto* listener = dynamic_cast<IHandshakeListener*>(wrappedProtocol.get())) {
-    listener->handshakeCompleted();
-  }
   finishHandshakeWaiters(nullptr);
   maybeShutdown();
 }
@@ -203,7 +208,9 @@ void TLSMemoryBIOProtocol::connectionLost(const Failure& reason) {
   }
   tlsFactory_.lastReason_ = final;
   tlsFactory_.lastHandshakeDone_ = handshakeDone_;
-  if (!handshakeDone_) finishHandshakeWaiters(&final);
+  // Waiters still waiting: the handshake failed, or the connection went
+  // before the handshake's end reached them.
+  if (!handshakeWaiters_.empty()) finishHandshakeWaiters(&final);
   membrane_.reset();
   ProtocolWrapper::connectionLost(final);
 }
@@ -215,7 +222,10 @@ void TLSMemoryBIOProtocol::write(std::string_view data) {
       shutdown_ == Shutdown::Closing) {
     return;
   }
-  if (!handshakeDone_) {
+  // After loseConnection (or a half-close) nothing more is taken, unless a
+  // producer is still registered, as Twisted has it; what was queued before goes out.
+  if (shutdown_ == Shutdown::Wanted && !membrane_) return;
+  if (!handshakeDone_ || !pending_.empty()) {
     pending_.append(data);
     if (membrane_ && pending_.size() > kHoldAbove) membrane_->hold(true);
     return;

@@ -212,6 +212,46 @@ TEST(TLSMemoryBIOTest, LoseConnectionBeforeTheHandshakeSendsWhatWasWrittenFirst)
   EXPECT_TRUE(lostWith<error::ConnectionDone>(*s)) << s->closedReason->getErrorMessage();
 }
 
+TEST(TLSMemoryBIOTest, WritesAfterLoseConnectionBeforeTheHandshakeAreDropped) {
+  auto c = std::make_shared<Greeter>("queued");
+  auto s = std::make_shared<Recorder>();
+  auto loop = tlsLoopback(c, s);
+  c->transport->loseConnection();
+  c->transport->write(" written after loseConnection");
+  c->transport->writeSequence({" and ", "this"});
+  loop.pump.flush();
+  EXPECT_EQ(s->data, "queued");
+  EXPECT_TRUE(lostWith<error::ConnectionDone>(*s)) << s->closedReason->getErrorMessage();
+}
+
+// Refuses the peer as soon as TLS says who it is.
+class AbortsOnHandshake : public Greeter {
+ public:
+  using Greeter::Greeter;
+  void handshakeCompleted() override {
+    Greeter::handshakeCompleted();
+    transport->abortConnection();
+  }
+};
+
+// Writes from handshakeCompleted, after what connectionMade wrote.
+class WritesOnHandshake : public Greeter {
+ public:
+  using Greeter::Greeter;
+  void handshakeCompleted() override {
+    Greeter::handshakeCompleted();
+    transport->write(" then this");
+  }
+};
+
+TEST(TLSMemoryBIOTest, WritesFromHandshakeCompletedFollowTheEarlierOnes) {
+  auto c = std::make_shared<WritesOnHandshake>("first");
+  auto s = std::make_shared<Recorder>();
+  auto loop = tlsLoopback(c, s);
+  loop.pump.flush();
+  EXPECT_EQ(s->data, "first then this");
+}
+
 TEST(TLSMemoryBIOTest, AHalfCloseSendsCloseNotifyAndTheOtherWayStaysOpen) {
   auto c = std::make_shared<HalfCloseRecorder>();
   auto s = std::make_shared<HalfCloseRecorder>();
@@ -528,6 +568,27 @@ TEST(TLSNegotiationTest, TLS12CanBeTheHighestVersion) {
   EXPECT_EQ(c->tls().tlsVersion(), "TLSv1.2");
 }
 
+TEST(TLSNegotiationTest, AMinimumVersionAboveTheMaximumIsRefusedWhenTheOptionsAreMade) {
+  tls::ClientTLSSettings client;
+  client.trustRoot = testCA().trustRoot();
+  client.minimumVersion = tls::TLSVersion::TLSv1_3;
+  client.maximumVersion = tls::TLSVersion::TLSv1_2;
+  try {
+    tls::optionsForClientTLS("localhost", client);
+    ADD_FAILURE() << "an inverted range was accepted";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("minimumVersion TLS 1.3 is above maximumVersion TLS 1.2"),
+              std::string::npos)
+        << e.what();
+  }
+  tls::ServerTLSSettings server(localhostCertificate());
+  server.minimumVersion = tls::TLSVersion::TLSv1_3;
+  server.maximumVersion = tls::TLSVersion::TLSv1_2;
+  EXPECT_THROW(tls::CertificateOptions{server}, std::invalid_argument);
+  server.maximumVersion = tls::TLSVersion::TLSv1_3;  // one version is a range
+  EXPECT_NO_THROW(tls::CertificateOptions{server});
+}
+
 // ---- renegotiation ----------------------------------------------------------------------
 
 // A TLS peer written straight on OpenSSL over memory BIOs, wired by hand
@@ -539,6 +600,8 @@ class RawPeer {
   RawPeer(TLSRole role, int maxVersion)
       : ctx_(SSL_CTX_new(role == TLSRole::Client ? TLS_client_method() : TLS_server_method())) {
     SSL_CTX_set_max_proto_version(ctx_, maxVersion);
+    // OpenSSL 3 offers nothing below TLS 1.2 at its default security level.
+    if (maxVersion < TLS1_2_VERSION) SSL_CTX_set_security_level(ctx_, 0);
     if (role == TLSRole::Server) {
       SSL_CTX_use_certificate(ctx_, localhostCertificate().certificate().handle());
       SSL_CTX_use_PrivateKey(ctx_, localhostCertificate().key().handle());
@@ -615,16 +678,35 @@ class RawPeer {
   int reason_ = 0;
 };
 
+// One of our TLS connections, of `app`, on a StringTransport a RawPeer reads.
+struct OnWire {
+  std::shared_ptr<Protocol> tls;
+  std::shared_ptr<testing::StringTransport> wire = std::make_shared<testing::StringTransport>();
+  std::shared_ptr<tls::TLSMemoryBIOFactory> factory;  // the connection refers to it
+};
+
+OnWire onWire(std::shared_ptr<Protocol> app, TLSRole role,
+              std::shared_ptr<tls::IOpenSSLConnectionCreator> options = nullptr) {
+  if (!options) {
+    options = role == TLSRole::Client
+                  ? std::shared_ptr<tls::IOpenSSLConnectionCreator>(clientOptions())
+                  : serverOptions();
+  }
+  auto factory = std::make_shared<tls::TLSMemoryBIOFactory>(std::move(options), role,
+                                                            factoryOf(std::move(app)));
+  OnWire w;
+  w.factory = factory;
+  w.tls = factory->buildProtocol(IPv4Address{Transport::TCP, "127.0.0.1", 1});
+  w.tls->makeConnection(w.wire);  // a client's ClientHello is written now
+  return w;
+}
+
 TEST(TLSMemoryBIOTest, ARenegotiationRequestIsRefusedWithATypedError) {
   // Renegotiation is off in every context (TLS 1.3 has none; in TLS 1.2 it
   // has been a source of attacks): a client that asks is told no, and the
   // connection ends as a TLS error, after what came before it was delivered.
   auto s = std::make_shared<Recorder>();
-  auto factory =
-      std::make_shared<tls::TLSMemoryBIOFactory>(serverOptions(), TLSRole::Server, factoryOf(s));
-  auto server = factory->buildProtocol(IPv4Address{Transport::TCP, "127.0.0.1", 1});
-  auto wire = std::make_shared<testing::StringTransport>();
-  server->makeConnection(wire);
+  auto [server, wire, factory] = onWire(s, TLSRole::Server);
   RawPeer client(TLSRole::Client, TLS1_2_VERSION);
   auto handshake = [](SSL* ssl) { return SSL_do_handshake(ssl); };
   ASSERT_EQ(client.shuttle(*server, *wire, handshake), SSL_ERROR_NONE);
@@ -651,17 +733,39 @@ TEST(TLSMemoryBIOTest, ARenegotiationRequestIsRefusedWithATypedError) {
   ERR_clear_error();
 }
 
+TEST(TLSMemoryBIOTest, HandshakeCompletedComesBeforeThePlaintextWrittenEarlier) {
+  // A client that refuses the server from handshakeCompleted (aborting)
+  // must have sent nothing of what it wrote before: the protocol is told
+  // first, the queued plaintext is encrypted after. What reaches the wire
+  // below is read by a raw OpenSSL server.
+  auto c = std::make_shared<AbortsOnHandshake>("never sent");
+  auto [client, wire, factory] = onWire(c, TLSRole::Client);
+  RawPeer server(TLSRole::Server, TLS1_3_VERSION);
+  std::string received;
+  server.shuttle(*client, *wire, [&received](SSL* ssl) {
+    int r = SSL_do_handshake(ssl);
+    if (r <= 0) return r;
+    char buf[256];
+    int n = SSL_read(ssl, buf, sizeof buf);
+    if (n > 0) received.append(buf, static_cast<std::size_t>(n));
+    return n;
+  });
+  EXPECT_EQ(c->handshakes, 1);
+  EXPECT_TRUE(wire->disconnecting());
+  EXPECT_EQ(received, "");
+  client->connectionLost(Failure::of(error::ConnectionLost()));
+  EXPECT_EQ(c->lostCount, 1);
+  ERR_clear_error();
+}
+
 TEST(TLSMemoryBIOTest, OurClientRefusesAServersRenegotiation) {
   // A TLS 1.2 server may ask its client to renegotiate (HelloRequest), and
   // OpenSSL clients agree unless told not to: ours answers no.
   auto c = std::make_shared<Recorder>();
   tls::ClientTLSSettings settings;
   settings.trustRoot = testCA().trustRoot();
-  auto factory = std::make_shared<tls::TLSMemoryBIOFactory>(
-      tls::optionsForClientTLS("localhost", settings), TLSRole::Client, factoryOf(c));
-  auto client = factory->buildProtocol(IPv4Address{Transport::TCP, "127.0.0.1", 1});
-  auto wire = std::make_shared<testing::StringTransport>();
-  client->makeConnection(wire);  // the ClientHello is written now
+  auto [client, wire, factory] =
+      onWire(c, TLSRole::Client, tls::optionsForClientTLS("localhost", settings));
   RawPeer server(TLSRole::Server, TLS1_2_VERSION);
   auto handshake = [](SSL* ssl) { return SSL_do_handshake(ssl); };
   server.shuttle(*client, *wire, handshake);
@@ -678,6 +782,55 @@ TEST(TLSMemoryBIOTest, OurClientRefusesAServersRenegotiation) {
   EXPECT_TRUE(lostWith<tls::TLSError>(*c)) << (c->closedReason ? c->closedReason->brief() : "");
   EXPECT_EQ(c->handshakes, 1);
   ERR_clear_error();
+}
+
+TEST(TLSNegotiationTest, AClientThatOffersAtMostTLS11IsRefused) {
+  // TLS 1.2 is the floor of every context: an older client is refused with
+  // a protocol_version alert, and our server's protocol is never connected over TLS.
+  auto s = std::make_shared<Recorder>();
+  auto [server, wire, factory] = onWire(s, TLSRole::Server);
+  RawPeer client(TLSRole::Client, TLS1_1_VERSION);
+  int error = client.shuttle(*server, *wire, [](SSL* ssl) { return SSL_do_handshake(ssl); });
+  EXPECT_EQ(error, SSL_ERROR_SSL);
+  EXPECT_EQ(client.failureReason(), SSL_R_TLSV1_ALERT_PROTOCOL_VERSION);
+  EXPECT_TRUE(wire->disconnecting());
+  server->connectionLost(Failure::of(error::ConnectionDone()));
+  EXPECT_EQ(s->handshakes, 0);
+  EXPECT_TRUE(lostWith<tls::HandshakeError>(*s))
+      << (s->closedReason ? s->closedReason->brief() : "");
+  ERR_clear_error();
+}
+
+TEST(TLSNegotiationTest, AServerThatSpeaksAtMostTLS11IsRefused) {
+  auto c = std::make_shared<Recorder>();
+  auto [client, wire, factory] = onWire(c, TLSRole::Client);
+  RawPeer server(TLSRole::Server, TLS1_1_VERSION);
+  int error = server.shuttle(*client, *wire, [](SSL* ssl) { return SSL_do_handshake(ssl); });
+  EXPECT_EQ(error, SSL_ERROR_SSL);
+  EXPECT_TRUE(wire->disconnecting());
+  client->connectionLost(Failure::of(error::ConnectionDone()));
+  EXPECT_EQ(c->handshakes, 0);
+  EXPECT_TRUE(lostWith<tls::HandshakeError>(*c))
+      << (c->closedReason ? c->closedReason->brief() : "");
+  ERR_clear_error();
+}
+
+TEST(TLSNegotiationTest, AMinimumOfTLS13RefusesAPeerThatSpeaksAtMostTLS12) {
+  tls::ClientTLSSettings settings;
+  settings.trustRoot = testCA().trustRoot();
+  settings.minimumVersion = tls::TLSVersion::TLSv1_3;
+  tls::ServerTLSSettings server(localhostCertificate());
+  server.maximumVersion = tls::TLSVersion::TLSv1_2;
+  auto c = std::make_shared<Recorder>();
+  auto s = std::make_shared<Recorder>();
+  auto loop = tlsLoopback(c, s, tls::optionsForClientTLS("localhost", settings),
+                          std::make_shared<tls::CertificateOptions>(server));
+  loop.pump.flush();
+  EXPECT_EQ(c->handshakes + s->handshakes, 0);
+  EXPECT_TRUE(lostWith<tls::HandshakeError>(*c))
+      << (c->closedReason ? c->closedReason->brief() : "not lost");
+  EXPECT_TRUE(lostWith<tls::HandshakeError>(*s))
+      << (s->closedReason ? s->closedReason->brief() : "not lost");
 }
 
 // ---- session resumption -------------------------------------------------------------

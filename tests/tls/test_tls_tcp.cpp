@@ -15,6 +15,7 @@
 #include "reactor_test.hpp"
 #include "temp_dir.hpp"
 #include "tls_helpers.hpp"
+#include "twisted/internet/endpoints.hpp"
 #include "twisted/internet/error.hpp"
 #include "twisted/protocols/line_receiver.hpp"
 #include "twisted/tls/error.hpp"
@@ -186,15 +187,22 @@ class UpgradingClient : public basic::LineReceiver, public tls::IHandshakeListen
 
 // Serves `s` on a TCP port (or the UNIX socket `path`), connects `c` to it
 // and turns the reactor until both connections are lost.
+enum class Connect { Reactor, Endpoint };
+
 void runUpgrade(Reactor& reactor, const std::shared_ptr<UpgradingServer>& s,
-                const std::shared_ptr<UpgradingClient>& c, const std::string& path = "") {
+                const std::shared_ptr<UpgradingClient>& c, const std::string& path = "",
+                Connect how = Connect::Reactor) {
   int lost = 0;
   s->onLost = c->onLost = [&] { ++lost; };
   auto clientFactory = std::make_shared<ClientFactory>([c] { return c; });
   std::shared_ptr<IListeningPort> port;
   if (path.empty()) {
     port = reactor.listenTCP(0, factoryOf(s), 50, "127.0.0.1");
-    reactor.connectTCP("127.0.0.1", portOf(*port), clientFactory);
+    if (how == Connect::Endpoint) {
+      TCP4ClientEndpoint(reactor, "127.0.0.1", portOf(*port)).connect(clientFactory);
+    } else {
+      reactor.connectTCP("127.0.0.1", portOf(*port), clientFactory);
+    }
   } else {
     port = reactor.listenUNIX(path, factoryOf(s));
     reactor.connectUNIX(path, clientFactory);
@@ -218,6 +226,22 @@ TEST_P(TLSOverTCPTest, StartTLSUpgradesAPlaintextConnection) {
   auto* tls = dynamic_cast<tls::ISSLTransport*>(s->transport.get());
   ASSERT_TRUE(tls);
   EXPECT_TRUE(tls->handshakeDone());
+}
+
+TEST_P(TLSOverTCPTest, StartTLSOnAConnectionAnEndpointMadeWrapsTheUsersProtocol) {
+  // The endpoint's protocol stands between the connection and the user's;
+  // the user's writes after startTLS must still be encrypted, and it must
+  // be told of the handshake.
+  auto s = std::make_shared<UpgradingServer>();
+  auto c = std::make_shared<UpgradingClient>();
+  runUpgrade(*reactor, s, c, "", Connect::Endpoint);
+  EXPECT_EQ(s->lines, (std::vector<std::string>{"STARTTLS", "secret"}));
+  EXPECT_EQ(c->lines, (std::vector<std::string>{"GO AHEAD", "echo secret"}));
+  EXPECT_TRUE(c->upgraded);
+  EXPECT_TRUE(dynamic_cast<tls::ISSLTransport*>(c->transport.get()));
+  ASSERT_TRUE(c->reason && s->reason);
+  EXPECT_TRUE(c->reason->check<error::ConnectionDone>()) << c->reason->getErrorMessage();
+  EXPECT_TRUE(s->reason->check<error::ConnectionDone>()) << s->reason->getErrorMessage();
 }
 
 TEST_P(TLSOverTCPTest, BytesPipelinedAfterTheUpgradeRequestAreNotReadAsPlaintext) {

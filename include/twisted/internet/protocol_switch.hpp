@@ -16,6 +16,9 @@ namespace twisted {
 /// half-close) goes to `next`; bytes already handed to the old protocol
 /// stay its own. Neither protocol is told: `next->makeConnection` is the
 /// caller's to call, and the old protocol's `transport` is left as it is.
+/// On a connection a client endpoint made, the old protocol is the one the
+/// user's factory built: the endpoint's own layer between the two, which
+/// only passed events on, is dropped.
 /// Safe inside the old protocol's dataReceived: the rest of that call's
 /// bytes are still the old protocol's, the next read goes to `next`.
 /// Ownership: the transport owns `next` as it owned the old protocol; the

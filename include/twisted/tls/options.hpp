@@ -101,8 +101,9 @@ class ClientTLSOptions : public IOpenSSLConnectionCreator {
  public:
   /// Options for connecting to `hostname` (a DNS name or a numeric IP
   /// address) with `settings`.
-  /// @throws std::invalid_argument for an empty host name; CertificateError
-  ///   or TLSError if OpenSSL refuses the settings.
+  /// @throws std::invalid_argument for an empty host name or a
+  ///   maximumVersion below minimumVersion; CertificateError or TLSError if
+  ///   OpenSSL refuses the settings.
   ClientTLSOptions(std::string hostname, ClientTLSSettings settings);
   /// Releases its reference to the context.
   ~ClientTLSOptions() override;
@@ -138,6 +139,7 @@ std::shared_ptr<ClientTLSOptions> optionsForClientTLS(
     std::optional<PrivateCertificate> clientCertificate = {},
     std::vector<std::string> acceptableProtocols = {});
 /// optionsForClientTLS with every setting spelled out.
+/// @throws as the ClientTLSOptions constructor.
 std::shared_ptr<ClientTLSOptions> optionsForClientTLS(std::string hostname,
                                                       ClientTLSSettings settings);
 
@@ -177,7 +179,8 @@ class CertificateOptions : public IOpenSSLConnectionCreator {
   /// Serves `certificate` with the default settings.
   explicit CertificateOptions(PrivateCertificate certificate);
   /// Serves with `settings`.
-  /// @throws TLSError or CertificateError if OpenSSL refuses them.
+  /// @throws std::invalid_argument for a maximumVersion below
+  ///   minimumVersion; TLSError or CertificateError if OpenSSL refuses them.
   explicit CertificateOptions(ServerTLSSettings settings);
   /// Releases its reference to the current contexts.
   ~CertificateOptions() override;

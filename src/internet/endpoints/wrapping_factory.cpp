@@ -30,6 +30,7 @@ class WrappingProtocol : public Protocol {
   void dataReceived(std::string_view data) override { wrapped_->dataReceived(data); }
   void connectionLost(const Failure& reason) override { wrapped_->connectionLost(reason); }
   std::string logPrefix() const override { return wrapped_->logPrefix(); }
+  const std::shared_ptr<Protocol>& wrapped() const { return wrapped_; }
 
  protected:
   std::shared_ptr<WrappingFactory> owner_;
@@ -67,6 +68,11 @@ class WrappingWith final : public WrappingProtocol, public Forwards... {
 };
 
 }  // namespace
+
+std::shared_ptr<Protocol> unwrapEndpointProtocol(std::shared_ptr<Protocol> protocol) {
+  if (auto* wrapper = dynamic_cast<WrappingProtocol*>(protocol.get())) return wrapper->wrapped();
+  return protocol;
+}
 
 std::shared_ptr<WrappingFactory> WrappingFactory::make(std::shared_ptr<Factory> wrapped) {
   auto factory = std::make_shared<WrappingFactory>(std::move(wrapped));

@@ -55,4 +55,11 @@ class WrappingFactory final : public ClientFactory,
   bool fired_ = false;
 };
 
+/// The protocol an endpoint's wrapper passes every event to, if
+/// `protocol` is such a wrapper; otherwise `protocol` itself. A protocol
+/// switch (replaceProtocol, under startTLS) drops the wrapper: it has done
+/// its work once connectionMade has run, and what replaces it must reach
+/// the user's protocol directly.
+std::shared_ptr<Protocol> unwrapEndpointProtocol(std::shared_ptr<Protocol> protocol);
+
 }  // namespace twisted::detail

@@ -2,6 +2,7 @@
 
 #include <stdexcept>
 
+#include "../endpoints/wrapping_factory.hpp"
 #include "../tcp/tcp.hpp"
 #include "../unix/unix.hpp"
 
@@ -14,7 +15,7 @@ std::shared_ptr<Protocol> swapOn(Stream& stream, std::shared_ptr<Protocol> next)
   if (!stream.connected()) {
     throw std::logic_error("replaceProtocol: the connection is not connected");
   }
-  return stream.swapProtocol(std::move(next));
+  return detail::unwrapEndpointProtocol(stream.swapProtocol(std::move(next)));
 }
 
 }  // namespace
