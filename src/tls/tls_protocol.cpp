@@ -1,6 +1,5 @@
 #include "twisted/tls/tls_protocol.hpp"
 
-#include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
@@ -9,7 +8,10 @@
 
 #include "openssl_error.hpp"
 #include "producer_membrane.hpp"
+#include "twisted/internet/reactor_unix.hpp"
+#include "twisted/internet/transport.hpp"
 #include "verification.hpp"
+#include "wire_bio.hpp"
 
 namespace twisted::tls {
 
@@ -36,19 +38,11 @@ TLSMemoryBIOProtocol::TLSMemoryBIOProtocol(TLSMemoryBIOFactory& factory,
     : ProtocolWrapper(factory, std::move(wrapped)),
       tlsFactory_(factory),
       role_(role),
+      wire_(std::make_unique<detail::WireBIO>()),
       ssl_(creator.connectionForTLS(role)) {
-  detail::clearErrors();
-  in_ = BIO_new(BIO_s_mem());
-  out_ = BIO_new(BIO_s_mem());
-  if (!in_ || !out_) {
-    BIO_free(in_);
-    BIO_free(out_);
-    detail::throwWithErrors<TLSError>("cannot allocate the memory BIOs");
-  }
-  // An empty read BIO asks for more instead of reporting the end.
-  BIO_set_mem_eof_return(in_, -1);
-  BIO_set_mem_eof_return(out_, -1);
-  SSL_set_bio(ssl_.get(), in_, out_);
+  // One BIO both ways: SSL_set_bio takes a single reference for the two.
+  SSL_set_bio(ssl_.get(), wire_->bio(), wire_->bio());
+  wire_->adopted();
   if (role == TLSRole::Client) {
     SSL_set_connect_state(ssl_.get());
   } else {
@@ -56,12 +50,26 @@ TLSMemoryBIOProtocol::TLSMemoryBIOProtocol(TLSMemoryBIOFactory& factory,
   }
 }
 
-TLSMemoryBIOProtocol::~TLSMemoryBIOProtocol() = default;
+TLSMemoryBIOProtocol::~TLSMemoryBIOProtocol() {
+  ssl_.reset();  // frees the BIO, before the WireBIO it reads goes
+}
 
 // ---- events from below ----------------------------------------------------------------
 
+namespace {
+
+// A reactor's stream transport queues what is written inside its
+// dataReceived and sends it once after: there, ciphertext can go below
+// record by record without a system call each.
+bool queuesWhileReading(ITransport* below) {
+  return dynamic_cast<ITCPTransport*>(below) || dynamic_cast<IUNIXTransport*>(below);
+}
+
+}  // namespace
+
 void TLSMemoryBIOProtocol::makeConnection(std::shared_ptr<ITransport> t) {
   auto self = shared_from_this();
+  writeThrough_ = queuesWhileReading(t.get());
   ProtocolWrapper::makeConnection(std::move(t));
   startHandshake();
 }
@@ -69,6 +77,7 @@ void TLSMemoryBIOProtocol::makeConnection(std::shared_ptr<ITransport> t) {
 void TLSMemoryBIOProtocol::adoptConnection(std::shared_ptr<ITransport> below) {
   // startTLS: the protocol above is connected already; it only gets a new transport.
   auto self = shared_from_this();
+  writeThrough_ = queuesWhileReading(below.get());
   Protocol::makeConnection(std::move(below));
   tlsFactory_.registerProtocol(*this);
   wrappedProtocol->transport = self;
@@ -96,8 +105,17 @@ void TLSMemoryBIOProtocol::startHandshake() {
 void TLSMemoryBIOProtocol::dataReceived(std::string_view data) {
   if (lost_ || aborting_ || data.empty()) return;
   auto self = shared_from_this();
-  // A memory BIO's write never fails short of memory, which throws below.
-  BIO_write(in_, data.data(), static_cast<int>(data.size()));
+  // OpenSSL reads `data` in place; what it leaves unread is copied when
+  // this call ends, however it ends.
+  wire_->feed(data);
+  if (writeThrough_ && transport) wire_->writeThrough(transport.get());
+  struct KeepRest {
+    detail::WireBIO& wire;
+    ~KeepRest() {
+      wire.keepRest();
+      wire.writeThrough(nullptr);
+    }
+  } keep{*wire_};
   if (!handshakeDone_) {
     tryHandshake();
     if (!handshakeDone_) return;
@@ -262,13 +280,12 @@ void TLSMemoryBIOProtocol::sslWrite(std::string_view data) {
 }
 
 void TLSMemoryBIOProtocol::flushBelow() {
-  char* bytes = nullptr;
-  long n = BIO_get_mem_data(out_, &bytes);
-  if (n <= 0) return;
-  if (transport && !lost_) {
-    transport->write(std::string_view(bytes, static_cast<std::size_t>(n)));
-  }
-  (void)BIO_reset(out_);
+  std::string& out = wire_->output();
+  if (out.empty()) return;
+  std::size_t n = out.size();
+  if (transport && !lost_) transport->write(std::string_view(out.data(), n));
+  // Only what was handed below: a write below that reentered may have added more.
+  out.erase(0, n);
 }
 
 void TLSMemoryBIOProtocol::loseConnection() {

@@ -4,7 +4,8 @@
 // TLSMemoryBIOProtocol is a protocol between two protocols: to the
 // transport below (TCP, UNIX, a child's pipes, stdio, the test kit's
 // loopback) it is the protocol; to the protocol above it is the transport.
-// OpenSSL works on two memory BIOs and never sees a descriptor, so every
+// OpenSSL works on a BIO over memory (the bytes of each dataReceived, a
+// buffer of ciphertext to send) and never sees a descriptor, so every
 // reactor backend carries it unchanged.
 //
 //   auto tls = std::make_shared<twisted::tls::TLSMemoryBIOFactory>(
@@ -52,7 +53,8 @@ namespace twisted::tls {
 class TLSMemoryBIOFactory;
 namespace detail {
 class ProducerMembrane;
-}
+class WireBIO;
+}  // namespace detail
 
 /// Twisted's TLSMemoryBIOProtocol: TLS between the transport below and
 /// the protocol above (see the top of this file).
@@ -159,9 +161,8 @@ class TLSMemoryBIOProtocol final : public policies::ProtocolWrapper,
   TLSMemoryBIOFactory& tlsFactory_;
   std::shared_ptr<TLSMemoryBIOFactory> ownFactory_;  // startTLS's, which nothing else holds
   TLSRole role_;
+  std::unique_ptr<detail::WireBIO> wire_;  // under ssl_, which dies first
   SSLHandle ssl_;
-  BIO* in_ = nullptr;    // owned by ssl_
-  BIO* out_ = nullptr;   // owned by ssl_
   std::string pending_;  // plaintext written before the handshake
   std::optional<Failure> failure_;
   std::shared_ptr<detail::ProducerMembrane> membrane_;
@@ -176,7 +177,8 @@ class TLSMemoryBIOProtocol final : public policies::ProtocolWrapper,
   bool paused_ = false;
   bool delivering_ = false;
   bool aborting_ = false;
-  bool cleanEnd_ = false;  // closed below after our close_notify, without a failure
+  bool cleanEnd_ = false;      // closed below after our close_notify, without a failure
+  bool writeThrough_ = false;  // below queues during its dataReceived (wire_bio.hpp)
 };
 
 /// Twisted's TLSMemoryBIOFactory: wraps each protocol `wrappedFactory`
