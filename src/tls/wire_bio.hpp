@@ -1,6 +1,7 @@
 // The one BIO under a TLS connection's SSL object. OpenSSL reads
 // ciphertext straight from the bytes of the dataReceived call in progress
-// (copied only when a record is left incomplete at its end) and writes
+// (copied only if the engine leaves some unread, as while delivery is
+// paused; OpenSSL keeps a partial record in its own buffer) and writes
 // into a buffer that the protocol hands below after each OpenSSL call.
 // OpenSSL's own memory BIO copies every input byte once more and clears
 // its whole buffer on each reset; this does neither.
