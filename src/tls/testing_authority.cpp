@@ -97,6 +97,25 @@ PrivateCertificate CertificateAuthority::issue(const CertificateRequest& request
   Certificate cert =
       makeCertificate(request.commonName, key, self_.certificate().handle(), self_.key(),
                       request.notBefore, request.notAfter, false, names);
+  return PrivateCertificate(std::move(cert), std::move(key), chain_);
+}
+
+CertificateAuthority CertificateAuthority::intermediate(std::string commonName) const {
+  KeyPair key = KeyPair::generateEC();
+  Certificate cert = makeCertificate(commonName, key, self_.certificate().handle(), self_.key(),
+                                     -3600, 5L * 365 * 24 * 3600, true, {});
+  std::vector<Certificate> chain{cert};
+  chain.insert(chain.end(), chain_.begin(), chain_.end());
+  return CertificateAuthority(PrivateCertificate(std::move(cert), std::move(key)),
+                              std::move(chain));
+}
+
+PrivateCertificate selfSignedCertificate(const CertificateRequest& request) {
+  KeyPair key = request.rsa ? KeyPair::generateRSA() : KeyPair::generateEC();
+  std::vector<std::string> names = request.subjectAltNames;
+  if (names.empty()) names.push_back(request.commonName);
+  Certificate cert = makeCertificate(request.commonName, key, nullptr, key, request.notBefore,
+                                     request.notAfter, false, names);
   return PrivateCertificate(std::move(cert), std::move(key));
 }
 

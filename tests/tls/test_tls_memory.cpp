@@ -10,6 +10,7 @@
 
 #include "../internet/tcp_helpers.hpp"
 #include "tls_helpers.hpp"
+#include "tls_test_protocols.hpp"
 #include "twisted/internet/error.hpp"
 #include "twisted/testing/accumulating_protocol.hpp"
 #include "twisted/testing/clock.hpp"
@@ -22,57 +23,6 @@ namespace {
 
 using testing::AccumulatingProtocol;
 using tls::TLSRole;
-
-// Records what TLS tells it, as well as what AccumulatingProtocol does.
-class Recorder : public AccumulatingProtocol, public tls::IHandshakeListener {
- public:
-  int handshakes = 0;
-  int lostCount = 0;
-  void handshakeCompleted() override { ++handshakes; }
-  void connectionLost(const Failure& reason) override {
-    ++lostCount;
-    AccumulatingProtocol::connectionLost(reason);
-  }
-  tls::ISSLTransport& tls() { return dynamic_cast<tls::ISSLTransport&>(*transport); }
-};
-
-class HalfCloseRecorder : public Recorder, public IHalfCloseableProtocol {
- public:
-  bool readLost = false;
-  bool writeLost = false;
-  void readConnectionLost() override { readLost = true; }
-  void writeConnectionLost() override { writeLost = true; }
-};
-
-// Writes what it is given as soon as it is connected (before the handshake).
-class Greeter : public Recorder {
- public:
-  explicit Greeter(std::string greeting) : greeting_(std::move(greeting)) {}
-  void connectionMade() override {
-    Recorder::connectionMade();
-    transport->write(greeting_);
-  }
-
- private:
-  std::string greeting_;
-};
-
-template <class E>
-bool lostWith(const Recorder& p) {
-  return p.closedReason && p.closedReason->check<E>();
-}
-
-tls::VerificationFailure verificationKind(const Recorder& p) {
-  EXPECT_TRUE(lostWith<tls::VerificationError>(p))
-      << (p.closedReason ? p.closedReason->getErrorMessage() : "not lost");
-  try {
-    p.closedReason->raiseException();
-  } catch (const tls::VerificationError& e) {
-    return e.kind();
-  } catch (...) {
-  }
-  return tls::VerificationFailure::Other;
-}
 
 TEST(TLSMemoryBIOTest, HandshakeCompletesAndBothSidesAreTold) {
   auto c = std::make_shared<Recorder>();
@@ -678,44 +628,6 @@ class RawPeer {
   int reason_ = 0;
 };
 
-// One of our TLS connections, of `app`, on a StringTransport a RawPeer reads.
-struct OnWire {
-  std::shared_ptr<Protocol> tls;
-  std::shared_ptr<testing::StringTransport> wire = std::make_shared<testing::StringTransport>();
-  std::shared_ptr<tls::TLSMemoryBIOFactory> factory;  // the connection refers to it
-};
-
-OnWire onWire(std::shared_ptr<Protocol> app, TLSRole role,
-              std::shared_ptr<tls::IOpenSSLConnectionCreator> options = nullptr) {
-  if (!options) {
-    options = role == TLSRole::Client
-                  ? std::shared_ptr<tls::IOpenSSLConnectionCreator>(clientOptions())
-                  : serverOptions();
-  }
-  auto factory = std::make_shared<tls::TLSMemoryBIOFactory>(std::move(options), role,
-                                                            factoryOf(std::move(app)));
-  OnWire w;
-  w.factory = factory;
-  w.tls = factory->buildProtocol(IPv4Address{Transport::TCP, "127.0.0.1", 1});
-  w.tls->makeConnection(w.wire);  // a client's ClientHello is written now
-  return w;
-}
-
-// Moves what each side wrote to the other, `step` bytes per dataReceived,
-// until neither has anything more to say.
-void trickle(OnWire& a, OnWire& b, std::size_t step) {
-  for (int round = 0; round < 10000; ++round) {
-    std::string ab = a.wire->value();
-    std::string ba = b.wire->value();
-    a.wire->clear();
-    b.wire->clear();
-    if (ab.empty() && ba.empty()) return;
-    for (std::size_t i = 0; i < ab.size(); i += step) b.tls->dataReceived(ab.substr(i, step));
-    for (std::size_t i = 0; i < ba.size(); i += step) a.tls->dataReceived(ba.substr(i, step));
-  }
-  ADD_FAILURE() << "the two sides never went quiet";
-}
-
 TEST(TLSMemoryBIOTest, CiphertextInPiecesOfAnySizeIsReadWhole) {
   // Records cut anywhere (a byte at a time, or pieces that end inside a
   // record header) are put together across dataReceived calls (OpenSSL
@@ -1064,26 +976,6 @@ TEST(TLSProducerTest, AProducerIsHeldWhilePlaintextWaitsForTheHandshake) {
   EXPECT_GE(producer->resumed, 1);
   EXPECT_EQ(s->data.size(), 100u * 1024);
 }
-
-class CountingPullProducer : public IPullProducer {
- public:
-  explicit CountingPullProducer(ITransport& t, int pieces) : t_(t), left_(pieces) {}
-  int asked = 0;
-  void resumeProducing() override {
-    ++asked;
-    if (left_-- > 0) {
-      t_.write("piece;");
-    } else {
-      t_.unregisterProducer();
-      t_.loseConnection();
-    }
-  }
-  void stopProducing() override {}
-
- private:
-  ITransport& t_;
-  int left_;
-};
 
 TEST(TLSProducerTest, APullProducerIsAskedAfterTheHandshakeAndLoseConnectionWaitsForIt) {
   auto c = std::make_shared<Recorder>();

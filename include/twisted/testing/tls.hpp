@@ -55,8 +55,26 @@ class CertificateAuthority {
   /// A trust root of this CA alone.
   tls::TrustRoot trustRoot() const;
 
+  /// An intermediate CA named `commonName`, signed by this one. What it
+  /// issues carries its chain (the intermediate's certificate, then this
+  /// one's chain), so a server that presents it verifies at a client that
+  /// trusts only the root.
+  CertificateAuthority intermediate(std::string commonName) const;
+  /// The certificates between what this CA issues and the root: none for
+  /// a root, the intermediates (nearest first) otherwise.
+  const std::vector<tls::Certificate>& chain() const { return chain_; }
+
  private:
+  CertificateAuthority(tls::PrivateCertificate self, std::vector<tls::Certificate> chain)
+      : self_(std::move(self)), chain_(std::move(chain)) {}
+
   tls::PrivateCertificate self_;
+  std::vector<tls::Certificate> chain_;
 };
+
+/// A leaf certificate signed by its own key (no CA), as a server that
+/// makes its own presents: refused unless trusted as itself
+/// (TrustRoot::fromCertificates({it.certificate()})).
+tls::PrivateCertificate selfSignedCertificate(const CertificateRequest& request = {});
 
 }  // namespace twisted::testing
