@@ -145,11 +145,16 @@ class UpgradingServer : public basic::LineReceiver {
   std::vector<std::string> lines;
   std::optional<Failure> reason;
   std::function<void()> onLost;
+  bool reversed = false;  // this side speaks as the TLS client
   void lineReceived(std::string_view line) override {
     lines.emplace_back(line);
     if (line == "STARTTLS") {
       sendLine("GO AHEAD");  // queued in plaintext: goes out before TLS
-      tls::startTLS(*transport, serverOptions(), tls::TLSRole::Server);
+      if (reversed) {
+        tls::startTLS(*transport, clientOptions(), tls::TLSRole::Client);
+      } else {
+        tls::startTLS(*transport, serverOptions(), tls::TLSRole::Server);
+      }
       return;
     }
     sendLine(std::string("echo ") + std::string(line));
@@ -168,11 +173,16 @@ class UpgradingClient : public basic::LineReceiver, public tls::IHandshakeListen
   std::optional<Failure> reason;
   bool upgraded = false;
   std::function<void()> onLost;
+  bool reversed = false;  // this side speaks as the TLS server
   void connectionMade() override { transport->write("STARTTLS\r\n" + afterRequest); }
   void lineReceived(std::string_view line) override {
     lines.emplace_back(line);
     if (line == "GO AHEAD") {
-      tls::startTLS(*transport, clientOptions(host), tls::TLSRole::Client);
+      if (reversed) {
+        tls::startTLS(*transport, serverOptions(), tls::TLSRole::Server);
+      } else {
+        tls::startTLS(*transport, clientOptions(host), tls::TLSRole::Client);
+      }
       sendLine("secret");  // kept until the handshake is done
       return;
     }
@@ -239,6 +249,23 @@ TEST_P(TLSOverTCPTest, StartTLSOnAConnectionAnEndpointMadeWrapsTheUsersProtocol)
   EXPECT_EQ(c->lines, (std::vector<std::string>{"GO AHEAD", "echo secret"}));
   EXPECT_TRUE(c->upgraded);
   EXPECT_TRUE(dynamic_cast<tls::ISSLTransport*>(c->transport.get()));
+  ASSERT_TRUE(c->reason && s->reason);
+  EXPECT_TRUE(c->reason->check<error::ConnectionDone>()) << c->reason->getErrorMessage();
+  EXPECT_TRUE(s->reason->check<error::ConnectionDone>()) << s->reason->getErrorMessage();
+}
+
+TEST_P(TLSOverTCPTest, StartTLSWithTheRolesReversed) {
+  // The side that connected is the TLS server, the listening side the client.
+  auto s = std::make_shared<UpgradingServer>();
+  auto c = std::make_shared<UpgradingClient>();
+  s->reversed = c->reversed = true;
+  runUpgrade(*reactor, s, c);
+  EXPECT_EQ(s->lines, (std::vector<std::string>{"STARTTLS", "secret"}));
+  EXPECT_EQ(c->lines, (std::vector<std::string>{"GO AHEAD", "echo secret"}));
+  EXPECT_TRUE(c->upgraded);
+  auto* server = dynamic_cast<tls::ISSLTransport*>(s->transport.get());
+  ASSERT_TRUE(server);
+  EXPECT_TRUE(server->getPeerCertificate()) << "the listening side verified the connecting one";
   ASSERT_TRUE(c->reason && s->reason);
   EXPECT_TRUE(c->reason->check<error::ConnectionDone>()) << c->reason->getErrorMessage();
   EXPECT_TRUE(s->reason->check<error::ConnectionDone>()) << s->reason->getErrorMessage();
