@@ -1,4 +1,5 @@
 #include <arpa/inet.h>
+#include <idn2.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
@@ -25,6 +26,24 @@ std::string unbracket(const std::string& host) {
   std::size_t n = host.size();
   if (n > 2 && host[0] == '[' && host[n - 1] == ']') return host.substr(1, n - 2);
   return host;
+}
+
+// A name with non-ASCII letters is sent (SNI) and verified in its IDNA
+// form, "xn--...", as a certificate holds it and Twisted sends it
+// (IDNA 2008 with UTS #46's mapping, as the resolver's lookup uses).
+std::string asciiName(const std::string& host) {
+  bool ascii = true;
+  for (unsigned char ch : host) ascii = ascii && ch < 0x80;
+  if (ascii) return host;
+  char* out = nullptr;
+  int rc = idn2_to_ascii_8z(host.c_str(), &out, IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL);
+  if (rc != IDN2_OK) {
+    throw std::invalid_argument("optionsForClientTLS: '" + host +
+                                "' is not an internationalized host name: " + idn2_strerror(rc));
+  }
+  std::string ace(out);
+  idn2_free(out);
+  return ace;
 }
 
 // The newest session a server gave connections of one context, for the
@@ -80,7 +99,7 @@ void enableResumption(SSL_CTX* c) {
 }  // namespace
 
 ClientTLSOptions::ClientTLSOptions(std::string hostname, ClientTLSSettings settings)
-    : hostname_(unbracket(hostname)),
+    : hostname_(asciiName(unbracket(hostname))),
       isAddress_(numericAddress(hostname_)),
       settings_(std::move(settings)) {
   if (hostname_.empty()) throw std::invalid_argument("optionsForClientTLS: no host name");

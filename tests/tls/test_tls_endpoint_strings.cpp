@@ -25,6 +25,18 @@
 namespace twisted::test {
 namespace {
 
+// The failure `d` has already fired with, taken (none if it has not
+// failed). Call it once `d` has fired: the errback is not kept.
+template <class T>
+std::optional<Failure> failureOf(Deferred<T>& d) {
+  std::optional<Failure> failure;
+  d.addErrback([&failure](const Failure& f) {
+    failure = f;
+    return T();
+  });
+  return failure;
+}
+
 class TLSEndpointStringTest : public NoLoggedErrorsTest {
  protected:
   void SetUp() override { tls::registerEndpointTypes(); }
@@ -50,6 +62,10 @@ class TLSEndpointStringTest : public NoLoggedErrorsTest {
     clientFactories.push_back(cf);
     return c;
   }
+
+  // Serves the connection connectTCP was given with a server that requires
+  // a client certificate of the test CA; `c` must complete its handshake.
+  std::shared_ptr<Recorder> serveMutual(const std::shared_ptr<Recorder>& c);
 
   testing::MemoryReactor reactor;
   TestCertificateFiles files;
@@ -148,6 +164,16 @@ std::shared_ptr<Recorder> serveClient(
   return serverSide;
 }
 
+std::shared_ptr<Recorder> TLSEndpointStringTest::serveMutual(const std::shared_ptr<Recorder>& c) {
+  tls::ServerTLSSettings mutual(localhostCertificate());
+  mutual.clientCertificateTrust = testCA().trustRoot();
+  std::shared_ptr<Recorder> s;
+  serveClient(reactor, 0, loops, std::make_shared<tls::CertificateOptions>(mutual), s,
+              clientFactories);
+  EXPECT_EQ(c->handshakes, 1) << (c->closedReason ? c->closedReason->brief() : "");
+  return s;
+}
+
 TEST_F(TLSEndpointStringTest, AClientStringsHostPortTimeoutBindAndCertificateReachTheConnection) {
   tls::PrivateCertificate clientCert = testCA().issue("a client");
   files.write("client.key", clientCert.key().dumpPEM());
@@ -164,12 +190,7 @@ TEST_F(TLSEndpointStringTest, AClientStringsHostPortTimeoutBindAndCertificateRea
   EXPECT_EQ(reactor.tcpClients[0].timeout, 7);
   ASSERT_TRUE(reactor.tcpClients[0].bindAddress);
   EXPECT_EQ(reactor.tcpClients[0].bindAddress->host, "127.0.0.1");
-  tls::ServerTLSSettings mutual(localhostCertificate());
-  mutual.clientCertificateTrust = testCA().trustRoot();
-  std::shared_ptr<Recorder> s;
-  serveClient(reactor, 0, loops, std::make_shared<tls::CertificateOptions>(mutual), s,
-              clientFactories);
-  EXPECT_EQ(c->handshakes, 1) << (c->closedReason ? c->closedReason->brief() : "");
+  std::shared_ptr<Recorder> s = serveMutual(c);
   ASSERT_TRUE(s->tls().getPeerCertificate()) << "the client presented no certificate";
   EXPECT_EQ(*s->tls().getPeerCertificate(), clientCert.certificate());
   EXPECT_TRUE(d.called());
@@ -189,14 +210,90 @@ TEST_F(TLSEndpointStringTest, AClientStringAloneVerifiesAgainstThePlatformAndThe
     std::shared_ptr<Recorder> s;
     serveClient(r, 0, loops, nullptr, s, clientFactories);
     EXPECT_EQ(c->handshakes, 0);
-    std::optional<Failure> failure;
-    d.addErrback([&](const Failure& f) {
-      failure = f;
-      return std::shared_ptr<Protocol>();
-    });
+    std::optional<Failure> failure = failureOf(d);
     ASSERT_TRUE(failure);
     EXPECT_TRUE(failure->check<tls::VerificationError>()) << failure->getErrorMessage();
   }
+}
+
+TEST_F(TLSEndpointStringTest, ATLSStringsNonASCIIHostIsVerifiedInItsIDNAForm) {
+  // The HostnameEndpoint looks the name up by its IDNA form (the
+  // resolver's job: NamespacedTest.NonAsciiHostNamesAreLookedUpByTheirIDNAForm);
+  // TLS sends and verifies the same form.
+  auto ep =
+      clientFromString(reactor, "tls:\u00e9xample.example.com:8443:trustRoots=" + files("ca") +
+                                    ":endpoint=tcp\\:127.0.0.1\\:8443");
+  auto c = std::make_shared<Recorder>();
+  auto d = ep->connect(factoryOf(c));
+  ASSERT_EQ(reactor.tcpClients.size(), 1u);
+  std::shared_ptr<Recorder> s;
+  serveClient(
+      reactor, 0, loops,
+      std::make_shared<tls::CertificateOptions>(testCA().issue("xn--xample-9ua.example.com")), s,
+      clientFactories);
+  EXPECT_EQ(c->handshakes, 1) << (c->closedReason ? c->closedReason->brief() : "");
+  EXPECT_EQ(s->tls().serverName(), "xn--xample-9ua.example.com");
+  EXPECT_TRUE(d.called());
+}
+
+// ---- SSL4 endpoints and ClientCreator ---------------------------------------------------
+
+TEST_F(TLSEndpointStringTest, SSL4ServerEndpointPassesItsPortBacklogAndInterface) {
+  auto ep = tls::SSL4ServerEndpoint(reactor, 4433, serverOptions(), 100, "127.0.0.1");
+  auto port = ep->listen(factoryOf(std::make_shared<Recorder>()));
+  ASSERT_EQ(reactor.tcpServers.size(), 1u);
+  EXPECT_EQ(reactor.tcpServers[0].port, 4433);
+  EXPECT_EQ(reactor.tcpServers[0].backlog, 100);
+  EXPECT_EQ(reactor.tcpServers[0].interface, "127.0.0.1");
+  EXPECT_TRUE(port.called());
+  EXPECT_EQ(connectTo(0)->handshakes, 1);
+}
+
+TEST_F(TLSEndpointStringTest, SSL4ClientEndpointPassesItsTimeoutAndBindAddressAndAFailure) {
+  auto ep = tls::SSL4ClientEndpoint(reactor, "127.0.0.1", 4433, clientOptions(), 10,
+                                    BindAddress{"127.0.0.2", 5678});
+  auto d = ep->connect(factoryOf(std::make_shared<Recorder>()));
+  ASSERT_EQ(reactor.tcpClients.size(), 1u);
+  EXPECT_EQ(reactor.tcpClients[0].host, "127.0.0.1");
+  EXPECT_EQ(reactor.tcpClients[0].port, 4433);
+  EXPECT_EQ(reactor.tcpClients[0].timeout, 10);
+  ASSERT_TRUE(reactor.tcpClients[0].bindAddress);
+  EXPECT_EQ(reactor.tcpClients[0].bindAddress->host, "127.0.0.2");
+  EXPECT_EQ(reactor.tcpClients[0].bindAddress->port, 5678);
+  reactor.connectors[0]->failConnection(Failure::of(error::ConnectionRefusedError()));
+  std::optional<Failure> failure = failureOf(d);
+  ASSERT_TRUE(failure);
+  EXPECT_TRUE(failure->check<error::ConnectionRefusedError>()) << failure->getErrorMessage();
+}
+
+TEST_F(TLSEndpointStringTest, ClientCreatorConnectSSLPassesItsTimeoutAndBindAddress) {
+  ClientCreator<Recorder> creator(reactor);
+  auto d =
+      creator.connectSSL("127.0.0.1", 1234, clientOptions(), 4321, BindAddress{"127.0.0.3", 5678});
+  ASSERT_EQ(reactor.tcpClients.size(), 1u);
+  EXPECT_EQ(reactor.tcpClients[0].port, 1234);
+  EXPECT_EQ(reactor.tcpClients[0].timeout, 4321);
+  ASSERT_TRUE(reactor.tcpClients[0].bindAddress);
+  EXPECT_EQ(reactor.tcpClients[0].bindAddress->host, "127.0.0.3");
+  EXPECT_EQ(reactor.tcpClients[0].bindAddress->port, 5678);
+  d.cancel();
+  d.addErrback([](const Failure&) { return std::shared_ptr<Recorder>(); });
+}
+
+TEST_F(TLSEndpointStringTest, ATLSStringsCertificateIsPresentedToTheServer) {
+  tls::PrivateCertificate clientCert = testCA().issue("a tls: client");
+  files.write("client.key", clientCert.key().dumpPEM());
+  files.write("client.pem", clientCert.certificate().dumpPEM());
+  auto ep = clientFromString(reactor, "tls:localhost:8443:trustRoots=" + files("ca") +
+                                          ":certificate=" + files("client.pem") + ":privateKey=" +
+                                          files("client.key") + ":endpoint=tcp\\:127.0.0.1\\:8443");
+  auto c = std::make_shared<Recorder>();
+  auto d = ep->connect(factoryOf(c));
+  ASSERT_EQ(reactor.tcpClients.size(), 1u);
+  std::shared_ptr<Recorder> s = serveMutual(c);
+  ASSERT_TRUE(s->tls().getPeerCertificate());
+  EXPECT_EQ(*s->tls().getPeerCertificate(), clientCert.certificate());
+  EXPECT_TRUE(d.called());
 }
 
 // ---- the wrapper endpoint --------------------------------------------------------------
@@ -208,11 +305,7 @@ TEST_F(TLSEndpointStringTest, AFailureOfTheWrappedEndpointReachesTheErrbackAsItI
   auto d = ep->connect(factoryOf(c));
   ASSERT_EQ(reactor.connectors.size(), 1u);
   reactor.connectors[0]->failConnection(Failure::of(error::ConnectionRefusedError()));
-  std::optional<Failure> failure;
-  d.addErrback([&](const Failure& f) {
-    failure = f;
-    return std::shared_ptr<Protocol>();
-  });
+  std::optional<Failure> failure = failureOf(d);
   ASSERT_TRUE(failure);
   EXPECT_TRUE(failure->check<error::ConnectionRefusedError>()) << failure->getErrorMessage();
   EXPECT_FALSE(c->made);
@@ -223,12 +316,8 @@ TEST_F(TLSEndpointStringTest, CancellingBeforeTheWrappedEndpointConnectedStopsIt
                                std::make_shared<TCP4ClientEndpoint>(reactor, "127.0.0.1", 8443));
   auto d = ep->connect(factoryOf(std::make_shared<Recorder>()));
   ASSERT_EQ(reactor.connectors.size(), 1u);
-  std::optional<Failure> failure;
-  d.addErrback([&](const Failure& f) {
-    failure = f;
-    return std::shared_ptr<Protocol>();
-  });
   d.cancel();
+  std::optional<Failure> failure = failureOf(d);
   ASSERT_TRUE(failure);
   EXPECT_TRUE(failure->check<error::ConnectingCancelledError>()) << failure->getErrorMessage();
   EXPECT_TRUE(reactor.connectors[0]->stoppedConnecting);
@@ -238,12 +327,8 @@ TEST_F(TLSEndpointStringTest, CancellingClientCreatorConnectSSLStopsTheConnector
   ClientCreator<Recorder> creator(reactor);
   auto d = creator.connectSSL("127.0.0.1", 8443, clientOptions());
   ASSERT_EQ(reactor.connectors.size(), 1u);
-  std::optional<Failure> failure;
-  d.addErrback([&](const Failure& f) {
-    failure = f;
-    return std::shared_ptr<Recorder>();
-  });
   d.cancel();
+  std::optional<Failure> failure = failureOf(d);
   ASSERT_TRUE(failure);
   EXPECT_TRUE(failure->check<error::ConnectingCancelledError>()) << failure->getErrorMessage();
   EXPECT_TRUE(reactor.connectors[0]->stoppedConnecting);

@@ -67,6 +67,21 @@ TEST(TLSLifecycleTest, ASecondLoseConnectionSendsNothingMore) {
   EXPECT_TRUE(lostWith<error::ConnectionDone>(*p.c)) << p.c->closedReason->getErrorMessage();
 }
 
+TEST(TLSLifecycleTest, WhatThePeerWroteBeforeOurCloseNotifyReachedItArrivesFirst) {
+  // We close; before our close_notify reaches it the peer writes a
+  // megabyte. All of it is delivered to us before our connection ends.
+  Pair p;
+  std::string big(1024 * 1024, 'q');
+  p.c->transport->loseConnection();
+  p.s->transport->write(big);
+  trickle(p.client, p.server, 1 << 20);
+  EXPECT_EQ(p.c->data.size(), big.size());
+  EXPECT_FALSE(p.c->closed) << "lost before the peer's bytes were read";
+  ASSERT_TRUE(p.client.wire->disconnecting());
+  p.client.tls->connectionLost(Failure::of(error::ConnectionDone()));
+  EXPECT_TRUE(lostWith<error::ConnectionDone>(*p.c)) << p.c->closedReason->getErrorMessage();
+}
+
 // ---- a record corrupted on the wire -----------------------------------------------------
 
 TEST(TLSLifecycleTest, ACorruptedRecordIsATLSErrorAndDeliversNothing) {

@@ -7,7 +7,9 @@
 #include <gtest/gtest.h>
 #include <openssl/ssl.h>
 
+#include <cstdlib>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "pem_files.hpp"
@@ -64,6 +66,61 @@ TEST(TLSOptionsTest, ASelfSignedCertificateTrustedAsItselfIsAccepted) {
       std::make_shared<tls::CertificateOptions>(self));
   loop.pump.flush();
   EXPECT_EQ(c->handshakes, 1) << (c->closedReason ? c->closedReason->brief() : "");
+}
+
+// ---- names ------------------------------------------------------------------------------
+
+TEST(TLSOptionsTest, ANonASCIIHostNameIsSentAndVerifiedInItsIDNAForm) {
+  auto options = tls::optionsForClientTLS("h\u00e1llo.example.com", testCA().trustRoot());
+  EXPECT_EQ(options->hostname(), "xn--hllo-5na.example.com");
+  tls::PrivateCertificate cert = testCA().issue("xn--hllo-5na.example.com");
+  auto c = std::make_shared<Recorder>();
+  auto s = std::make_shared<Recorder>();
+  auto loop = tlsLoopback(c, s, options, std::make_shared<tls::CertificateOptions>(cert));
+  loop.pump.flush();
+  EXPECT_EQ(c->handshakes, 1) << (c->closedReason ? c->closedReason->brief() : "");
+  EXPECT_EQ(s->tls().serverName(), "xn--hllo-5na.example.com");
+  // Upper case maps as UTS #46 says; a name IDNA refuses is refused here.
+  EXPECT_EQ(tls::optionsForClientTLS("H\u00c1LLO.example.com", testCA().trustRoot())->hostname(),
+            "xn--hllo-5na.example.com");
+  EXPECT_THROW(tls::optionsForClientTLS("bad\u2028name.example", testCA().trustRoot()),
+               std::invalid_argument);
+}
+
+// A certificate authority trusted by the platform for as long as it lives:
+// SSL_CERT_FILE, which OpenSSL's default paths read when a context is made.
+class PlatformTrusts {
+ public:
+  explicit PlatformTrusts(const std::string& file) {
+    if (const char* v = std::getenv("SSL_CERT_FILE")) old_ = v;
+    ::setenv("SSL_CERT_FILE", file.c_str(), 1);
+  }
+  ~PlatformTrusts() {
+    if (old_) {
+      ::setenv("SSL_CERT_FILE", old_->c_str(), 1);
+    } else {
+      ::unsetenv("SSL_CERT_FILE");
+    }
+  }
+
+ private:
+  std::optional<std::string> old_;
+};
+
+TEST(TLSOptionsTest, ThePlatformsTrustIsTheDefaultAndAcceptsWhatThePlatformTrusts) {
+  TestCertificateFiles files;
+  {
+    PlatformTrusts trusted(files("ca.pem"));
+    auto c = std::make_shared<Recorder>();
+    auto loop = tlsLoopback(c, std::make_shared<Recorder>(), tls::optionsForClientTLS("localhost"));
+    loop.pump.flush();
+    EXPECT_EQ(c->handshakes, 1) << (c->closedReason ? c->closedReason->brief() : "");
+  }
+  // Without it the same default refuses the test CA.
+  auto c = std::make_shared<Recorder>();
+  auto loop = tlsLoopback(c, std::make_shared<Recorder>(), tls::optionsForClientTLS("localhost"));
+  loop.pump.flush();
+  EXPECT_EQ(verificationKind(*c), tls::VerificationFailure::UnknownIssuer);
 }
 
 // ---- ALPN -----------------------------------------------------------------------------

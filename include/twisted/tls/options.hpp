@@ -101,8 +101,9 @@ class ClientTLSOptions : public IOpenSSLConnectionCreator {
  public:
   /// Options for connecting to `hostname` (a DNS name or a numeric IP
   /// address) with `settings`.
-  /// @throws std::invalid_argument for an empty host name or a
-  ///   maximumVersion below minimumVersion; CertificateError or TLSError if
+  /// A name with non-ASCII letters is sent and verified in its IDNA form.
+  /// @throws std::invalid_argument for an empty host name, one IDNA
+  ///   refuses, or a maximumVersion below minimumVersion; CertificateError or TLSError if
   ///   OpenSSL refuses the settings.
   ClientTLSOptions(std::string hostname, ClientTLSSettings settings);
   /// Releases its reference to the context.
@@ -113,7 +114,8 @@ class ClientTLSOptions : public IOpenSSLConnectionCreator {
   /// @throws std::logic_error for TLSRole::Server: client options cannot serve.
   SSLHandle connectionForTLS(TLSRole role) override;
 
-  /// The host name or address verified.
+  /// The host name or address verified, a name with non-ASCII letters in
+  /// its IDNA form ("bücher.example" is "xn--bcher-kva.example").
   const std::string& hostname() const { return hostname_; }
   /// True if `hostname()` is a numeric IP address (checked against the
   /// certificate's IP addresses, and no SNI is sent).
