@@ -199,6 +199,9 @@ class StreamTransport : public IReadWriteDescriptor,
   void closeWriteSide();
   // After dataReceived: sends or queues a borrowed view.
   IOResult sendBorrowed();
+  // After dataReceived, when it called loseConnection: sends what is
+  // queued and, if that is all, ends the connection at once.
+  [[gnu::noinline]] IOResult loseAfterRead();
   // write() when the bytes cannot be borrowed; out of line, so that write's
   // own path needs no stack frame.
   [[gnu::noinline]] void writeCopied(std::string_view data);
@@ -216,6 +219,7 @@ class StreamTransport : public IReadWriteDescriptor,
   bool pauseReadingWhenFull_ = true;
   bool producerPaused_ = false;  // a streaming producer paused by a full queue
   bool writeFailed_ = false;     // cold_->writeError holds a failed direct write
+  bool loseAfterRead_ = false;   // loseConnection inside dataReceived: doRead ends it after the flush
   std::shared_ptr<Protocol> protocol_;
   WriteQueue queue_;
   // Inside dataReceived: the bytes just read. A write of some of them made

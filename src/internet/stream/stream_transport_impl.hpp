@@ -153,11 +153,14 @@ TWISTED_HOT IOResult StreamTransport<I, IO>::doRead() {
   } catch (...) {
     inRead_ = false;
     readBytes_ = outerBytes;
+    loseAfterRead_ = false;  // the exception ends the connection instead
     if (queue_.hasBorrowed()) queue_.ownBorrowed();  // its bytes die with the buffer
     throw;
   }
   inRead_ = false;
   readBytes_ = outerBytes;
+  if (loseAfterRead_) [[unlikely]]
+    return loseAfterRead();
   if (queue_.hasBorrowed()) return sendBorrowed();
   if (!queue_.empty() && !(registered_ & kWriting) && live()) {
     // One send for everything dataReceived wrote; usually it all goes.
@@ -176,6 +179,28 @@ TWISTED_HOT IOResult StreamTransport<I, IO>::doRead() {
     if (IOResult failed = flush()) return failed;
     if (!queue_.empty()) startWriting();
   }
+  return {};
+}
+
+template <class I, class IO>
+IOResult StreamTransport<I, IO>::loseAfterRead() {
+  loseAfterRead_ = false;
+  if (queue_.hasBorrowed()) queue_.ownBorrowed();  // its bytes die with the read buffer
+  if (phase_ != Phase::Connected || closing_ != Closing::Lose) return {};  // aborted meanwhile
+  if (!(registered_ & kWriting)) {
+    if (IOResult failed = flush()) return failed;
+    IProducer* waiting = producer();
+    bool producerWants = waiting && (!cold_->streaming || producerPaused_);
+    if (queue_.empty() && !producerWants) {
+      // All sent: end here, in the reactor's frame as doWrite would, a
+      // turn of the loop (and two epoll changes) sooner.
+      connectionLost(Failure::of(error::ConnectionDone()));
+      return {};
+    }
+  }
+  // What is left goes as it does after a loseConnection outside a read.
+  updateReading();
+  startWriting();
   return {};
 }
 
@@ -533,6 +558,12 @@ void StreamTransport<I, IO>::loseConnection() {
     auto self = this->shared_from_this();
     host_.clock().callLater(0,
                             [self] { self->connectionLost(Failure::of(error::ConnectionDone())); });
+    return;
+  }
+  if (inRead_) {
+    // Inside our own dataReceived: doRead sends what it queued and ends the
+    // connection once it returns, without waiting for a write event.
+    loseAfterRead_ = true;
     return;
   }
   updateReading();
