@@ -39,6 +39,14 @@ std::optional<Failure> failureOf(Deferred<T>& d) {
 
 class TLSEndpointStringTest : public NoLoggedErrorsTest {
  protected:
+  // Each connection made ends, so that its protocols, which hold each
+  // other until connectionLost, go.
+  ~TLSEndpointStringTest() override {
+    for (auto& loop : loops) {
+      if (loop.pump.clientIO) loop.pump.clientIO->abortConnection();
+      loop.pump.flush();
+    }
+  }
   void SetUp() override { tls::registerEndpointTypes(); }
   std::string errorOf(const std::string& description) {
     try {

@@ -12,6 +12,7 @@
 
 #include "../internet/tcp_helpers.hpp"
 #include "tls_helpers.hpp"
+#include "twisted/internet/error.hpp"
 #include "twisted/testing/accumulating_protocol.hpp"
 #include "twisted/testing/string_transport.hpp"
 #include "twisted/tls/error.hpp"
@@ -62,7 +63,16 @@ bool lostWith(const Recorder& p) {
 }
 
 // One of our TLS connections, of `app`, on a StringTransport a RawPeer reads.
+// When it goes, the connection is lost if it was not: the protocol above
+// and the TLS protocol hold each other until connectionLost.
 struct OnWire {
+  OnWire() = default;
+  OnWire(OnWire&&) = default;
+  OnWire& operator=(OnWire&&) = default;
+  ~OnWire() {
+    if (tls) tls->connectionLost(Failure::of(error::ConnectionLost()));
+  }
+
   std::shared_ptr<Protocol> tls;
   std::shared_ptr<testing::StringTransport> wire = std::make_shared<testing::StringTransport>();
   std::shared_ptr<tls::TLSMemoryBIOFactory> factory;  // the connection refers to it
