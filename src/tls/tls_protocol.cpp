@@ -8,8 +8,7 @@
 
 #include "openssl_error.hpp"
 #include "producer_membrane.hpp"
-#include "twisted/internet/reactor_unix.hpp"
-#include "twisted/internet/transport.hpp"
+#include "twisted/internet/protocol_switch.hpp"
 #include "verification.hpp"
 #include "wire_bio.hpp"
 
@@ -56,20 +55,9 @@ TLSMemoryBIOProtocol::~TLSMemoryBIOProtocol() {
 
 // ---- events from below ----------------------------------------------------------------
 
-namespace {
-
-// A reactor's stream transport queues what is written inside its
-// dataReceived and sends it once after: there, ciphertext can go below
-// record by record without a system call each.
-bool queuesWhileReading(ITransport* below) {
-  return dynamic_cast<ITCPTransport*>(below) || dynamic_cast<IUNIXTransport*>(below);
-}
-
-}  // namespace
-
 void TLSMemoryBIOProtocol::makeConnection(std::shared_ptr<ITransport> t) {
   auto self = shared_from_this();
-  writeThrough_ = queuesWhileReading(t.get());
+  writeThrough_ = t && isReactorStreamTransport(*t);
   ProtocolWrapper::makeConnection(std::move(t));
   startHandshake();
 }
@@ -77,7 +65,7 @@ void TLSMemoryBIOProtocol::makeConnection(std::shared_ptr<ITransport> t) {
 void TLSMemoryBIOProtocol::adoptConnection(std::shared_ptr<ITransport> below) {
   // startTLS: the protocol above is connected already; it only gets a new transport.
   auto self = shared_from_this();
-  writeThrough_ = queuesWhileReading(below.get());
+  writeThrough_ = below && isReactorStreamTransport(*below);
   Protocol::makeConnection(std::move(below));
   tlsFactory_.registerProtocol(*this);
   wrappedProtocol->transport = self;
@@ -108,7 +96,11 @@ void TLSMemoryBIOProtocol::dataReceived(std::string_view data) {
   // OpenSSL reads `data` in place; what it leaves unread is copied when
   // this call ends, however it ends.
   wire_->feed(data);
-  if (writeThrough_ && transport) wire_->writeThrough(transport.get());
+  // Records go straight into the queue below (a reactor's stream
+  // transport sends it after this returns), unless a producer is
+  // registered: a queue past its high-water mark pauses it, and user code
+  // must not run inside an OpenSSL call.
+  if (writeThrough_ && transport && !membrane_) wire_->writeThrough(transport.get());
   struct KeepRest {
     detail::WireBIO& wire;
     ~KeepRest() {

@@ -92,11 +92,17 @@ int WireBIO::write(BIO* bio, const char* data, int size) {
   auto* self = static_cast<WireBIO*>(BIO_get_data(bio));
   BIO_clear_retry_flags(bio);
   if (size <= 0) return 0;
-  if (self->through_ && self->out_.empty()) {
-    self->through_->write(std::string_view(data, static_cast<std::size_t>(size)));
-    return size;
+  // No exception may cross OpenSSL's C frames: a failure here is a failed
+  // write, which fails the connection.
+  try {
+    if (self->through_ && self->out_.empty()) {
+      self->through_->write(std::string_view(data, static_cast<std::size_t>(size)));
+      return size;
+    }
+    self->out_.append(data, static_cast<std::size_t>(size));
+  } catch (...) {
+    return -1;
   }
-  self->out_.append(data, static_cast<std::size_t>(size));
   return size;
 }
 

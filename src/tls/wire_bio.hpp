@@ -45,9 +45,10 @@ class WireBIO {
   /// What OpenSSL has written since the last take: ciphertext to send.
   std::string& output() { return out_; }
   /// While set (and nothing is buffered), what OpenSSL writes goes to
-  /// `below` at once instead of the buffer: inside a dataReceived of the
-  /// transport below, which queues writes and sends them once after it,
-  /// so that the ciphertext is copied once, into that queue.
+  /// `below` at once instead of the buffer: inside a dataReceived of a
+  /// reactor's stream transport, which queues writes and sends them once
+  /// after it, so that the ciphertext is copied once, into that queue.
+  /// `below`'s write must not call back into the protocol (no producer).
   void writeThrough(ITransport* below) { through_ = below; }
 
  private:

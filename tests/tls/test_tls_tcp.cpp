@@ -254,6 +254,47 @@ TEST_P(TLSOverTCPTest, StartTLSOnAConnectionAnEndpointMadeWrapsTheUsersProtocol)
   EXPECT_TRUE(s->reason->check<error::ConnectionDone>()) << s->reason->getErrorMessage();
 }
 
+// Speaks TLS from its connectionMade on: startTLS before anything is sent.
+class StartsTLSAtOnce : public Protocol, public tls::IHandshakeListener {
+ public:
+  std::string data;
+  int handshakes = 0;
+  int lost = 0;
+  void connectionMade() override {
+    tls::startTLS(*transport, clientOptions(), tls::TLSRole::Client);
+    transport->write("hello");
+  }
+  void dataReceived(std::string_view d) override {
+    data.append(d);
+    if (data == "hello") transport->loseConnection();
+  }
+  void handshakeCompleted() override { ++handshakes; }
+  void connectionLost(const Failure&) override { ++lost; }
+};
+
+TEST_P(TLSOverTCPTest, StartTLSFromConnectionMadeOnAnEndpointsConnection) {
+  // The endpoint's wrapper called connectionMade, which replaced it: it
+  // must still fire the endpoint's Deferred with the user's protocol.
+  server->setup = [](ScriptedProtocol& p) {
+    p.onData = [](ScriptedProtocol& self, std::string_view d) { self.transport->write(d); };
+  };
+  auto port = listen();
+  auto c = std::make_shared<StartsTLSAtOnce>();
+  std::shared_ptr<Protocol> fired;
+  TCP4ClientEndpoint(*reactor, "127.0.0.1", portOf(*port))
+      .connect(std::make_shared<ClientFactory>([c] { return c; }))
+      .addCallback([&](std::shared_ptr<Protocol> p) { fired = p; });
+  ASSERT_TRUE(iterateUntil(
+      *reactor, [&] { return c->lost == 1; }, "the connection to end"));
+  EXPECT_EQ(fired, c);
+  EXPECT_EQ(c->handshakes, 1);
+  EXPECT_EQ(c->data, "hello");
+  ASSERT_TRUE(iterateUntil(
+      *reactor, [&] { return !server->protocols.empty() && server->protocols[0]->closed; },
+      "the server's side to end"));
+  stopAndWait(*reactor, port);
+}
+
 TEST_P(TLSOverTCPTest, StartTLSWithTheRolesReversed) {
   // The side that connected is the TLS server, the listening side the client.
   auto s = std::make_shared<UpgradingServer>();

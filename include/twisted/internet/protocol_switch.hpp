@@ -28,4 +28,9 @@ namespace twisted {
 ///   connection is not connected.
 std::shared_ptr<Protocol> replaceProtocol(ITransport& transport, std::shared_ptr<Protocol> next);
 
+/// True if `transport` is a reactor's TCP or UNIX stream connection (what
+/// replaceProtocol takes). Such a transport gathers what is written inside
+/// its protocol's dataReceived and sends it with one system call after it.
+bool isReactorStreamTransport(const ITransport& transport);
+
 }  // namespace twisted

@@ -19,13 +19,15 @@ class WrappingProtocol : public Protocol {
       : owner_(std::move(factory)), wrapped_(std::move(wrapped)) {}
 
   void connectionMade() override {
-    owner_->attach(transport);
-    wrapped_->makeConnection(transport);
     // The factory is needed only to fire; let it go (it may be the last
     // reference to the user's factory, which lives on in wrapped_->factory
-    // only as a raw pointer pinned by the connector).
+    // only as a raw pointer pinned by the connector). Locals, as the user's
+    // connectionMade may switch protocols (startTLS) and drop this wrapper.
     std::shared_ptr<WrappingFactory> owner = std::move(owner_);
-    owner->connected(wrapped_);
+    std::shared_ptr<Protocol> wrapped = wrapped_;
+    owner->attach(transport);
+    wrapped->makeConnection(transport);
+    owner->connected(wrapped);
   }
   void dataReceived(std::string_view data) override { wrapped_->dataReceived(data); }
   void connectionLost(const Failure& reason) override { wrapped_->connectionLost(reason); }

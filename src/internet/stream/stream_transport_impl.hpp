@@ -189,6 +189,8 @@ IOResult StreamTransport<I, IO>::loseAfterRead() {
   if (phase_ != Phase::Connected || closing_ != Closing::Lose) return {};  // aborted meanwhile
   if (!(registered_ & kWriting)) {
     if (IOResult failed = flush()) return failed;
+    // flush may have resumed a producer, which may have aborted.
+    if (phase_ != Phase::Connected || closing_ != Closing::Lose) return {};
     IProducer* waiting = producer();
     bool producerWants = waiting && (!cold_->streaming || producerPaused_);
     if (queue_.empty() && !producerWants) {
@@ -199,7 +201,6 @@ IOResult StreamTransport<I, IO>::loseAfterRead() {
     }
   }
   // What is left goes as it does after a loseConnection outside a read.
-  updateReading();
   startWriting();
   return {};
 }
@@ -560,13 +561,13 @@ void StreamTransport<I, IO>::loseConnection() {
                             [self] { self->connectionLost(Failure::of(error::ConnectionDone())); });
     return;
   }
+  updateReading();  // nothing more is read, even by a nested iteration
   if (inRead_) {
     // Inside our own dataReceived: doRead sends what it queued and ends the
     // connection once it returns, without waiting for a write event.
     loseAfterRead_ = true;
     return;
   }
-  updateReading();
   // doWrite sends what is queued, then reports ConnectionDone.
   startWriting();
 }
