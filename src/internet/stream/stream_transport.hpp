@@ -219,7 +219,8 @@ class StreamTransport : public IReadWriteDescriptor,
   bool pauseReadingWhenFull_ = true;
   bool producerPaused_ = false;  // a streaming producer paused by a full queue
   bool writeFailed_ = false;     // cold_->writeError holds a failed direct write
-  bool loseAfterRead_ = false;   // loseConnection inside dataReceived: doRead ends it after the flush
+  bool loseAfterRead_ =
+      false;  // loseConnection inside dataReceived: doRead ends it after the flush
   std::shared_ptr<Protocol> protocol_;
   WriteQueue queue_;
   // Inside dataReceived: the bytes just read. A write of some of them made
