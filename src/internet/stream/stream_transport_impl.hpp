@@ -153,7 +153,7 @@ TWISTED_HOT IOResult StreamTransport<I, IO>::doRead() {
   } catch (...) {
     inRead_ = false;
     readBytes_ = outerBytes;
-    loseAfterRead_ = false;  // the exception ends the connection instead
+    loseAfterRead_ = false;                          // the exception ends the connection instead
     if (queue_.hasBorrowed()) queue_.ownBorrowed();  // its bytes die with the buffer
     throw;
   }
