@@ -72,9 +72,12 @@ class ProcessTransportAdapter final : public ProcessEndpointTransport {
 // The ProcessProtocol that carries a Protocol (Twisted's _WrapIProtocol).
 class WrapProtocol final : public ProcessProtocol {
  public:
-  WrapProtocol(std::shared_ptr<Protocol> protocol, std::string executable,
-               StandardErrorBehavior errFlag)
-      : protocol_(std::move(protocol)), executable_(std::move(executable)), errFlag_(errFlag) {}
+  WrapProtocol(std::shared_ptr<Factory> factory, std::shared_ptr<Protocol> protocol,
+               std::string executable, StandardErrorBehavior errFlag)
+      : factory_(std::move(factory)),
+        protocol_(std::move(protocol)),
+        executable_(std::move(executable)),
+        errFlag_(errFlag) {}
 
   void makeConnection(std::shared_ptr<IProcessTransport> process) override {
     ProcessProtocol::makeConnection(process);
@@ -93,6 +96,8 @@ class WrapProtocol final : public ProcessProtocol {
   }
   void processEnded(const Failure& reason) override {
     if (adapter_) adapter_->ended();
+    // The factory outlives its protocol's connectionLost, as a connector's does.
+    auto factory = std::move(factory_);
     auto protocol = std::move(protocol_);
     if (reason.check<error::ProcessDone>()) {
       protocol->connectionLost(Failure::of(error::ConnectionDone()));
@@ -102,6 +107,7 @@ class WrapProtocol final : public ProcessProtocol {
   }
 
  private:
+  std::shared_ptr<Factory> factory_;  // until processEnded: its protocol may refer to it
   std::shared_ptr<Protocol> protocol_;
   std::shared_ptr<ProcessTransportAdapter> adapter_;
   std::string executable_;
@@ -147,7 +153,7 @@ Deferred<std::shared_ptr<Protocol>> ProcessEndpoint::connect(std::shared_ptr<Fac
   try {
     protocol = factory->buildProtocol(PipeAddress{});
     if (!protocol) throw error::ConnectError("the factory built no protocol");
-    reactor_.spawnProcess(std::make_shared<WrapProtocol>(protocol, executable_, errFlag_),
+    reactor_.spawnProcess(std::make_shared<WrapProtocol>(factory, protocol, executable_, errFlag_),
                           executable_, args_, env_, path_, uid_, gid_, usePTY_, childFDs_);
   } catch (...) {
     return fail<std::shared_ptr<Protocol>>(Failure::current());
@@ -168,6 +174,8 @@ Deferred<std::shared_ptr<IListeningPort>> StandardIOEndpoint::listen(
     std::shared_ptr<Protocol> protocol = factory->buildProtocol(PipeAddress{});
     if (!protocol) throw error::CannotListenError("stdio: the factory built no protocol");
     auto transport = StandardIO::create(reactor_, std::move(protocol), stdinFd_, stdoutFd_);
+    // The factory lives as long as the connection it built (a port's does).
+    transport->whenLost().addCallback([factory] {});
     return succeed<std::shared_ptr<IListeningPort>>(std::make_shared<StdioPort>(transport));
   } catch (...) {
     return fail<std::shared_ptr<IListeningPort>>(Failure::current());
