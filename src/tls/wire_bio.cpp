@@ -51,12 +51,8 @@ void WireBIO::feed(std::string_view data) {
     in_ = data;  // the common case: read in place
     return;
   }
-  // Unread bytes come first: gather both in kept_.
-  if (inKept()) {
-    kept_.erase(0, static_cast<std::size_t>(in_.data() - kept_.data()));
-  } else {
-    kept_.assign(in_);  // a call's bytes, fed again before it returned (reentry)
-  }
+  // Unread bytes (kept, or a call's own, fed again before it returned) come first.
+  keepRest();
   kept_.append(data);
   in_ = kept_;
 }

@@ -17,6 +17,7 @@
 #include "twisted/internet/client_creator.hpp"
 #include "twisted/internet/endpoints.hpp"
 #include "twisted/internet/error.hpp"
+#include "twisted/testing/deferred.hpp"
 #include "twisted/testing/iosim.hpp"
 #include "twisted/testing/memory_reactor.hpp"
 #include "twisted/testing/tls.hpp"
@@ -24,18 +25,6 @@
 
 namespace twisted::test {
 namespace {
-
-// The failure `d` has already fired with, taken (none if it has not
-// failed). Call it once `d` has fired: the errback is not kept.
-template <class T>
-std::optional<Failure> failureOf(Deferred<T>& d) {
-  std::optional<Failure> failure;
-  d.addErrback([&failure](const Failure& f) {
-    failure = f;
-    return T();
-  });
-  return failure;
-}
 
 class TLSEndpointStringTest : public NoLoggedErrorsTest {
  protected:
@@ -218,9 +207,8 @@ TEST_F(TLSEndpointStringTest, AClientStringAloneVerifiesAgainstThePlatformAndThe
     std::shared_ptr<Recorder> s;
     serveClient(r, 0, loops, nullptr, s, clientFactories);
     EXPECT_EQ(c->handshakes, 0);
-    std::optional<Failure> failure = failureOf(d);
-    ASSERT_TRUE(failure);
-    EXPECT_TRUE(failure->check<tls::VerificationError>()) << failure->getErrorMessage();
+    Failure failure = testing::failureResultOf(d);  // fails the test unless it failed
+    EXPECT_TRUE(failure.check<tls::VerificationError>()) << failure.getErrorMessage();
   }
 }
 
@@ -269,9 +257,8 @@ TEST_F(TLSEndpointStringTest, SSL4ClientEndpointPassesItsTimeoutAndBindAddressAn
   EXPECT_EQ(reactor.tcpClients[0].bindAddress->host, "127.0.0.2");
   EXPECT_EQ(reactor.tcpClients[0].bindAddress->port, 5678);
   reactor.connectors[0]->failConnection(Failure::of(error::ConnectionRefusedError()));
-  std::optional<Failure> failure = failureOf(d);
-  ASSERT_TRUE(failure);
-  EXPECT_TRUE(failure->check<error::ConnectionRefusedError>()) << failure->getErrorMessage();
+  Failure failure = testing::failureResultOf(d);  // fails the test unless it failed
+  EXPECT_TRUE(failure.check<error::ConnectionRefusedError>()) << failure.getErrorMessage();
 }
 
 TEST_F(TLSEndpointStringTest, ClientCreatorConnectSSLPassesItsTimeoutAndBindAddress) {
@@ -285,7 +272,7 @@ TEST_F(TLSEndpointStringTest, ClientCreatorConnectSSLPassesItsTimeoutAndBindAddr
   EXPECT_EQ(reactor.tcpClients[0].bindAddress->host, "127.0.0.3");
   EXPECT_EQ(reactor.tcpClients[0].bindAddress->port, 5678);
   d.cancel();
-  d.addErrback([](const Failure&) { return std::shared_ptr<Recorder>(); });
+  testing::failureResultOf(d);
 }
 
 TEST_F(TLSEndpointStringTest, ATLSStringsCertificateIsPresentedToTheServer) {
@@ -313,9 +300,8 @@ TEST_F(TLSEndpointStringTest, AFailureOfTheWrappedEndpointReachesTheErrbackAsItI
   auto d = ep->connect(factoryOf(c));
   ASSERT_EQ(reactor.connectors.size(), 1u);
   reactor.connectors[0]->failConnection(Failure::of(error::ConnectionRefusedError()));
-  std::optional<Failure> failure = failureOf(d);
-  ASSERT_TRUE(failure);
-  EXPECT_TRUE(failure->check<error::ConnectionRefusedError>()) << failure->getErrorMessage();
+  Failure failure = testing::failureResultOf(d);  // fails the test unless it failed
+  EXPECT_TRUE(failure.check<error::ConnectionRefusedError>()) << failure.getErrorMessage();
   EXPECT_FALSE(c->made);
 }
 
@@ -325,9 +311,8 @@ TEST_F(TLSEndpointStringTest, CancellingBeforeTheWrappedEndpointConnectedStopsIt
   auto d = ep->connect(factoryOf(std::make_shared<Recorder>()));
   ASSERT_EQ(reactor.connectors.size(), 1u);
   d.cancel();
-  std::optional<Failure> failure = failureOf(d);
-  ASSERT_TRUE(failure);
-  EXPECT_TRUE(failure->check<error::ConnectingCancelledError>()) << failure->getErrorMessage();
+  Failure failure = testing::failureResultOf(d);  // fails the test unless it failed
+  EXPECT_TRUE(failure.check<error::ConnectingCancelledError>()) << failure.getErrorMessage();
   EXPECT_TRUE(reactor.connectors[0]->stoppedConnecting);
 }
 
@@ -336,9 +321,8 @@ TEST_F(TLSEndpointStringTest, CancellingClientCreatorConnectSSLStopsTheConnector
   auto d = creator.connectSSL("127.0.0.1", 8443, clientOptions());
   ASSERT_EQ(reactor.connectors.size(), 1u);
   d.cancel();
-  std::optional<Failure> failure = failureOf(d);
-  ASSERT_TRUE(failure);
-  EXPECT_TRUE(failure->check<error::ConnectingCancelledError>()) << failure->getErrorMessage();
+  Failure failure = testing::failureResultOf(d);  // fails the test unless it failed
+  EXPECT_TRUE(failure.check<error::ConnectingCancelledError>()) << failure.getErrorMessage();
   EXPECT_TRUE(reactor.connectors[0]->stoppedConnecting);
 }
 

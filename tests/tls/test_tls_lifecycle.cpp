@@ -22,7 +22,10 @@ struct Pair {
   std::shared_ptr<Recorder> s = std::make_shared<Recorder>();
   OnWire client = onWire(c, TLSRole::Client);
   OnWire server = onWire(s, TLSRole::Server);
-  Pair() { trickle(client, server, 1 << 20); }
+  // Handshaken unless `handshake` is false.
+  explicit Pair(bool handshake = true) {
+    if (handshake) trickle(client, server, 1 << 20);
+  }
 };
 
 // ---- after the end, and twice -------------------------------------------------------
@@ -118,7 +121,7 @@ TEST(TLSLifecycleTest, ASecondProducerIsRefusedAndTheFirstStays) {
   p.c->transport->registerProducer(first, true);
   EXPECT_THROW(p.c->transport->registerProducer(std::make_shared<PushProducer>(), true),
                std::logic_error);
-  EXPECT_EQ(p.client.wire->producer() != nullptr, true);
+  EXPECT_TRUE(p.client.wire->producer());
   p.client.wire->producer()->stopProducing();  // below reaches the first one still
   EXPECT_EQ(first->stopped, 1);
 }
@@ -157,10 +160,8 @@ TEST(TLSLifecycleTest, WritesAndLoseConnectionBeforeTheHandshakeWaitForTheProduc
   // A producer registered, a write and loseConnection before the
   // handshake: the write arrives after it, close_notify waits for
   // unregisterProducer, and writes go on until then (Twisted's WBOR case).
-  auto c = std::make_shared<Recorder>();
-  auto s = std::make_shared<Recorder>();
-  OnWire client = onWire(c, TLSRole::Client);
-  OnWire server = onWire(s, TLSRole::Server);
+  Pair p(/*handshake=*/false);
+  auto& [c, s, client, server] = p;
   auto producer = std::make_shared<PushProducer>();
   c->transport->registerProducer(producer, true);
   c->transport->write("before, ");
@@ -178,10 +179,8 @@ TEST(TLSLifecycleTest, WritesAndLoseConnectionBeforeTheHandshakeWaitForTheProduc
 }
 
 TEST(TLSLifecycleTest, AProducerPausedBothByTheHandshakeAndBelowResumesWhenBothLetGo) {
-  auto c = std::make_shared<Recorder>();
-  auto s = std::make_shared<Recorder>();
-  OnWire client = onWire(c, TLSRole::Client);
-  OnWire server = onWire(s, TLSRole::Server);
+  Pair p(/*handshake=*/false);
+  auto& [c, s, client, server] = p;
   auto producer = std::make_shared<PushProducer>();
   c->transport->registerProducer(producer, true);
   c->transport->write(std::string(100 * 1024, 'z'));  // held: it waits for the handshake

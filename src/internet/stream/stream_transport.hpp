@@ -176,6 +176,8 @@ class StreamTransport : public IReadWriteDescriptor,
   bool live() const { return phase_ == Phase::Connected && closing_ != Closing::Abort; }
   bool canWrite() const { return live() && writeSide_ != WriteSide::Closed; }
   IProducer* producer() const { return cold_ ? cold_->producer.get() : nullptr; }
+  // A pull producer, or a push producer the queue paused: it writes once the queue drains.
+  bool producerWantsToWrite() const { return producer() && (!cold_->streaming || producerPaused_); }
 
   // Sends what is queued; a failure if the descriptor is gone.
   IOResult flush();

@@ -191,9 +191,7 @@ IOResult StreamTransport<I, IO>::loseAfterRead() {
     if (IOResult failed = flush()) return failed;
     // flush may have resumed a producer, which may have aborted.
     if (phase_ != Phase::Connected || closing_ != Closing::Lose) return {};
-    IProducer* waiting = producer();
-    bool producerWants = waiting && (!cold_->streaming || producerPaused_);
-    if (queue_.empty() && !producerWants) {
+    if (queue_.empty() && !producerWantsToWrite()) {
       // All sent: end here, in the reactor's frame as doWrite would, a
       // turn of the loop (and two epoll changes) sooner.
       connectionLost(Failure::of(error::ConnectionDone()));
@@ -415,8 +413,7 @@ IOResult StreamTransport<I, IO>::doWrite() {
   if (!live()) return {};
   if (IOResult failed = flush()) return failed;
   if (!queue_.empty()) return {};
-  IProducer* waiting = producer();
-  bool producerWants = waiting && (!cold_->streaming || producerPaused_);
+  bool producerWants = producerWantsToWrite();
   // Drained. To close, report ConnectionDone while still registered: the
   // reactor disconnects only what it holds.
   if (closing_ == Closing::Lose && !producerWants) return stream::done();
