@@ -9,7 +9,8 @@ pidfd_open + epoll). Driver and children are pinned to one core.
 
 Peers: limit, limit-closing (the limit doing what spawnProcess must: every
 descriptor above 2 closed in the child, its signal mask and dispositions
-reset; "x closing" compares with it), forkexec (fork/execve/waitpid), libuv (uv_spawn),
+reset; "x closing" compares with it), limit-vfork (limit-closing's request
+made with vfork, as spawnProcess makes it), forkexec (fork/execve/waitpid), libuv (uv_spawn),
 twisted-cpp (spawnProcess; the child inherits 0, 1 and 2 as the limit's
 does; "twisted-cpp pipes" gives it Twisted's default three pipes), Twisted
 (reactor.spawnProcess) and Python's subprocess.
@@ -23,7 +24,7 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PY = "/usr/bin/python3"
-TRUE_PEERS = ["limit", "limit-closing", "forkexec", "libuv", "twisted-cpp", "twisted-cpp pipes",
+TRUE_PEERS = ["limit", "limit-closing", "limit-vfork", "forkexec", "libuv", "twisted-cpp", "twisted-cpp pipes",
               "Twisted", "subprocess"]
 CAT_PEERS = ["limit", "libuv", "twisted-cpp", "Twisted", "subprocess"]
 
@@ -76,7 +77,7 @@ def main():
     cp = med("true", "limit-closing", parent)
     for peer in TRUE_PEERS:
         r, p, c = med("true", peer, rate), med("true", peer, parent), med("true", peer, child)
-        print(f"| {peer} | {r:,.0f} | {r / lr:.2f} | {p:.3f} | {p / lp:.2f} | {p / cp:.2f} "
+        print(f"| {peer} | {r:,.0f} | {r / lr:.2f} | {p:.4f} | {p / lp:.2f} | {p / cp:.2f} "
               f"| {c:.3f} |")
     print()
     print("| 1 MiB through /bin/cat | MiB/s each way | x limit | parent CPU ms/child |")
@@ -84,7 +85,7 @@ def main():
     lm = med("cat", "limit", mibps)
     for peer in CAT_PEERS:
         m, p = med("cat", peer, mibps), med("cat", peer, parent)
-        print(f"| {peer} | {m:,.0f} | {m / lm:.2f} | {p:.3f} |")
+        print(f"| {peer} | {m:,.0f} | {m / lm:.2f} | {p:.4f} |")
 
 
 if __name__ == "__main__":

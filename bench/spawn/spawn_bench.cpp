@@ -4,10 +4,12 @@
 // PEER: limit (posix_spawn + pidfd_open + epoll, by hand), limit-closing
 // (the same, doing what spawnProcess must: every descriptor above 2 closed
 // in the child, which keeps 0, 1 and 2 as they are, and its signal mask
-// and dispositions reset), forkexec
-// (fork/execve/waitpid), libuv (uv_spawn), twisted-cpp (spawnProcess).
+// and dispositions reset), limit-vfork (limit-closing's request made with
+// vfork, as spawnProcess makes it), forkexec (fork/execve/waitpid), libuv
+// (uv_spawn), twisted-cpp (spawnProcess).
 // MODE: true, or cat. Prints one JSON line: children, wall seconds, this
-// process's CPU and its children's (getrusage), and for cat MiB/s each way.
+// process's CPU (and the user part of it) and its children's (getrusage), and
+// for cat MiB/s each way.
 // run_spawn.py runs every peer, interleaved, and gives the ratios.
 #include <fcntl.h>
 #include <signal.h>
@@ -49,11 +51,21 @@ double now() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
+double seconds(const timeval& t) {
+  return t.tv_sec + t.tv_usec / 1e6;
+}
+
 double cpuOf(int who) {
   rusage u{};
   ::getrusage(who, &u);
-  return u.ru_utime.tv_sec + u.ru_utime.tv_usec / 1e6 + u.ru_stime.tv_sec +
-         u.ru_stime.tv_usec / 1e6;
+  return seconds(u.ru_utime) + seconds(u.ru_stime);
+}
+
+// This process's user CPU alone (the rest of cpuOf is the kernel's).
+double userCpu() {
+  rusage u{};
+  ::getrusage(RUSAGE_SELF, &u);
+  return seconds(u.ru_utime);
 }
 
 // The bytes cat gets, and must give back.
@@ -109,13 +121,45 @@ pid_t spawnClosing(const char* path, char* const argv[]) {
   return pid;
 }
 
-long limitTrue(const Options& o, double deadline, bool closing) {
+// limit-vfork's start: limit-closing's request, made with vfork as
+// spawnProcess makes it (every signal blocked around the vfork; the child
+// checks 0, 1 and 2, closes the rest, resets signals, then execs).
+pid_t vforkClosing(const char* path, char* const argv[]) {
+  sigset_t all, old;
+  sigfillset(&all);
+  ::pthread_sigmask(SIG_SETMASK, &all, &old);
+  pid_t pid = ::vfork();
+  if (pid == 0) {
+    for (int fd = 0; fd < 3; ++fd) {
+      int flags = ::fcntl(fd, F_GETFD);
+      if (flags >= 0 && (flags & FD_CLOEXEC)) ::fcntl(fd, F_SETFD, 0);
+    }
+    ::syscall(SYS_close_range, 3, ~0U, 0);
+    struct sigaction dfl {};
+    dfl.sa_handler = SIG_DFL;
+    for (int sig = 1; sig < NSIG; ++sig) ::sigaction(sig, &dfl, nullptr);
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    ::execve(path, argv, environ);
+    ::_exit(127);
+  }
+  ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  if (pid < 0) die("vfork");
+  return pid;
+}
+
+enum class Start { Bare, Closing, Vfork };
+
+long limitTrue(const Options& o, double deadline, Start how) {
   int ep = ::epoll_create1(EPOLL_CLOEXEC);
   char name[] = "true";
   char* argv[] = {name, nullptr};
   long started = 0, done = 0;
   auto start = [&] {
-    pid_t pid = closing ? spawnClosing("/bin/true", argv) : spawnWith("/bin/true", argv, nullptr);
+    pid_t pid = how == Start::Closing ? spawnClosing("/bin/true", argv)
+                : how == Start::Vfork ? vforkClosing("/bin/true", argv)
+                                      : spawnWith("/bin/true", argv, nullptr);
     int fd = pidfdOpen(pid);
     epoll_event ev{};
     ev.events = EPOLLIN;
@@ -386,10 +430,10 @@ long twistedCats(const Options& o, double deadline) {
 
 int main(int argc, char** argv) {
   if (argc < 3) {
-    std::fprintf(
-        stderr,
-        "usage: spawn_bench limit|limit-closing|forkexec|libuv|twisted-cpp true|cat [--count N] "
-        "[--seconds S] [--in-flight K] [--pipes]\n");
+    std::fprintf(stderr,
+                 "usage: spawn_bench limit|limit-closing|limit-vfork|forkexec|libuv|twisted-cpp "
+                 "true|cat [--count N] "
+                 "[--seconds S] [--in-flight K] [--pipes]\n");
     return 2;
   }
   Options o{argv[1], argv[2]};
@@ -404,12 +448,13 @@ int main(int argc, char** argv) {
   }
   ::signal(SIGPIPE, SIG_IGN);
   catInput();
-  double cpu0 = cpuOf(RUSAGE_SELF), child0 = cpuOf(RUSAGE_CHILDREN), t0 = now();
+  double cpu0 = cpuOf(RUSAGE_SELF), user0 = userCpu(), child0 = cpuOf(RUSAGE_CHILDREN), t0 = now();
   double deadline = t0 + o.seconds;
   long children = 0;
   if (o.mode == "true") {
-    if (o.peer == "limit") children = limitTrue(o, deadline, false);
-    if (o.peer == "limit-closing") children = limitTrue(o, deadline, true);
+    if (o.peer == "limit") children = limitTrue(o, deadline, Start::Bare);
+    if (o.peer == "limit-closing") children = limitTrue(o, deadline, Start::Closing);
+    if (o.peer == "limit-vfork") children = limitTrue(o, deadline, Start::Vfork);
     if (o.peer == "forkexec") children = forkExecTrue(o, deadline);
     if (o.peer == "libuv") children = libuvTrue(o, deadline);
     if (o.peer == "twisted-cpp") children = twistedTrue(o, deadline);
@@ -429,8 +474,9 @@ int main(int argc, char** argv) {
   }
   std::printf(
       "{\"peer\": \"%s\", \"mode\": \"%s\", \"children\": %ld, \"seconds\": %.6f, "
-      "\"parent_cpu\": %.6f, \"child_cpu\": %.6f, \"bytes_each_way\": %zu}\n",
-      o.peer.c_str(), o.mode.c_str(), children, wall, cpuOf(RUSAGE_SELF) - cpu0,
+      "\"parent_cpu\": %.6f, \"parent_user\": %.6f, \"child_cpu\": %.6f, \"bytes_each_way\": "
+      "%zu}\n",
+      o.peer.c_str(), o.mode.c_str(), children, wall, cpuOf(RUSAGE_SELF) - cpu0, userCpu() - user0,
       cpuOf(RUSAGE_CHILDREN) - child0, o.mode == "cat" ? kCatBytes * children : 0);
   return 0;
 }

@@ -229,8 +229,8 @@ TEST_P(ProcessTest, PausingAChildThatWritesBlocksItAndLosesNothing) {
 }
 
 // uid and gid (Twisted's, POSIX only): the child runs as that user, in
-// that group, with that user's supplementary groups (fork/exec: posix_spawn
-// cannot switch users). Needs root.
+// that group, with that user's supplementary groups (fork/exec: in a vfork
+// child, glibc's setuid would signal the parent's threads). Needs root.
 TEST_P(ProcessTest, UidAndGidSwitchTheUserWithItsGroups) {
   if (::geteuid() != 0) GTEST_SKIP() << "switching users needs root";
   reactor->spawnProcess(protocol, "/bin/sh", {"sh", "-c", "id -u; id -g; id -G; pwd"},
@@ -239,7 +239,7 @@ TEST_P(ProcessTest, UidAndGidSwitchTheUserWithItsGroups) {
   EXPECT_TRUE(protocol->ended->check<error::ProcessDone>()) << protocol->received[2];
   EXPECT_EQ(protocol->out(),
             "65534\n65534\n65534\n" + std::filesystem::canonical(tmp.path()).string() + "\n");
-  // The fork/exec path reports an executable that cannot run as posix_spawn does.
+  // The fork/exec path reports an executable that cannot run as vfork/exec does.
   try {
     reactor->spawnProcess(protocol, "/nonexistent/program", {"x"}, Environment{}, {}, 65534);
     ADD_FAILURE() << "no ProcessSpawnError";

@@ -324,7 +324,7 @@ TEST_P(ProcessTransportTest, APTYChildsExitCodeAndAPTYChildThatCannotRun) {
 
 // PosixProcessBase.test_childSignalHandling: a child starts with every
 // signal at its default action and none blocked, whatever this process
-// ignores or blocks (posix_spawn, and fork/exec on a PTY): its own
+// ignores or blocks (vfork/exec, and fork/exec on a PTY): its own
 // /proc/self/status says so, and SIGUSR1 kills it.
 TEST_P(ProcessTransportTest, ChildrenStartWithDefaultSignalsNoneBlocked) {
   struct sigaction ignore {
@@ -342,7 +342,7 @@ TEST_P(ProcessTransportTest, ChildrenStartWithDefaultSignalsNoneBlocked) {
     shOn(onPty, script, p);
     waitEnded(p);
     // Signals 32 and 33 are glibc's own (below SIGRTMIN, no program may
-    // use them): its posix_spawn leaves them ignored in every child.
+    // use them): its posix_spawn (TSan builds) leaves them ignored.
     const unsigned long long glibcInternal = (1ULL << 31) | (1ULL << 32);
     std::string out = p->out();
     auto mask = [&](const char* name) {

@@ -1,7 +1,7 @@
 // Starting a child: the executable looked up, its descriptors put in place
 // (cycles included), every other descriptor closed, signals reset, then
-// exec. posix_spawn where it can say all of it, fork/exec otherwise (a
-// user or group to switch to, a PTY). Internal; see docs/architecture.md, "Child
+// exec. vfork/exec (posix_spawn under ThreadSanitizer), fork/exec for a
+// user or group to switch to, or a PTY. Internal; see docs/architecture.md, "Child
 // processes".
 #pragma once
 
