@@ -56,8 +56,8 @@ CASES = {
     "s10x16k": dict(conns=10, size=16384, rate=2000, pair=True,
                     label="side by side: 10 conns x 16 KiB at 2,000 msgs/s each"),
 }
-SERVERS = ["twisted-cpp", "raw-epoll", "asio", "libuv", "libevent", "twisted"]
-NATIVE = ["twisted-cpp", "raw-epoll", "asio", "libuv", "libevent"]
+SERVERS = ["twisted-cpp", "raw-epoll", "raw-uring", "asio", "libuv", "libevent", "twisted"]
+NATIVE = ["twisted-cpp", "raw-epoll", "raw-uring", "asio", "libuv", "libevent"]
 
 
 # --baseline: another build of our own server (an earlier commit's), run as

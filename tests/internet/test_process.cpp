@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -165,6 +166,35 @@ TEST_P(ProcessTest, TheChildHasOnlyTheDescriptorsItIsGiven) {
     names.push_back(out.substr(b, e - b));
   }
   EXPECT_EQ(names, (std::vector<std::string>{"0", "1", "2", "3"})) << out;
+}
+
+// A process at the edge of its descriptor limit still starts children: the
+// child's pipe ends, made last, take the top numbers, and moving them into
+// place must not need numbers above them (it did when every move went
+// through scratch descriptors: dup2 failed with EBADF).
+TEST_P(ProcessTest, AChildStartsWhenThePipesTakeTheLastDescriptors) {
+  rlimit saved{};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &saved), 0);
+  // Seven free numbers below the limit: six pipe ends, then the pidfd.
+  int free = 0, limit = 0;
+  for (int fd = 0; free < 7; ++fd) {
+    if (::fcntl(fd, F_GETFD) < 0) ++free;
+    limit = fd + 1;
+  }
+  rlimit lowered = saved;
+  lowered.rlim_cur = static_cast<rlim_t>(limit);
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &lowered), 0);
+  std::string failed;
+  try {
+    sh("echo started");
+  } catch (const std::exception& e) {
+    failed = e.what();
+  }
+  ::setrlimit(RLIMIT_NOFILE, &saved);
+  ASSERT_EQ(failed, "");
+  waitEnded();
+  EXPECT_EQ(protocol->out(), "started\n");
+  EXPECT_TRUE(protocol->ended->check<error::ProcessDone>());
 }
 
 // The environment is empty unless given (Twisted's default), nullopt is

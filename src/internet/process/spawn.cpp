@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 
 #include "twisted/internet/error.hpp"
@@ -96,7 +97,6 @@ int scratchBase(const SpawnRequest& r) {
   return top + 1;
 }
 
-#if TWISTED_TSAN
 // Whether each source can go straight to its target: no target is
 // another's source (a move would overwrite what is still to be moved).
 bool directMoves(const SpawnRequest& r) {
@@ -108,6 +108,7 @@ bool directMoves(const SpawnRequest& r) {
   return true;
 }
 
+#if TWISTED_TSAN
 pid_t posixSpawn(const SpawnRequest& r, const std::string& file, char** argv, char** envp) {
   posix_spawn_file_actions_t actions;
   posix_spawnattr_t attr;
@@ -165,14 +166,17 @@ pid_t posixSpawn(const SpawnRequest& r, const std::string& file, char** argv, ch
 // nothing that allocates or takes a lock (vfork's child shares the
 // parent's memory). A failure is its errno, written to `report` after a
 // fork (close-on-exec: the parent reads nothing when the exec succeeds) or
-// to `*shared` after a vfork (report is then -1).
+// to `*shared` after a vfork (report is then -1). Only system calls that
+// are no cancellation points: a pending pthread_cancel of the parent's
+// thread must not unwind the parent's frames from here.
 [[noreturn]] void child(const SpawnRequest& r, const char* file, char** argv, char** envp,
-                        int report, const std::vector<gid_t>& groups, int* shared = nullptr) {
+                        int report, const std::vector<gid_t>& groups,
+                        volatile int* shared = nullptr) {
   auto fail = [report, shared](int err) {
     if (shared) {
       *shared = err;
     } else {
-      while (::write(report, &err, sizeof err) < 0 && errno == EINTR) {
+      while (::syscall(SYS_write, report, &err, sizeof err) < 0 && errno == EINTR) {
       }
     }
     ::_exit(127);
@@ -182,17 +186,32 @@ pid_t posixSpawn(const SpawnRequest& r, const std::string& file, char** argv, ch
   int base = scratchBase(r);
   if (base <= report) base = report + 1;
   int maxTarget = -1;
-  for (std::size_t i = 0; i < r.targets.size(); ++i) {
-    if (::dup2(r.targets[i].second, base + int(i)) < 0) fail(errno);
+  for (const auto& t : r.targets) maxTarget = std::max(maxTarget, t.first);
+  // The report pipe out of the way of a target that has its number.
+  if (report >= 0 && report <= maxTarget) {
+    report = ::fcntl(report, F_DUPFD_CLOEXEC, base + int(r.targets.size()));
+    if (report < 0) ::_exit(127);
   }
-  for (std::size_t i = 0; i < r.targets.size(); ++i) {
-    if (::dup2(base + int(i), r.targets[i].first) < 0) fail(errno);
-    maxTarget = std::max(maxTarget, r.targets[i].first);
+  if (directMoves(r)) {
+    // Straight to the targets (no scratch numbers: a process near its
+    // descriptor limit can still start children); one already in place
+    // only loses its close-on-exec flag.
+    for (const auto& [target, source] : r.targets) {
+      int ok = target == source ? ::fcntl(target, F_SETFD, 0) : ::dup2(source, target);
+      if (ok < 0) fail(errno);
+    }
+  } else {
+    for (std::size_t i = 0; i < r.targets.size(); ++i) {
+      if (::dup2(r.targets[i].second, base + int(i)) < 0) fail(errno);
+    }
+    for (std::size_t i = 0; i < r.targets.size(); ++i) {
+      if (::dup2(base + int(i), r.targets[i].first) < 0) fail(errno);
+    }
   }
   for (int fd = 0; fd < maxTarget; ++fd) {
     bool given = false;
     for (const auto& t : r.targets) given = given || t.first == fd;
-    if (!given && fd != report) ::close(fd);
+    if (!given && fd != report) ::syscall(SYS_close, fd);
   }
   if (r.pty && ::ioctl(0, TIOCSCTTY, 0) != 0) fail(errno);
   // Everything above the targets but the report pipe (closed by the exec).
@@ -277,23 +296,28 @@ pid_t forkExec(const SpawnRequest& r, const std::string& file, char** argv, char
 // stack is mapped and unmapped per spawn (posix_spawn's: glibc maps one
 // each call, and checks the descriptor limit for addclosefrom_np). The
 // child runs the same steps as forkExec's, and reports a failed exec by
-// writing its errno into `err` here, in the memory it shares. Every signal
-// is blocked around the vfork: a handler run by the child would run on
-// this thread's stack and data; the child resets every disposition before
-// it unblocks them. (bench/spawn: 38 us of parent CPU per child against
-// posix_spawn's 44 for the same request; docs/performance.md.) A user or
+// writing its errno into `err` here, in the memory it shares. Every signal,
+// glibc's own 32 and 33 too (which pthread_sigmask leaves out), is blocked
+// around the vfork: a handler run by the child would run on this thread's
+// stack and data. The child resets each disposition it may (glibc refuses
+// 32 and 33, whose handlers do nothing unless their own process signals
+// them) before it unblocks them. (bench/spawn, the same request started by
+// hand: 34.5 us of parent CPU per child with vfork, 40.9 with posix_spawn;
+// docs/performance.md.) A user or
 // group to switch to takes forkExec: glibc's setuid and setgroups signal
 // every thread of the process they believe they run in, the parent's here.
 pid_t vforkExec(const SpawnRequest& r, const std::string& file, char** argv, char** envp) {
   static const std::vector<gid_t> noGroups;
-  sigset_t all, old;
-  sigfillset(&all);
-  ::pthread_sigmask(SIG_SETMASK, &all, &old);
+  // The kernel's signal set (64 bits here), set directly: glibc's own
+  // calls would keep 32 and 33 unblocked.
+  static_assert(NSIG <= 65, "the kernel's signal set is 64 bits here");
+  std::uint64_t all = ~std::uint64_t{0}, old = 0;
+  ::syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, &old, sizeof all);
   volatile int err = 0;
   pid_t pid = ::vfork();
-  if (pid == 0) child(r, file.c_str(), argv, envp, -1, noGroups, const_cast<int*>(&err));
+  if (pid == 0) child(r, file.c_str(), argv, envp, -1, noGroups, &err);
   int forkErr = errno;
-  ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  ::syscall(SYS_rt_sigprocmask, SIG_SETMASK, &old, nullptr, sizeof old);
   if (pid < 0) {
     throw error::ProcessSpawnError(r.executable, "cannot vfork: " + errnoText(forkErr), forkErr);
   }
