@@ -22,17 +22,9 @@
 
 // ThreadSanitizer turns vfork into fork (its runtime cannot follow a child
 // sharing the parent's memory), where the child's report through shared
-// memory would be lost: those builds start children with posix_spawn.
-#if defined(__SANITIZE_THREAD__)
-#define TWISTED_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define TWISTED_TSAN 1
-#endif
-#endif
-#ifndef TWISTED_TSAN
-#define TWISTED_TSAN 0
-#endif
+// memory would be lost: those builds (TWISTED_TSAN) start children with
+// posix_spawn.
+#include "../sanitizers.hpp"
 
 extern char** environ;
 
@@ -51,6 +43,20 @@ std::string errnoText(int err) {
     why += " (its interpreter, named on its first line, is missing)";
   }
   throw error::ProcessSpawnError(r.executable, why, err);
+}
+
+// A child that never ran its program, for `err`: reaped at once if it was
+// started (pid >= 0), so no zombie is left, and the error told as what it
+// was about (the working directory, the executable or its interpreter).
+[[noreturn]] void neverRan(const SpawnRequest& r, const std::string& file, pid_t pid, int err) {
+  if (pid >= 0) {
+    while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+    }
+  }
+  if (err == ENOENT && r.path && ::access(r.path->c_str(), F_OK) != 0) {
+    throw error::ProcessSpawnError(r.executable, "no such working directory " + *r.path, err);
+  }
+  cannotRun(r, file, err);
 }
 
 // The file to run: a name with '/' as it is, else the first executable
@@ -152,12 +158,7 @@ pid_t posixSpawn(const SpawnRequest& r, const std::string& file, char** argv, ch
   if (!err) err = ::posix_spawn(&pid, file.c_str(), &actions, &attr, argv, envp);
   ::posix_spawn_file_actions_destroy(&actions);
   ::posix_spawnattr_destroy(&attr);
-  if (err) {
-    if (err == ENOENT && r.path && ::access(r.path->c_str(), F_OK) != 0) {
-      throw error::ProcessSpawnError(r.executable, "no such working directory " + *r.path, err);
-    }
-    cannotRun(r, file, err);
-  }
+  if (err) neverRan(r, file, -1, err);  // glibc has reaped a child that failed
   return pid;
 }
 #endif
@@ -281,12 +282,7 @@ pid_t forkExec(const SpawnRequest& r, const std::string& file, char** argv, char
   while ((n = ::read(report[0], &err, sizeof err)) < 0 && errno == EINTR) {
   }
   ::close(report[0]);
-  if (n == sizeof err) {
-    // It never ran: reap it now, so no zombie is left behind.
-    while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
-    }
-    cannotRun(r, file, err);
-  }
+  if (n == sizeof err) neverRan(r, file, pid, err);
   return pid;
 }
 
@@ -303,9 +299,9 @@ pid_t forkExec(const SpawnRequest& r, const std::string& file, char** argv, char
 // 32 and 33, whose handlers do nothing unless their own process signals
 // them) before it unblocks them. (bench/spawn, the same request started by
 // hand: 34.5 us of parent CPU per child with vfork, 40.9 with posix_spawn;
-// docs/performance.md.) A user or
-// group to switch to takes forkExec: glibc's setuid and setgroups signal
-// every thread of the process they believe they run in, the parent's here.
+// docs/performance.md.) A user or group to switch to takes forkExec:
+// glibc's setuid and setgroups signal every thread of the process they
+// believe they run in, the parent's here.
 pid_t vforkExec(const SpawnRequest& r, const std::string& file, char** argv, char** envp) {
   static const std::vector<gid_t> noGroups;
   // The kernel's signal set (64 bits here), set directly: glibc's own
@@ -321,15 +317,7 @@ pid_t vforkExec(const SpawnRequest& r, const std::string& file, char** argv, cha
   if (pid < 0) {
     throw error::ProcessSpawnError(r.executable, "cannot vfork: " + errnoText(forkErr), forkErr);
   }
-  if (err != 0) {
-    // It never ran: reap it now, so no zombie is left behind.
-    while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
-    }
-    if (err == ENOENT && r.path && ::access(r.path->c_str(), F_OK) != 0) {
-      throw error::ProcessSpawnError(r.executable, "no such working directory " + *r.path, err);
-    }
-    cannotRun(r, file, err);
-  }
+  if (err != 0) neverRan(r, file, pid, err);
   return pid;
 }
 #endif
