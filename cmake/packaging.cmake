@@ -15,8 +15,9 @@ set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION libdevel)
 set(CPACK_DEBIAN_PACKAGE_HOMEPAGE "https://twisted.org")
 # The headers are C++20 for libstdc++ 12 (Debian 12's g++); those of
-# twisted::tls include OpenSSL's; libtwisted-tls.a needs libidn2 to link.
-set(CPACK_DEBIAN_PACKAGE_DEPENDS "libstdc++-12-dev, libssl-dev (>= 3), libidn2-dev")
+# twisted::tls include OpenSSL's; libtwisted-tls.a needs libidn2 to link,
+# libtwisted.a liburing.
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "libstdc++-12-dev, libssl-dev (>= 3), libidn2-dev, liburing-dev")
 find_program(TWISTED_DPKG_SHLIBDEPS dpkg-shlibdeps)
 if(TWISTED_DPKG_SHLIBDEPS)
   set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)

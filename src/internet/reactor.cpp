@@ -28,6 +28,7 @@ Reactor::Impl::Impl(Reactor& owner, Backend chosen)
       events(owner),
       waker(std::make_shared<detail::Waker>(&wakerFired)) {
   poller = detail::makePoller(backend);  // declared first (hot), built once the backend is known
+  backend = backendFromName(poller->name());  // io_uring may have fallen back to epoll
   timers.setTimeSource([](const void*) { return steadySeconds(); }, nullptr);
   timers.setOwner(&this->owner, &started);
 }

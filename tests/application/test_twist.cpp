@@ -72,7 +72,8 @@ int listenOnLoopback(int& port) {
   return fd;
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, TwistOnBackend, ::testing::Values("select", "poll", "epoll"),
+INSTANTIATE_TEST_SUITE_P(Backends, TwistOnBackend,
+                         ::testing::Values("select", "poll", "epoll", "iouring"),
                          [](const auto& info) { return info.param; });
 
 // ---- command line and exit status ---------------------------------------------------

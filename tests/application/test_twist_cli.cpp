@@ -30,7 +30,8 @@ using twisted::test::ScopedEnv;
 const std::string kTwist = TWIST_PATH;
 
 class TwistCli : public ::testing::TestWithParam<std::string> {};
-INSTANTIATE_TEST_SUITE_P(Backends, TwistCli, ::testing::Values("select", "poll", "epoll"),
+INSTANTIATE_TEST_SUITE_P(Backends, TwistCli,
+                         ::testing::Values("select", "poll", "epoll", "iouring"),
                          [](const auto& info) { return info.param; });
 
 TEST(TwistCliOnce, VersionNamesTheProgramAndTheVersion) {

@@ -38,7 +38,8 @@ class TwistTLS : public twisted::test::TwistOnBackend {
     return o;
   }
 };
-INSTANTIATE_TEST_SUITE_P(Backends, TwistTLS, ::testing::Values("select", "poll", "epoll"),
+INSTANTIATE_TEST_SUITE_P(Backends, TwistTLS,
+                         ::testing::Values("select", "poll", "epoll", "iouring"),
                          [](const auto& info) { return info.param; });
 
 // 1 MiB in 16 KiB pieces, each read back before the next is sent, so no

@@ -65,7 +65,8 @@ TEST_P(EchoServerProcess, PortInUseExitsWithStatus1) {
   EXPECT_EQ(stopAndWait(), 0);
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, EchoServerProcess, ::testing::Values("select", "poll", "epoll"),
+INSTANTIATE_TEST_SUITE_P(Backends, EchoServerProcess,
+                         ::testing::Values("select", "poll", "epoll", "iouring"),
                          [](const auto& info) { return info.param; });
 
 }  // namespace

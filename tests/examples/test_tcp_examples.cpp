@@ -21,7 +21,8 @@ class TCPExamplesTest : public ::testing::TestWithParam<std::string> {
   int port = freePort();
   std::string portText = std::to_string(port);
 };
-INSTANTIATE_TEST_SUITE_P(Backends, TCPExamplesTest, ::testing::Values("select", "poll", "epoll"),
+INSTANTIATE_TEST_SUITE_P(Backends, TCPExamplesTest,
+                         ::testing::Values("select", "poll", "epoll", "iouring"),
                          [](const auto& info) { return info.param; });
 
 TEST_P(TCPExamplesTest, EchoClientGetsItsMessagesBack) {

@@ -7,7 +7,7 @@ namespace twisted::test {
 namespace {
 
 TEST(Backend, NamesRoundTrip) {
-  for (Backend b : {Backend::Select, Backend::Poll, Backend::Epoll}) {
+  for (Backend b : {Backend::Select, Backend::Poll, Backend::Epoll, Backend::IoUring}) {
     EXPECT_EQ(backendFromName(backendName(b)), b);
   }
   EXPECT_THROW(backendFromName("kqueue"), error::UnknownBackend);
@@ -27,6 +27,9 @@ TEST(Backend, EnvironmentChoosesDefault) {
   EXPECT_EQ(Reactor().backend(), Backend::Poll);
   ::setenv("TWISTED_REACTOR", "select", 1);
   EXPECT_EQ(Reactor::create()->backend(), Backend::Select);
+  ::setenv("TWISTED_REACTOR", "iouring", 1);
+  Backend uring = Reactor().backend();  // epoll where the kernel refuses io_uring
+  EXPECT_TRUE(uring == Backend::IoUring || uring == Backend::Epoll) << backendName(uring);
   ::setenv("TWISTED_REACTOR", "bogus", 1);
   try {
     Reactor r;

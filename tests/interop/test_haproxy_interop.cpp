@@ -134,7 +134,8 @@ Fd inheritableListener(int& port) {
 // ---- twist echo behind haproxy ------------------------------------------------------
 
 class HAProxyTwistTest : public ::testing::TestWithParam<std::string> {};
-INSTANTIATE_TEST_SUITE_P(Backends, HAProxyTwistTest, ::testing::Values("select", "poll", "epoll"),
+INSTANTIATE_TEST_SUITE_P(Backends, HAProxyTwistTest,
+                         ::testing::Values("select", "poll", "epoll", "iouring"),
                          [](const auto& info) { return info.param; });
 
 TEST_P(HAProxyTwistTest, EchoesThroughSendProxyAndSendProxyV2) {

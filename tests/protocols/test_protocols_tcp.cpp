@@ -75,9 +75,12 @@ TEST_P(ProtocolsOverTCPTest, LimitTotalConnectionsClosesTheOneTooMany) {
   first = connect(*port, [&](ScriptedProtocol&) {
     port->stopListening().addCallback([this] { reactor->stop(); });
   });
-  first->onMade = [&](ScriptedProtocol& p) {
-    p.transport->write("ping");
-    // Once the first is served, a second connection is one too many.
+  first->onMade = [](ScriptedProtocol& p) { p.transport->write("ping"); };
+  first->onData = [&](ScriptedProtocol& p, std::string_view) {
+    if (p.data != "ping") return;
+    // Once the first is served (its echo is back: before, the order of
+    // the second's refusal and the echo's arrival is the backend's), a
+    // second connection is one too many.
     connect(*port, [&](ScriptedProtocol&) {
       secondLost = true;
       EXPECT_EQ(limited->connectionCount(), 1u);

@@ -161,8 +161,9 @@ std::string backendParamName(const ::testing::TestParamInfo<Backend>& info);
 
 }  // namespace twisted::test
 
-#define TWISTED_ALL_BACKENDS(Suite)                                                                \
-  INSTANTIATE_TEST_SUITE_P(Backends, Suite,                                                        \
-                           ::testing::Values(::twisted::Backend::Select, ::twisted::Backend::Poll, \
-                                             ::twisted::Backend::Epoll),                           \
-                           ::twisted::test::backendParamName)
+#define TWISTED_ALL_BACKENDS(Suite)                                              \
+  INSTANTIATE_TEST_SUITE_P(                                                      \
+      Backends, Suite,                                                           \
+      ::testing::Values(::twisted::Backend::Select, ::twisted::Backend::Poll,    \
+                        ::twisted::Backend::Epoll, ::twisted::Backend::IoUring), \
+      ::twisted::test::backendParamName)

@@ -6,10 +6,14 @@
 namespace twisted {
 
 /// Reactor backends. Default means: the TWISTED_REACTOR environment variable
-/// ("select", "poll" or "epoll") if set, else epoll.
-enum class Backend { Default, Select, Poll, Epoll };
+/// ("select", "poll", "epoll" or "iouring") if set, else epoll. IoUring
+/// (Linux's io_uring) falls back to epoll, saying why in the log once, where
+/// the kernel has no io_uring, refuses it (a seccomp profile,
+/// kernel.io_uring_disabled) or lacks an operation it needs; the reactor's
+/// backend() then says Epoll.
+enum class Backend { Default, Select, Poll, Epoll, IoUring };
 
-/// "select", "poll", "epoll" ("default" for Default).
+/// "select", "poll", "epoll", "iouring" ("default" for Default).
 std::string_view backendName(Backend backend);
 
 /// The backend named `name`; throws error::UnknownBackend naming the choices.

@@ -63,7 +63,8 @@ TWISTED_DEFINE_ERROR(AlreadyCalled, Error, "The delayed call has already run");
 TWISTED_DEFINE_ERROR(AlreadyCancelled, Error, "The delayed call was already cancelled");
 /// A backend cannot watch this descriptor (select and fds >= FD_SETSIZE).
 TWISTED_DEFINE_ERROR(BackendLimitError, Error, "The reactor backend cannot watch this descriptor");
-/// Raised when a reactor backend name (e.g. $TWISTED_REACTOR) is not select, poll or epoll.
+/// Raised when a reactor backend name (e.g. $TWISTED_REACTOR) is not select, poll, epoll or
+/// iouring.
 TWISTED_DEFINE_ERROR(UnknownBackend, Error, "Unknown reactor backend");
 
 // --- connections -----------------------------------------------------------

@@ -183,7 +183,8 @@ class Reactor final : public IReactorTime,
 
   // ---- about this reactor --------------------------------------------------
 
-  /// The backend this reactor polls with (select, poll or epoll).
+  /// The backend this reactor polls with (select, poll, epoll or iouring;
+  /// epoll where iouring was asked for and the kernel refused it).
   Backend backend() const;
   /// The signal (SIGINT or SIGTERM) that stopped the last run, if any.
   std::optional<int> exitSignal() const;

@@ -30,7 +30,7 @@ namespace {
 constexpr int kExitRuntimeFailure = 1;
 constexpr int kExitUsage = 2;
 
-const std::vector<std::string> kReactors{"select", "poll", "epoll"};
+const std::vector<std::string> kReactors{"select", "poll", "epoll", "iouring"};
 
 struct CommonOptions {
   std::string reactor = "epoll";
@@ -55,7 +55,8 @@ std::string programName(int argc, const char* const* argv) {
 CLI::Option* addCommonOptions(CLI::App& app, CommonOptions& common) {
   CLI::Option* reactor =
       app.add_option("--reactor", common.reactor,
-                     "the reactor backend (default: $TWISTED_REACTOR, else epoll)")
+                     "the reactor backend (default: $TWISTED_REACTOR, else epoll; iouring "
+                     "falls back to epoll where the kernel refuses it, and logs why)")
           ->check(CLI::IsMember(kReactors))
           ->group("Common options");
   app.add_option("--log-format", common.logFormat, "how log events are written")
@@ -324,7 +325,7 @@ int runTwist(int argc, const char* const* argv,
   if (!reactorGiven &&
       std::find(kReactors.begin(), kReactors.end(), common.reactor) == kReactors.end()) {
     return usageError("TWISTED_REACTOR='" + common.reactor +
-                      "' is not a reactor (select, poll, epoll)");
+                      "' is not a reactor (select, poll, epoll, iouring)");
   }
 
   PluginCommand* chosen = nullptr;

@@ -2,10 +2,13 @@
 #include <cmath>
 #include <cstdlib>
 #include <limits>
+#include <mutex>
+#include <set>
 #include <string>
 
 #include "poller.hpp"
 #include "twisted/internet/error.hpp"
+#include "twisted/logger/logger.hpp"
 
 namespace twisted {
 
@@ -17,6 +20,8 @@ std::string_view backendName(Backend backend) {
       return "poll";
     case Backend::Epoll:
       return "epoll";
+    case Backend::IoUring:
+      return "iouring";
     case Backend::Default:
       break;
   }
@@ -27,8 +32,10 @@ Backend backendFromName(std::string_view name) {
   if (name == "select") return Backend::Select;
   if (name == "poll") return Backend::Poll;
   if (name == "epoll") return Backend::Epoll;
+  if (name == "iouring") return Backend::IoUring;
   if (name == "default" || name.empty()) return Backend::Default;
-  throw error::UnknownBackend("'" + std::string(name) + "' (choose select, poll or epoll)");
+  throw error::UnknownBackend("'" + std::string(name) +
+                              "' (choose select, poll, epoll or iouring)");
 }
 
 Backend resolveBackend(Backend backend) {
@@ -42,12 +49,36 @@ Backend resolveBackend(Backend backend) {
 
 namespace detail {
 
+namespace {
+
+// Once per reason and process: a server making a reactor per worker, or a
+// test suite making thousands, says it once.
+void logFallback(const std::string& whyNot) {
+  static std::mutex mutex;
+  static std::set<std::string> told;
+  {
+    std::lock_guard lock(mutex);
+    if (!told.insert(whyNot).second) return;
+  }
+  static const logger::Logger log("twisted.internet.reactor");
+  log.warn("io_uring is unavailable ({why}): the reactor runs on epoll",
+           {{"why", whyNot}, {"backend", std::string("epoll")}});
+}
+
+}  // namespace
+
 std::unique_ptr<Poller> makePoller(Backend backend) {
   switch (resolveBackend(backend)) {
     case Backend::Select:
       return makeSelectPoller();
     case Backend::Poll:
       return makePollPoller();
+    case Backend::IoUring: {
+      std::string whyNot;
+      if (auto poller = makeUringPoller(whyNot)) return poller;
+      logFallback(whyNot);
+      break;
+    }
     case Backend::Epoll:
     case Backend::Default:
       break;

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "../memory/connection_pool.hpp"
@@ -48,7 +49,12 @@ class Poller {
 std::unique_ptr<Poller> makeSelectPoller();
 std::unique_ptr<Poller> makePollPoller();
 std::unique_ptr<Poller> makeEpollPoller();
-/// The only place that names the concrete pollers.
+/// nullptr, with the reason in `whyNot`, where this process cannot have an
+/// io_uring that does what the reactor needs.
+std::unique_ptr<Poller> makeUringPoller(std::string& whyNot);
+/// The only place that names the concrete pollers. IoUring falls back to
+/// epoll where io_uring is unavailable, logged once per reason: the
+/// poller's name() tells which one was made.
 std::unique_ptr<Poller> makePoller(Backend backend);
 
 /// Milliseconds for poll/epoll_wait, rounded up so that a wait never ends
