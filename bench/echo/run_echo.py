@@ -56,8 +56,9 @@ CASES = {
     "s10x16k": dict(conns=10, size=16384, rate=2000, pair=True,
                     label="side by side: 10 conns x 16 KiB at 2,000 msgs/s each"),
 }
-SERVERS = ["twisted-cpp", "raw-epoll", "raw-uring", "asio", "libuv", "libevent", "twisted"]
-NATIVE = ["twisted-cpp", "raw-epoll", "raw-uring", "asio", "libuv", "libevent"]
+SERVERS = ["twisted-cpp", "twisted-cpp-iouring", "raw-epoll", "raw-uring", "asio", "libuv", "libevent",
+           "twisted"]
+NATIVE = ["twisted-cpp", "twisted-cpp-iouring", "raw-epoll", "raw-uring", "asio", "libuv", "libevent"]
 
 
 # --baseline: another build of our own server (an earlier commit's), run as
@@ -70,6 +71,8 @@ def server_cmd(bin_dir, name, port):
         return [BASELINE["path"], str(port)]
     if name == "twisted":
         return ["/usr/bin/python3", os.path.join(HERE, "server_twisted.py"), str(port)]
+    if name == "twisted-cpp-iouring":  # ours on the io_uring backend
+        return [os.path.join(bin_dir, "echo_server_twisted"), str(port), "iouring"]
     return [os.path.join(bin_dir, "echo_server_" + name.replace("-", "_").replace("twisted_cpp", "twisted")), str(port)]
 
 

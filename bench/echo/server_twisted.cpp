@@ -1,6 +1,7 @@
 // twisted-cpp's echo server, written as a user would: a Protocol, a Factory,
-// listenTCP, on the epoll reactor.
-//   server_twisted PORT      (127.0.0.1, backlog 1024; SIGTERM exits 0)
+// listenTCP, on the epoll reactor (or the backend named).
+//   server_twisted PORT [select|poll|epoll|iouring]
+//                            (127.0.0.1, backlog 1024; SIGTERM exits 0)
 #include <cstdio>
 #include <string>
 
@@ -19,8 +20,8 @@ class Echo : public twisted::Protocol {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 2) return 2;
-  twisted::Reactor reactor(twisted::Backend::Epoll);
+  if (argc != 2 && argc != 3) return 2;
+  twisted::Reactor reactor(argc == 3 ? twisted::backendFromName(argv[2]) : twisted::Backend::Epoll);
   reactor.listenTCP(std::stoi(argv[1]), twisted::Factory::forProtocol<Echo>(), 1024, "127.0.0.1");
   std::printf("READY\n");
   std::fflush(stdout);

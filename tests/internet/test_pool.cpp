@@ -6,9 +6,11 @@
 #include <cstring>
 #include <set>
 #include <stdexcept>
+#include <thread>
 #include <vector>
 
 #include "internet/memory/connection_pool.hpp"
+#include "internet/memory/thread_cache.hpp"
 #include "twisted/internet/protocol.hpp"
 #include "twisted/testing/accumulating_protocol.hpp"
 
@@ -173,6 +175,83 @@ TEST(ConnectionPoolTest, ABlockIsReturnedWhenTheConstructorThrows) {
   }
   EXPECT_EQ(reinterpret_cast<std::uintptr_t>(ok) % 64, 0u);
   delete ok;
+}
+
+// ---- ThreadCache: a thread's blocks in front of the pool ----------------------
+
+TEST(ThreadCacheTest, AllocatingAndFreeingOnOneThreadTakesTheLockOnlyPerBatch) {
+  BlockPool pool;
+  detail::ThreadCache cache;
+  // Warm: one refill per size.
+  for (std::size_t size : {64u, 200u, 2048u, 16384u})
+    cache.deallocate(pool, cache.allocate(pool, size, 64), size, 64);
+  std::size_t locked = pool.lockedCalls();
+  for (int i = 0; i < 10000; ++i) {
+    for (std::size_t size : {64u, 200u, 2048u, 16384u}) {
+      void* p = cache.allocate(pool, size, 64);
+      cache.deallocate(pool, p, size, 64);
+    }
+  }
+  EXPECT_EQ(pool.lockedCalls(), locked) << "a connection's churn on its own thread takes no lock";
+  cache.drain(pool);
+}
+
+TEST(ThreadCacheTest, RefillsAndGivesBackInBatchesAndKeepsAtMostItsLimit) {
+  BlockPool pool;
+  detail::ThreadCache cache;
+  std::size_t c = BlockPool::classOf(256);
+  std::uint32_t limit = detail::ThreadCache::limitOf(c), batch = detail::ThreadCache::batchOf(c);
+  ASSERT_EQ(limit, 64u);
+  ASSERT_EQ(batch, 32u);
+  std::vector<void*> blocks;
+  std::size_t before = pool.lockedCalls();
+  for (int i = 0; i < 320; ++i) blocks.push_back(cache.allocate(pool, 256, 64));
+  EXPECT_EQ(pool.lockedCalls() - before, 320u / batch) << "one lock per batch taken";
+  std::set<void*> distinct(blocks.begin(), blocks.end());
+  EXPECT_EQ(distinct.size(), blocks.size());
+  before = pool.lockedCalls();
+  for (void* p : blocks) {
+    cache.deallocate(pool, p, 256, 64);
+    EXPECT_LE(cache.cached(), limit);
+  }
+  // 320 freed: the cache gives back what is beyond half its limit each
+  // time it passes its limit, so about one lock per batch.
+  std::size_t locks = pool.lockedCalls() - before;
+  EXPECT_GE(locks, 320u / (limit + 1));
+  EXPECT_LE(locks, 320u / batch);
+  EXPECT_EQ(cache.cached() + pool.freeBlocks(), 320u) << "nothing lost";
+  cache.drain(pool);
+  EXPECT_EQ(cache.cached(), 0u);
+  EXPECT_EQ(pool.freeBlocks(), 320u);
+}
+
+TEST(ThreadCacheTest, TheLargestBlocksAreKeptTwoAtATime) {
+  EXPECT_EQ(detail::ThreadCache::limitOf(BlockPool::classOf(BlockPool::kLargest)), 2u);
+  EXPECT_EQ(detail::ThreadCache::batchOf(BlockPool::classOf(BlockPool::kLargest)), 1u);
+  BlockPool pool;
+  detail::ThreadCache cache;
+  void* big[3];
+  for (void*& p : big) p = cache.allocate(pool, BlockPool::kLargest, 64);
+  for (void* p : big) cache.deallocate(pool, p, BlockPool::kLargest, 64);
+  EXPECT_LE(cache.cached(), 2u);
+  void* huge = cache.allocate(pool, BlockPool::kLargest + 1, 64);  // beyond the pool: operator new
+  EXPECT_FALSE(pool.owns(huge));
+  cache.deallocate(pool, huge, BlockPool::kLargest + 1, 64);
+  cache.drain(pool);
+}
+
+TEST(ConnectionPoolTest, EachThreadHasItsCacheDrainedWhenItEnds) {
+  if (!connectionPoolEnabled()) GTEST_SKIP() << "sanitizer builds use operator new";
+  std::size_t cachedThere = 0;
+  std::size_t freeBefore = connectionPool().freeBlocks();
+  std::thread([&] {
+    std::vector<void*> blocks;
+    for (int i = 0; i < 10; ++i) blocks.push_back(allocateConnectionMemory(640, 64));
+    for (void* p : blocks) deallocateConnectionMemory(p, 640, 64);
+    cachedThere = detail::connectionPoolCachedHere();
+  }).join();
+  EXPECT_GE(cachedThere, 10u) << "freed into the thread's own cache";
+  EXPECT_GE(connectionPool().freeBlocks(), freeBefore + cachedThere) << "given back when it ended";
 }
 
 TEST(ConnectionPoolTest, PooledExceptInSanitizerBuilds) {

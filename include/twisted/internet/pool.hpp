@@ -21,8 +21,9 @@
 namespace twisted {
 
 /// The process's pool for connection objects: blocks of 64-byte steps,
-/// packed densely into 2 MiB regions advised as huge pages, thread-safe and
-/// safe across fork(). Sanitizer builds (ASan,
+/// packed densely into 2 MiB regions advised as huge pages, thread-safe
+/// (each thread allocates from and frees into a cache of its own, taking
+/// the pool's lock once per batch) and safe across fork(). Sanitizer builds (ASan,
 /// TSan) use plain operator new instead, so that a use after free of a
 /// transport is still caught; connectionPoolEnabled() tells which.
 void* allocateConnectionMemory(std::size_t size, std::size_t align);

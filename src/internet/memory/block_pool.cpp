@@ -62,7 +62,7 @@ void* BlockPool::allocate(std::size_t size, std::size_t align) {
     return ::operator new (size, std::align_val_t{align < kBlock ? kBlock : align});
   }
   std::size_t c = classOf(size);
-  std::lock_guard<std::mutex> lock(mutex_);
+  auto held = lock();
   if (FreeBlock* block = free_[c]) {
     free_[c] = block->next;
     return block;
@@ -77,15 +77,46 @@ void BlockPool::deallocate(void* p, std::size_t size, std::size_t align) noexcep
     return;
   }
   std::size_t c = classOf(size);
-  std::lock_guard<std::mutex> lock(mutex_);
+  auto held = lock();
   auto* block = static_cast<FreeBlock*>(p);
   block->next = free_[c];
   free_[c] = block;
 }
 
+BlockPool::FreeBlock* BlockPool::takeBatch(std::size_t c, std::size_t n) {
+  FreeBlock* head = nullptr;
+  auto held = lock();
+  for (std::size_t i = 0; i < n; ++i) {
+    FreeBlock* block = free_[c];
+    if (block) {
+      free_[c] = block->next;
+    } else {
+      block = static_cast<FreeBlock*>(carve(classSize(c)));
+    }
+    block->next = head;
+    head = block;
+  }
+  return head;
+}
+
+void BlockPool::giveBatch(std::size_t c, FreeBlock* head, FreeBlock* tail) noexcept {
+  auto held = lock();
+  tail->next = free_[c];
+  free_[c] = head;
+}
+
+std::size_t BlockPool::freeBlocks() const {
+  auto held = lock();
+  std::size_t n = 0;
+  for (FreeBlock* list : free_) {
+    for (FreeBlock* b = list; b; b = b->next) ++n;
+  }
+  return n;
+}
+
 bool BlockPool::owns(const void* p) const {
   auto at = reinterpret_cast<std::uintptr_t>(p);
-  std::lock_guard<std::mutex> lock(mutex_);
+  auto held = lock();
   for (char* region : regions_) {
     auto start = reinterpret_cast<std::uintptr_t>(region);
     if (at >= start && at < start + kRegion) return true;
@@ -94,7 +125,7 @@ bool BlockPool::owns(const void* p) const {
 }
 
 std::size_t BlockPool::regions() const {
-  std::lock_guard<std::mutex> lock(mutex_);
+  auto held = lock();
   return regions_.size();
 }
 

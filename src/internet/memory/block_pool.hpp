@@ -2,6 +2,7 @@
 // allocator behind the connection pool (twisted/internet/pool.hpp says why).
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <mutex>
 #include <vector>
@@ -15,7 +16,9 @@ namespace twisted::detail {
 /// are aligned to 64; a freed block goes back to the free list of its size
 /// and is reused first. Regions are kept until the pool is
 /// destroyed: after a peak of connections the memory stays for the next.
-/// Thread-safe: a transport or protocol may be released on any thread.
+/// Thread-safe: a transport or protocol may be released on any thread. The
+/// process's pool sits behind a ThreadCache per thread, so that a thread
+/// takes this lock once per batch of blocks, not once per block.
 class BlockPool {
  public:
   static constexpr std::size_t kRegion = std::size_t{2} << 20;
@@ -52,17 +55,34 @@ class BlockPool {
     return size <= kLargest && align <= kBlock;
   }
 
- private:
-  // 32 classes of 64-byte steps, then 4 KiB ... 256 KiB.
+  // ---- for ThreadCache (thread_cache.hpp): whole batches per lock ----------
+  /// 32 classes of 64-byte steps, then 4 KiB ... 256 KiB.
   static constexpr std::size_t kClasses = kSmall / kBlock + 7;
+  /// The class of a size the pool serves, and the size of a class.
   static std::size_t classOf(std::size_t size);
   static std::size_t classSize(std::size_t c);
+  /// A free block, linked through its first bytes.
   struct FreeBlock {
     FreeBlock* next;
   };
+  /// `n` blocks of class `c` linked into a list, taking the lock once.
+  FreeBlock* takeBatch(std::size_t c, std::size_t n);
+  /// Returns the linked blocks `head` ... `tail` of class `c`, taking the lock once.
+  void giveBatch(std::size_t c, FreeBlock* head, FreeBlock* tail) noexcept;
+  /// How many times the lock has been taken (diagnostics and tests).
+  std::size_t lockedCalls() const { return lockedCalls_.load(std::memory_order_relaxed); }
+  /// How many free blocks the pool's own lists hold (not those cached by threads).
+  std::size_t freeBlocks() const;
+
+ private:
   void* carve(std::size_t bytes);
+  std::unique_lock<std::mutex> lock() const {
+    lockedCalls_.fetch_add(1, std::memory_order_relaxed);
+    return std::unique_lock<std::mutex>(mutex_);
+  }
 
   mutable std::mutex mutex_;
+  mutable std::atomic<std::size_t> lockedCalls_{0};
   FreeBlock* free_[kClasses] = {};
   char* next_ = nullptr;  // bump pointer in the newest region
   char* end_ = nullptr;

@@ -11,7 +11,10 @@
 
 #include <pthread.h>
 
+#include <cstdint>
+
 #include "../sanitizers.hpp"
+#include "thread_cache.hpp"
 
 namespace twisted {
 
@@ -43,11 +46,44 @@ void unlockAfterFork() {
 [[gnu::constructor]] void registerForkHandlers() {
   ::pthread_atfork(lockForFork, unlockAfterFork, unlockAfterFork);
 }
+
+// Each thread's cache in front of the pool: constant-initialized and
+// trivially destructible, so reaching it is one thread-local access with no
+// guard. Its blocks go back to the pool when the thread ends (Drainer, made
+// on the thread's first allocation); what is freed after that, by a later
+// thread-local destructor or a static one, goes to the pool directly. A
+// child of fork() has the forking thread's cache, whole (that thread was not
+// inside the pool: the fork handlers hold its lock), and none of the
+// others': their blocks are lost to the child, not corrupted.
+enum class CacheState : std::uint8_t { New, Live, Ended };
+struct ThreadState {
+  detail::ThreadCache cache;
+  CacheState state = CacheState::New;
+};
+constinit thread_local ThreadState t_thread;
+
+struct Drainer {
+  ~Drainer() {
+    t_thread.cache.drain(g_process.pool);
+    t_thread.state = CacheState::Ended;
+  }
+};
+
+[[gnu::cold, gnu::noinline]] void startCache() {
+  static thread_local Drainer drainer;
+  (void)&drainer;
+  t_thread.state = CacheState::Live;
+}
 }  // namespace
 
 void* allocateConnectionMemory(std::size_t size, std::size_t align) {
   if constexpr (kPooled) {
-    return g_process.pool.allocate(size, align);
+    ThreadState& t = t_thread;
+    if (t.state != CacheState::Live) [[unlikely]] {
+      if (t.state == CacheState::Ended) return g_process.pool.allocate(size, align);
+      startCache();
+    }
+    return t.cache.allocate(g_process.pool, size, align);
   } else {
     return ::operator new (size, std::align_val_t{align});
   }
@@ -55,7 +91,14 @@ void* allocateConnectionMemory(std::size_t size, std::size_t align) {
 
 void deallocateConnectionMemory(void* p, std::size_t size, std::size_t align) noexcept {
   if constexpr (kPooled) {
-    g_process.pool.deallocate(p, size, align);
+    ThreadState& t = t_thread;
+    if (t.state != CacheState::Live) [[unlikely]] {
+      // A thread that never allocated frees into its cache only once it
+      // has one; until then, and after it ended, into the pool.
+      g_process.pool.deallocate(p, size, align);
+      return;
+    }
+    t.cache.deallocate(g_process.pool, p, size, align);
   } else {
     ::operator delete (p, std::align_val_t{align});
   }
@@ -68,6 +111,9 @@ bool connectionPoolEnabled() {
 namespace detail {
 const BlockPool& connectionPool() {
   return g_process.pool;
+}
+std::size_t connectionPoolCachedHere() {
+  return t_thread.cache.cached();
 }
 }  // namespace detail
 

@@ -11,6 +11,8 @@ namespace twisted::detail {
 
 /// The pool behind allocateConnectionMemory (for tests and diagnostics).
 const BlockPool& connectionPool();
+/// How many free blocks the calling thread's cache holds.
+std::size_t connectionPoolCachedHere();
 
 }  // namespace twisted::detail
 
