@@ -18,6 +18,7 @@
 #include "twisted/internet/protocol.hpp"
 #include "twisted/internet/react.hpp"
 #include "twisted/internet/reactor.hpp"
+#include "twisted/internet/reactor_group.hpp"
 #include "twisted/internet/reactor_tcp.hpp"
 #include "twisted/internet/reactor_unix.hpp"
 #include "twisted/internet/reconnecting.hpp"

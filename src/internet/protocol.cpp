@@ -26,12 +26,15 @@ std::shared_ptr<Protocol> Factory::buildProtocol(const Address& addr) {
 }
 
 void Factory::doStart() {
-  if (numPorts_++ == 0) startFactory();
+  if (numPorts_.fetch_add(1, std::memory_order_acq_rel) == 0) startFactory();
 }
 
 void Factory::doStop() {
-  if (numPorts_ == 0) return;  // unbalanced: ignore, as Twisted does
-  if (--numPorts_ == 0) stopFactory();
+  int n = numPorts_.load(std::memory_order_acquire);
+  do {
+    if (n == 0) return;  // unbalanced: ignore, as Twisted does
+  } while (!numPorts_.compare_exchange_weak(n, n - 1, std::memory_order_acq_rel));
+  if (n == 1) stopFactory();
 }
 
 }  // namespace twisted

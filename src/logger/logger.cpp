@@ -4,6 +4,18 @@
 
 namespace twisted::logger {
 
+namespace {
+thread_local std::string t_system;
+}  // namespace
+
+void setThreadLogSystem(std::string system) {
+  t_system = std::move(system);
+}
+
+const std::string& threadLogSystem() {
+  return t_system;
+}
+
 Logger::Logger(std::string logNamespace, LogPublisher* publisher)
     : namespace_(std::move(logNamespace)),
       publisher_(publisher ? publisher : &globalLogPublisher()) {}
@@ -18,6 +30,7 @@ void Logger::emit(LogLevel level, std::string format, Fields fields,
       std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
   event.fields.assign(fields.begin(), fields.end());
   event.failure = std::move(failure);
+  event.system = t_system;
   publisher_->publish(event);
 }
 

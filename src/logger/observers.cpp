@@ -28,6 +28,11 @@ LogObserver serialized(std::string (*render)(const LogEvent&), Write write) {
 
 std::string formatEventAsText(const LogEvent& event) {
   std::string line = timestamp(event.time);
+  if (!event.system.empty()) {
+    line += " [";
+    line += event.system;
+    line += ']';
+  }
   line += " [";
   line += event.logNamespace.empty() ? "-" : event.logNamespace;
   line += '#';
@@ -53,6 +58,10 @@ std::string eventAsJson(const LogEvent& event) {
   appendJsonString(out, event.format);
   out += ",\"log_text\":";
   appendJsonString(out, formatEvent(event));
+  if (!event.system.empty()) {
+    out += ",\"log_system\":";
+    appendJsonString(out, event.system);
+  }
   for (const LogField& f : event.fields) {
     out += ',';
     appendJsonString(out, f.name);

@@ -88,6 +88,30 @@ TEST(Logger, JsonObserverWritesOneEscapedObjectPerLine) {
   EXPECT_NE(line.find("\"n\":7"), std::string::npos);
 }
 
+TEST(Logger, ANamedThreadsEventsCarryItsSystem) {
+  LogPublisher publisher;
+  std::ostringstream text, json;
+  publisher.addObserver(textFileLogObserver(text));
+  publisher.addObserver(jsonFileLogObserver(json));
+  Logger log("ns", &publisher);
+  std::thread([&] {
+    setThreadLogSystem("worker-2");
+    log.info("from a worker");
+  }).join();
+  log.info("from here");
+  EXPECT_EQ(threadLogSystem(), "") << "the name is the other thread's alone";
+  std::string lines = text.str();
+  EXPECT_NE(lines.find("[worker-2] [ns#info] from a worker"), std::string::npos) << lines;
+  std::string here = lines.substr(lines.find('\n') + 1);
+  EXPECT_NE(here.find(" [ns#info] from here"), std::string::npos) << lines;
+  EXPECT_EQ(here.find("[worker"), std::string::npos) << lines;
+  std::string objects = json.str();
+  std::string first = objects.substr(0, objects.find('\n'));
+  std::string second = objects.substr(first.size() + 1);
+  EXPECT_NE(first.find("\"log_system\":\"worker-2\""), std::string::npos) << first;
+  EXPECT_EQ(second.find("log_system"), std::string::npos) << second;
+}
+
 TEST(Logger, FilteringObserver) {
   LogPublisher publisher;
   Collect c;

@@ -13,6 +13,7 @@
 //   reactor.listenTCP(8000, twisted::Factory::forProtocol<Echo>());
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -107,8 +108,10 @@ class Factory {
   virtual void startFactory() {}
   /// Tear-down hook, run after the last one stopped using it.
   virtual void stopFactory() {}
-  /// How many ports/connectors are using the factory now.
-  int numPorts() const { return numPorts_; }
+  /// How many ports/connectors are using the factory now. Counted
+  /// atomically: the workers of a ReactorGroup start and stop their ports
+  /// of one factory on their own threads.
+  int numPorts() const { return numPorts_.load(std::memory_order_acquire); }
   /// The name log lines about this factory and its ports use.
   virtual std::string logPrefix() const { return "Factory"; }
   /// The clock the factory's connections run on, for protocols that
@@ -126,7 +129,7 @@ class Factory {
   ProtocolMaker protocol;
 
  private:
-  int numPorts_ = 0;
+  std::atomic<int> numPorts_{0};
 };
 
 /// Twisted's ServerFactory: the same as Factory.

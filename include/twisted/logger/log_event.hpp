@@ -77,6 +77,10 @@ struct LogEvent {
   double time = 0;                  ///< When it was emitted, in seconds since the Unix epoch.
   std::vector<LogField> fields;     ///< The named values, in the order given.
   std::optional<Failure> failure;   ///< The failure being logged, if any (Logger::failure).
+  /// Which part of the program emitted it (Twisted's log_system): the
+  /// emitting thread's name, set with setThreadLogSystem ("worker-1" on a
+  /// ReactorGroup's workers), else empty.
+  std::string system;
 
   /// The field called `name`, or nullptr.
   const LogValue* find(std::string_view name) const;

@@ -51,4 +51,10 @@ class Logger {
   LogPublisher* publisher_;
 };
 
+/// Names the calling thread in every event it emits from now on
+/// (LogEvent::system; empty: none). ReactorGroup names its workers so.
+void setThreadLogSystem(std::string system);
+/// The calling thread's name for its events (empty if it has none).
+const std::string& threadLogSystem();
+
 }  // namespace twisted::logger

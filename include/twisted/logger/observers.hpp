@@ -9,14 +9,15 @@
 
 namespace twisted::logger {
 
-/// One line per event: "2026-11-23T10:47:00+0000 [namespace#level] text",
+/// One line per event: "2026-11-23T10:47:00+0000 [namespace#level] text"
+/// ("... [worker-1] [namespace#level] text" when the event has a system),
 /// followed by an indented "Failure: type: message" line when the event
 /// carries a failure.
 std::string formatEventAsText(const LogEvent& event);
 
 /// One JSON object per event, on one line: log_time, log_level,
-/// log_namespace, log_format, log_text, every field by name, and
-/// log_failure {type, message} when there is one.
+/// log_namespace, log_format, log_text, log_system when the event has one,
+/// every field by name, and log_failure {type, message} when there is one.
 std::string eventAsJson(const LogEvent& event);
 
 /// Writes formatEventAsText lines to `out` (serialized; thread-safe).

@@ -1,0 +1,84 @@
+// ReactorGroup: a reactor per core. N reactors, each run by a thread of its
+// own, serving one listening address together. See docs/reactor.md,
+// "A reactor per core", and docs/architecture.md for who owns what.
+//
+//   twisted::ReactorGroup group(twisted::ReactorGroup::availableCores());
+//   group.listenTCP(8000, twisted::Factory::forProtocol<Echo>());
+//   group.run();  // until SIGINT/SIGTERM or group.stop()
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "twisted/internet/backend.hpp"
+#include "twisted/internet/interfaces.hpp"
+#include "twisted/internet/protocol.hpp"
+#include "twisted/internet/reactor.hpp"
+
+namespace twisted {
+
+/// N reactors ("workers") on N threads. Each worker owns the connections it
+/// accepts: the factory's buildProtocol, the protocol and every callback of
+/// the connection run on that worker's thread. A factory given to the group
+/// is shared by every worker, so its buildProtocol is called from several
+/// threads at once: Factory::forProtocol's is safe, a factory of your own
+/// must be too (its counters atomic, or one per worker). Work moves between
+/// workers with worker(i).callFromThread.
+class ReactorGroup {
+ public:
+  /// `workers` reactors (at least 1) on `backend`. Throws as Reactor's
+  /// constructor does (error::UnknownBackend) and std::invalid_argument
+  /// for fewer than 1.
+  explicit ReactorGroup(int workers, Backend backend = Backend::Default);
+  /// Destroys the workers' reactors; call it after run() has returned.
+  ~ReactorGroup();
+  ReactorGroup(const ReactorGroup&) = delete;
+  ReactorGroup& operator=(const ReactorGroup&) = delete;
+
+  /// How many cores this process may run on (its CPU affinity), at least 1:
+  /// the usual number of workers (`twist --workers auto`).
+  static int availableCores();
+
+  /// How many workers.
+  int size() const { return static_cast<int>(workers_.size()); }
+  /// Worker `i`'s reactor (0 ≤ i < size()). Before run(), and after it
+  /// returned, any thread may use it; while it runs, other threads reach
+  /// it only through callFromThread.
+  Reactor& worker(int i) { return *workers_.at(static_cast<std::size_t>(i)); }
+  /// The name worker `i`'s log events carry (LogEvent::system): "worker-1"
+  /// for worker 0, and so on.
+  static std::string workerName(int i);
+
+  /// Listens on `port` (0: one the kernel picks, the same for every worker)
+  /// of `interface` (a numeric IPv4 or IPv6 address; "" is 0.0.0.0) with a
+  /// socket per worker, each bound with SO_REUSEPORT: the kernel spreads
+  /// new connections over the workers by a hash of their addresses, and a
+  /// worker accepts only from its own socket. Call it before run(). Returns
+  /// each worker's port, in worker order; stopListening on all of them (as
+  /// stop() does) stops the address being served.
+  /// @throws error::CannotListenError (the address in use without
+  ///   SO_REUSEPORT, not an address of this machine, a bad `interface`),
+  ///   having closed every socket it made.
+  std::vector<std::shared_ptr<IListeningPort>> listenTCP(int port, std::shared_ptr<Factory> factory,
+                                                         int backlog = 50,
+                                                         const std::string& interface = "");
+
+  /// Runs worker 0 on the calling thread (installing the signal handlers if
+  /// asked: SIGINT and SIGTERM stop the whole group) and every other worker
+  /// on a thread of its own, and returns once all have stopped. A worker
+  /// that stops, by stop() or by itself, stops the group. Run a group once.
+  void run(bool installSignalHandlers = true);
+
+  /// Stops every worker, from any thread, before or during run(): each one
+  /// fires its shutdown event, stops listening, and ends each of its
+  /// connections with connectionLost (Reactor::stop), on its own thread.
+  void stop();
+
+ private:
+  std::vector<std::unique_ptr<Reactor>> workers_;
+  std::atomic<bool> stopping_{false};
+};
+
+}  // namespace twisted
