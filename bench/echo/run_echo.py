@@ -15,6 +15,11 @@ one peer at the same time on core 1 under one paced client and compare
 their CPU over the same window. --syscalls counts system calls per message
 with `strace -c -f`; --callgrind counts user-space instructions per message
 with valgrind (the difference of two runs, so start-up cancels out).
+
+twisted-cpp-iouring is ours on the io_uring backend. Beyond the default
+list, twisted-cpp-1w and twisted-cpp-2w are ours as a ReactorGroup of 1 or
+2 workers (epoll), which may run on cores 0 and 1, the client's core too:
+compare those two with each other, not with the servers pinned to core 1.
 """
 import argparse
 import json
@@ -73,6 +78,8 @@ def server_cmd(bin_dir, name, port):
         return ["/usr/bin/python3", os.path.join(HERE, "server_twisted.py"), str(port)]
     if name == "twisted-cpp-iouring":  # ours on the io_uring backend
         return [os.path.join(bin_dir, "echo_server_twisted"), str(port), "iouring"]
+    if name in ("twisted-cpp-1w", "twisted-cpp-2w"):  # a ReactorGroup of 1 or 2 workers
+        return [os.path.join(bin_dir, "echo_server_twisted"), str(port), "epoll", name[-2]]
     return [os.path.join(bin_dir, "echo_server_" + name.replace("-", "_").replace("twisted_cpp", "twisted")), str(port)]
 
 
@@ -102,9 +109,15 @@ def rss_kib(pid):
     return 0
 
 
+# Servers that may use every core (a ReactorGroup): pinned to cores 0 and 1,
+# the client's core too, so compare them with each other (the 1-worker
+# group beside the 2-worker one), not with the servers pinned to core 1.
+ALL_CORES = ("twisted-cpp-1w", "twisted-cpp-2w")
+
+
 class Server:
-    def __init__(self, cmd, wrap=()):
-        self.proc = subprocess.Popen(["taskset", "-c", "1", *wrap, *cmd], stdout=subprocess.PIPE,
+    def __init__(self, cmd, wrap=(), cores="1"):
+        self.proc = subprocess.Popen(["taskset", "-c", cores, *wrap, *cmd], stdout=subprocess.PIPE,
                                      stderr=subprocess.DEVNULL, text=True)
         line = self.proc.stdout.readline()
         if line.strip() != "READY":
@@ -134,7 +147,7 @@ def client(bin_dir, port, args):
 
 def run_load(bin_dir, name, case, opts):
     port = free_port()
-    srv = Server(server_cmd(bin_dir, name, port))
+    srv = Server(server_cmd(bin_dir, name, port), cores="0,1" if name in ALL_CORES else "1")
     try:
         c = CASES[case]
         if "idle" in c:

@@ -69,7 +69,7 @@ struct Drainer {
   }
 };
 
-[[gnu::cold, gnu::noinline]] void startCache() {
+[[maybe_unused, gnu::cold, gnu::noinline]] void startCache() {  // unused when not pooled
   static thread_local Drainer drainer;
   (void)&drainer;
   t_thread.state = CacheState::Live;
