@@ -23,7 +23,8 @@ class Echo : public twisted::Protocol {
 
 int main(int argc, char** argv) {
   if (argc < 2 || argc > 4) return 2;
-  twisted::Backend backend = argc >= 3 ? twisted::backendFromName(argv[2]) : twisted::Backend::Epoll;
+  twisted::Backend backend =
+      argc >= 3 ? twisted::backendFromName(argv[2]) : twisted::Backend::Epoll;
   if (argc == 4) {
     twisted::ReactorGroup group(std::stoi(argv[3]), backend);
     group.listenTCP(std::stoi(argv[1]), twisted::Factory::forProtocol<Echo>(), 1024, "127.0.0.1");
