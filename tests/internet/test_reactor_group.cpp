@@ -200,8 +200,11 @@ TEST_P(GroupTest, StopEndsEveryWorkersConnectionsWithConnectionLost) {
 
 TEST_P(GroupTest, AStopBeforeRunEndsTheRunAtOnce) {
   ReactorGroup group(3, GetParam());
+  std::atomic<int> started{0};
+  for (int i = 0; i < group.size(); ++i) group.worker(i).callWhenRunning([&] { ++started; });
   group.stop();
   group.run(false);  // returns: every worker runs one turn and stops
+  EXPECT_EQ(started.load(), group.size()) << "each worker ran, then stopped";
   for (int i = 0; i < group.size(); ++i) EXPECT_FALSE(group.worker(i).running());
 }
 

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "../errno_text.hpp"
 #include "twisted/internet/defer_helpers.hpp"
 #include "twisted/internet/error.hpp"
 #include "twisted/internet/reactor.hpp"
@@ -25,11 +26,6 @@ const logger::Logger& log() {
   return instance;
 }
 }  // namespace
-
-std::string datagramErrnoText(int err) {
-  char buf[256];
-  return ::strerror_r(err, buf, sizeof buf);  // GNU: the message, maybe not in buf
-}
 
 struct DatagramPort::Receive {
   static constexpr std::size_t kLine = 64;
@@ -135,7 +131,7 @@ IOResult DatagramPort::doRead() {
       // An error the kernel queued for the socket (an ICMP answer to an
       // earlier send): this read consumed it. Reported, and the port goes on.
       log().warn("{port}: receive failed: {error}",
-                 {{"port", logPrefix()}, {"error", datagramErrnoText(err)}});
+                 {{"port", logPrefix()}, {"error", errnoText(err)}});
       break;
     }
     readAny = true;
@@ -343,7 +339,7 @@ Failure DatagramPort::sendError(int err, std::size_t size) const {
   if (err == EMSGSIZE) {
     return Failure::of(error::MessageLengthError(std::to_string(size) + " bytes"));
   }
-  return Failure::of(error::DatagramSendError(datagramErrnoText(err), err));
+  return Failure::of(error::DatagramSendError(errnoText(err), err));
 }
 
 void DatagramPort::setWriting(bool on) {

@@ -158,7 +158,4 @@ class DatagramPort : public IReadWriteDescriptor,
   std::unique_ptr<Receive> receive_;
 };
 
-/// The message of an errno, thread-safe.
-std::string datagramErrnoText(int err);
-
 }  // namespace twisted::detail

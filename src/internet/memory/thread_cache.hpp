@@ -26,9 +26,10 @@ class ThreadCache {
     if (!BlockPool::serves(size, align)) [[unlikely]] {
       return pool.allocate(size, align);
     }
-    List& list = lists_[BlockPool::classOf(size)];
+    std::size_t c = BlockPool::classOf(size);
+    List& list = lists_[c];
     if (!list.head) [[unlikely]]
-      refill(pool, BlockPool::classOf(size));
+      refill(pool, c);
     BlockPool::FreeBlock* block = list.head;
     list.head = block->next;
     --list.count;

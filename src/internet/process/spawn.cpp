@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "../errno_text.hpp"
 #include "twisted/internet/error.hpp"
 
 // ThreadSanitizer turns vfork into fork (its runtime cannot follow a child
@@ -32,10 +33,7 @@ namespace twisted::process {
 
 namespace {
 
-std::string errnoText(int err) {
-  char buf[256];
-  return ::strerror_r(err, buf, sizeof buf);  // GNU: the message, maybe not in buf
-}
+using twisted::detail::errnoText;
 
 [[noreturn]] void cannotRun(const SpawnRequest& r, const std::string& file, int err) {
   std::string why = errnoText(err);

@@ -11,6 +11,7 @@
 #include <stdexcept>
 
 #include "../build_protocol.hpp"
+#include "../errno_text.hpp"
 #include "reserved_fd.hpp"
 #include "twisted/internet/backlog.hpp"
 #include "twisted/internet/defer_helpers.hpp"
@@ -24,11 +25,6 @@ namespace {
 const logger::Logger& log() {
   static const logger::Logger instance("twisted.internet.port");
   return instance;
-}
-
-std::string errnoText(int err) {
-  char buf[256];
-  return ::strerror_r(err, buf, sizeof buf);  // GNU: the message, maybe not in buf
 }
 
 // How long accepting pauses when the kernel cannot give us a descriptor or

@@ -72,6 +72,7 @@ int Port::bindAndListen(int backlog) {
   }
   int one = 1;
   ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (reusePort_) ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
   // An IPv6 port is IPv6 only, whatever net.ipv6.bindv6only says, so that
   // one port number can be listened on for each family (tcp:8000 and
   // tcp6:8000) as nginx and Go's "tcp6" do; on Debian's default (0) the

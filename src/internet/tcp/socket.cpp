@@ -14,12 +14,6 @@
 
 namespace twisted::tcp::detail {
 
-std::string errnoText(int err) {
-  char buf[256];
-  // GNU strerror_r returns the message (maybe not in buf).
-  return ::strerror_r(err, buf, sizeof buf);
-}
-
 int makeSocket(int family) {
   int fd = ::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) throw std::system_error(errno, std::generic_category(), "socket");

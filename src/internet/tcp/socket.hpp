@@ -5,13 +5,13 @@
 #include <string>
 #include <string_view>
 
+#include "../errno_text.hpp"
 #include "twisted/internet/address.hpp"
 #include "twisted/python/failure.hpp"
 
 namespace twisted::tcp::detail {
 
-/// strerror(err), thread-safe.
-std::string errnoText(int err);
+using twisted::detail::errnoText;
 /// A new non-blocking, close-on-exec stream socket. @throws std::system_error
 int makeSocket(int family);
 /// The failure for a connect() error number, as Twisted's getConnectError

@@ -125,6 +125,12 @@ class Port final : public twisted::detail::StreamPort {
   Port(Reactor& reactor, twisted::detail::AdoptedSocket socket, std::shared_ptr<Factory> factory);
 
   Address getHost() const override;
+  /// Binds with SO_REUSEPORT too (before startListening): a ReactorGroup's
+  /// workers each listen on one address so, the kernel spreading new
+  /// connections over their sockets.
+  void setReusePort() { reusePort_ = true; }
+  /// The port number bound (port 0 resolved), once listening.
+  int realPort() const { return realPort_; }
 
  protected:
   int bindAndListen(int backlog) override;
@@ -145,6 +151,7 @@ class Port final : public twisted::detail::StreamPort {
   // has nothing to bind again once stopped.
   std::optional<twisted::detail::AdoptedSocket> adopted_;
   bool isAdopted_ = false;
+  bool reusePort_ = false;
 };
 
 /// The client side of a connection (Twisted's tcp.Client): resolves,

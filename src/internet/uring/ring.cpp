@@ -10,13 +10,10 @@
 #include <fstream>
 #include <system_error>
 
+#include "../errno_text.hpp"
+
 namespace twisted::detail::uring {
 namespace {
-
-std::string errnoText(int err) {
-  char buf[128];
-  return ::strerror_r(err, buf, sizeof buf);  // GNU: the message, maybe not in buf
-}
 
 // Why io_uring_setup said no, with the usual reason for each answer.
 std::string setupRefusal(int err) {
