@@ -46,8 +46,26 @@ int Reactor::Impl::findFd(const IFileDescriptor& d) const {
 
 void Reactor::Impl::setMask(int fd, Slot& slot, unsigned mask) {
   if (mask == slot.mask) return;
-  poller->update(fd, slot.mask, mask);  // throws before anything changed
+  unsigned extra = slot.exclusive ? detail::kExclusive : 0u;
+  // Throws before anything changed.
+  poller->update(fd, slot.mask ? slot.mask | extra : 0u, mask ? mask | extra : 0u);
   slot.mask = mask;
+  if (mask == 0) slot.exclusive = false;  // the next user of the number is not
+}
+
+void detail::ReactorTransportHost::addExclusiveReader(std::shared_ptr<IReadDescriptor> reader) {
+  if (!reader) throw std::invalid_argument("addReader(nullptr)");
+  Reactor::Impl& im = impl_;
+  Reactor::Impl::Slot& slot = im.slotFor(reader->fileno());
+  // Only a first registration can be exclusive (epoll's rule).
+  bool marked = slot.mask == 0 && !slot.exclusive;
+  if (marked) slot.exclusive = true;
+  try {
+    reactor_.addReader(std::move(reader));
+  } catch (...) {
+    if (marked && slot.mask == 0) slot.exclusive = false;
+    throw;
+  }
 }
 
 void Reactor::addReader(std::shared_ptr<IReadDescriptor> reader) {

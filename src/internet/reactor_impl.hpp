@@ -49,15 +49,18 @@ class Waker final : public IReadDescriptor {
 /// What the reactor offers its transports (stream/transport_host.hpp).
 class ReactorTransportHost final : public TransportHost {
  public:
-  ReactorTransportHost(Reactor& reactor, ReadArena& arena) : reactor_(reactor), arena_(arena) {}
+  ReactorTransportHost(Reactor& reactor, Reactor::Impl& impl, ReadArena& arena)
+      : reactor_(reactor), impl_(impl), arena_(arena) {}
   IReactorFDSet& fdset() override { return reactor_; }
   IReactorTime& clock() override { return reactor_; }
   void track(std::shared_ptr<IFileDescriptor> d) override { reactor_.track(std::move(d)); }
   void untrack(const IFileDescriptor& d) override { reactor_.untrack(d); }
   ReadArena& readArena() override { return arena_; }
+  void addExclusiveReader(std::shared_ptr<IReadDescriptor> reader) override;  // reactor_fdset.cpp
 
  private:
   Reactor& reactor_;
+  Reactor::Impl& impl_;
   ReadArena& arena_;
 };
 }  // namespace detail
@@ -81,6 +84,9 @@ struct alignas(64) Reactor::Impl final {
     std::shared_ptr<IReadDescriptor> reader;
     std::shared_ptr<IWriteDescriptor> writer;
     bool internal = false;  // the waker: hidden from getReaders/removeAll
+    // Wake one of the reactors waiting on this file (kExclusive): set by
+    // addExclusiveReader, cleared when the fd is no longer watched.
+    bool exclusive = false;
   };
 
   // ---- hot: what a turn of the loop reads, first and together
@@ -140,7 +146,7 @@ struct alignas(64) Reactor::Impl final {
 
   // ---- cold
   Reactor& self;
-  detail::ReactorTransportHost transportHost{self, readArena};
+  detail::ReactorTransportHost transportHost{self, *this, readArena};
   Backend backend;
   detail::SystemEvents events;
   bool stopped = true;

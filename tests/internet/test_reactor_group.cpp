@@ -1,15 +1,23 @@
 // ReactorGroup: workers on their own threads serving one address with
-// SO_REUSEPORT, each connection owned by the worker that accepted it, one
-// factory shared, a stop that ends every worker's connections. On every
-// backend; label threads (TSan).
+// SO_REUSEPORT or one shared socket, each connection owned by the worker
+// that accepted it, one factory shared, a stop that ends every worker's
+// connections, the TCP ports of shareTCPPorts. On every backend; label
+// threads (TSan).
 #include "twisted/internet/reactor_group.hpp"
 
 #include <netinet/in.h>
+#include <pthread.h>
 #include <sched.h>
+#include <signal.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -102,6 +110,20 @@ void expectNothingLeft(const testing::Janitor& janitor, ReactorGroup& group) {
   }
 }
 
+// Stops the group `server` runs, waits for it, and checks nothing is left.
+void stopAndCheck(ReactorGroup& group, std::thread& server, const testing::Janitor& janitor) {
+  group.stop();
+  server.join();
+  expectNothingLeft(janitor, group);
+}
+
+// Every client's connection made and lost, each on its worker's thread.
+void expectEachServedOnItsWorker(const Tally& tally, int clients) {
+  EXPECT_EQ(tally.made.load(), clients);
+  EXPECT_EQ(tally.lost.load(), clients);
+  EXPECT_EQ(tally.onAnotherThread.load(), 0) << "a connection stays on its worker's thread";
+}
+
 // Runs `reactor` until it stops, failing the test after a generous bound.
 void runBounded(Reactor& reactor, double bound = 60) {
   bool timedOut = false;
@@ -112,6 +134,28 @@ void runBounded(Reactor& reactor, double bound = 60) {
   reactor.run(false);
   if (guard.active()) guard.cancel();
   EXPECT_FALSE(timedOut) << "not done within " << bound << " s";
+}
+
+// Connects `count` clients to `port`, each sending "hello" and closing once
+// it has the echo; returns how many were echoed.
+int echoClients(Backend backend, int port, int count) {
+  Reactor client(backend);
+  int echoed = 0, closed = 0;
+  for (int i = 0; i < count; ++i) {
+    auto c = std::make_shared<Client>();
+    c->onEcho = [&](Client& self) {
+      ++echoed;
+      self.transport->loseConnection();
+    };
+    c->onLost = [&](Client&) {
+      if (++closed == count) client.stop();
+    };
+    client.connectTCP(
+        "127.0.0.1", port,
+        std::make_shared<ClientFactory>([c]() -> std::shared_ptr<Protocol> { return c; }));
+  }
+  runBounded(client);
+  return echoed;
 }
 
 TEST_P(GroupTest, EveryConnectionIsServedOnTheWorkerThatAcceptedIt) {
@@ -127,32 +171,12 @@ TEST_P(GroupTest, EveryConnectionIsServedOnTheWorkerThatAcceptedIt) {
     EXPECT_EQ(factory->numPorts(), 2);
     std::thread server([&] { group.run(false); });
 
-    Reactor client(GetParam());
-    int echoed = 0, closed = 0;
-    for (int i = 0; i < kClients; ++i) {
-      auto c = std::make_shared<Client>();
-      c->onEcho = [&](Client& self) {
-        ++echoed;
-        self.transport->loseConnection();
-      };
-      c->onLost = [&](Client&) {
-        if (++closed == kClients) client.stop();
-      };
-      client.connectTCP(
-          "127.0.0.1", portOf(ports[0]),
-          std::make_shared<ClientFactory>([c]() -> std::shared_ptr<Protocol> { return c; }));
-    }
-    runBounded(client);
-    EXPECT_EQ(echoed, kClients);
-    group.stop();
-    server.join();
-    expectNothingLeft(janitor, group);
+    EXPECT_EQ(echoClients(GetParam(), portOf(ports[0]), kClients), kClients);
+    stopAndCheck(group, server, janitor);
   }
   EXPECT_EQ(janitor.leakedFds(), std::vector<std::string>{});
   EXPECT_EQ(tally.built.load(), kClients);
-  EXPECT_EQ(tally.made.load(), kClients);
-  EXPECT_EQ(tally.lost.load(), kClients);
-  EXPECT_EQ(tally.onAnotherThread.load(), 0) << "a connection stays on its worker's thread";
+  expectEachServedOnItsWorker(tally, kClients);
   EXPECT_EQ(tally.perThread.size(), 2u) << "the kernel spread 64 connections over both workers";
   EXPECT_EQ(tally.starts.load(), 1) << "a shared factory starts once";
   EXPECT_EQ(tally.stops.load(), 1) << "and stops once, when the last worker stops listening";
@@ -254,6 +278,139 @@ TEST_P(GroupTest, AnAddressInUseIsCannotListenErrorAndLeavesNothingOpen) {
   }
   ::close(holder);
   EXPECT_EQ(janitor.leakedFds(), std::vector<std::string>{});
+}
+
+TEST_P(GroupTest, ASharedSocketIsAcceptedByAWorkerThatIsFree) {
+  testing::Janitor janitor;
+  Tally tally;
+  auto factory = std::make_shared<TallyFactory>(tally);
+  constexpr int kClients = 32;
+  std::thread::id busyThread;
+  {
+    ReactorGroup group(2, GetParam());
+    auto ports =
+        group.listenTCP(0, factory, 128, "127.0.0.1", ReactorGroup::ListenMode::SharedSocket);
+    ASSERT_EQ(ports.size(), 2u);
+    EXPECT_EQ(portOf(ports[0]), portOf(ports[1])) << "one socket";
+    // Worker 0 is kept busy (inside a call, not waiting) until every client
+    // has its echo: with one shared socket the free worker takes them all,
+    // where SO_REUSEPORT would leave about half in the busy one's queue.
+    std::mutex mutex;
+    std::condition_variable cv;
+    bool release = false;
+    group.worker(0).callFromThread([&] {
+      busyThread = std::this_thread::get_id();
+      std::unique_lock lock(mutex);
+      cv.wait_for(lock, std::chrono::seconds(120), [&] { return release; });
+    });
+    std::thread server([&] { group.run(false); });
+    EXPECT_EQ(echoClients(GetParam(), portOf(ports[0]), kClients), kClients);
+    {
+      std::lock_guard lock(mutex);
+      release = true;
+    }
+    cv.notify_all();
+    stopAndCheck(group, server, janitor);
+  }
+  EXPECT_EQ(janitor.leakedFds(), std::vector<std::string>{});
+  expectEachServedOnItsWorker(tally, kClients);
+  EXPECT_EQ(tally.perThread.size(), 1u);
+  EXPECT_EQ(tally.perThread.count(busyThread), 0u) << "the busy worker accepted none";
+  EXPECT_EQ(tally.starts.load(), 1);
+  EXPECT_EQ(tally.stops.load(), 1);
+}
+
+// The events mask (hex) that /proc/self/fdinfo shows for `fd` in each epoll
+// instance of this process that watches it.
+std::vector<unsigned> epollMasksOf(int fd) {
+  std::vector<unsigned> masks;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) {
+    std::error_code ec;
+    auto target = std::filesystem::read_symlink(entry.path(), ec);
+    if (ec || target.string() != "anon_inode:[eventpoll]") continue;
+    std::ifstream info("/proc/self/fdinfo/" + entry.path().filename().string());
+    for (std::string line; std::getline(info, line);) {
+      int tfd = -1;
+      unsigned events = 0;
+      if (std::sscanf(line.c_str(), "tfd: %d events: %x", &tfd, &events) == 2 && tfd == fd) {
+        masks.push_back(events);
+      }
+    }
+  }
+  return masks;
+}
+
+TEST(ReactorGroupEpoll, ASharedSocketWakesOneWorkerPerConnection) {
+  ReactorGroup group(2, Backend::Epoll);
+  auto factory = Factory::forProtocol<Protocol>();
+  auto shared =
+      group.listenTCP(0, factory, 50, "127.0.0.1", ReactorGroup::ListenMode::SharedSocket);
+  for (const auto& port : shared) {
+    int fd = std::dynamic_pointer_cast<IFileDescriptor>(port)->fileno();
+    auto masks = epollMasksOf(fd);
+    ASSERT_EQ(masks.size(), 1u) << "fd " << fd;
+    EXPECT_NE(masks[0] & EPOLLEXCLUSIVE, 0u) << std::hex << masks[0];
+    EXPECT_NE(masks[0] & EPOLLIN, 0u) << std::hex << masks[0];
+  }
+  auto own = group.listenTCP(0, factory, 50, "127.0.0.1");  // ReusePort: no one else waits
+  for (const auto& port : own) {
+    auto masks = epollMasksOf(std::dynamic_pointer_cast<IFileDescriptor>(port)->fileno());
+    ASSERT_EQ(masks.size(), 1u);
+    EXPECT_EQ(masks[0] & EPOLLEXCLUSIVE, 0u) << std::hex << masks[0];
+  }
+  for (auto& p : shared) p->stopListening();
+  for (auto& p : own) p->stopListening();
+}
+
+TEST_P(GroupTest, SharedTCPPortsGiveEveryWorkerThePortsOfTheFirst) {
+  testing::Janitor janitor;
+  Tally tally;
+  auto factory = std::make_shared<TallyFactory>(tally);
+  constexpr int kClients = 64;
+  {
+    ReactorGroup group(3, GetParam());
+    group.shareTCPPorts();
+    // What a service made on each worker does: listen on tcp:0 twice.
+    std::vector<std::vector<int>> numbers(3);
+    for (int w = 0; w < group.size(); ++w) {
+      for (int rank = 0; rank < 2; ++rank) {
+        numbers[w].push_back(portOf(group.worker(w).listenTCP(0, factory, 128, "127.0.0.1")));
+      }
+    }
+    EXPECT_NE(numbers[0][0], numbers[0][1]) << "two ports";
+    EXPECT_EQ(numbers[1], numbers[0]) << "rank by rank, worker 0's numbers";
+    EXPECT_EQ(numbers[2], numbers[0]);
+    std::thread server([&] { group.run(false); });
+    EXPECT_EQ(echoClients(GetParam(), numbers[0][1], kClients), kClients);
+    stopAndCheck(group, server, janitor);
+  }
+  EXPECT_EQ(janitor.leakedFds(), std::vector<std::string>{});
+  expectEachServedOnItsWorker(tally, kClients);
+  EXPECT_EQ(tally.perThread.size(), 3u) << "the kernel spread 64 connections over 3 workers";
+  EXPECT_EQ(tally.starts.load(), 1);
+  EXPECT_EQ(tally.stops.load(), 1);
+}
+
+TEST_P(GroupTest, RunBlocksSigtermOnEveryThreadButTheCallers) {
+  ReactorGroup group(3, GetParam());
+  std::atomic<int> blocked{0}, told{0};
+  for (int i = 1; i < group.size(); ++i) {
+    group.worker(i).callWhenRunning([&] {
+      sigset_t mask;
+      ::pthread_sigmask(SIG_BLOCK, nullptr, &mask);
+      if (sigismember(&mask, SIGTERM) && sigismember(&mask, SIGINT)) ++blocked;
+      if (++told == group.size() - 1) group.stop();
+    });
+  }
+  bool callerBlocked = true;
+  group.worker(0).callWhenRunning([&] {
+    sigset_t mask;
+    ::pthread_sigmask(SIG_BLOCK, nullptr, &mask);
+    callerBlocked = sigismember(&mask, SIGTERM);
+  });
+  group.run(true);
+  EXPECT_EQ(blocked.load(), group.size() - 1) << "the other workers leave signals to the caller";
+  EXPECT_FALSE(callerBlocked);
 }
 
 TEST(ReactorGroupTest, AvailableCoresIsThisProcesssAffinity) {

@@ -173,6 +173,53 @@ TEST_P(HAProxyTwistTest, EchoesThroughSendProxyAndSendProxyV2) {
   EXPECT_NE(twist.waitForLine("does not start with a PROXY protocol header", kWaitMs), "");
 }
 
+// Beyond one machine's cores: several twist processes (each a reactor per
+// core) behind one HAProxy that balances over them, each told the client
+// by the PROXY protocol (docs/haproxy.md, "Several twist processes").
+TEST_P(HAProxyTwistTest, BalancesOverTwoTwistProcessesOfTwoWorkersEach) {
+  if (!haveHAProxy()) GTEST_SKIP() << kHAProxy << " is not installed (tools/install-deps test)";
+  ScratchDir dir;
+  std::vector<std::unique_ptr<BackgroundProgram>> twists;
+  std::string servers;
+  for (std::string name : {"a", "b"}) {
+    auto twist = std::make_unique<BackgroundProgram>(
+        std::vector<std::string>{kTwist, "--reactor", GetParam(), "--workers", "2", "echo",
+                                 "--listen", "haproxy:tcp:0:interface=127.0.0.1"},
+        true);
+    std::string line = twist->waitForLine("starting on", kWaitMs);
+    ASSERT_NE(line, "") << "twist " << name << " did not start";
+    ASSERT_NE(twist->waitForLine("running on 2 workers", kWaitMs), "") << name;
+    servers += "  server " + name + " 127.0.0.1:" + std::to_string(portFromLine(line)) +
+               " send-proxy-v2\n";
+    twists.push_back(std::move(twist));
+  }
+  std::vector<std::size_t> idle;
+  for (auto& t : twists) idle.push_back(openFdCount(t->pid()));
+  HAProxy haproxy(dir, "frontend lb\n  bind unix@" + dir.path("lb.sock") +
+                           "\n  default_backend twists\nbackend twists\n  balance roundrobin\n" +
+                           servers);
+  constexpr int kClients = 8;
+  std::vector<int> clients;
+  for (int i = 0; i < kClients; ++i) {
+    int fd = connectUnix(dir.path("lb.sock"), haproxy);
+    ASSERT_GE(fd, 0) << haproxy.log();
+    std::string message = "client " + std::to_string(i) + "\n";
+    sendAll(fd, message);
+    EXPECT_EQ(readExactly(fd, message.size(), kWaitMs), message) << haproxy.log();
+    clients.push_back(fd);
+  }
+  // Each connection is open in one twist or the other, and each has some.
+  std::size_t total = 0;
+  for (std::size_t i = 0; i < twists.size(); ++i) {
+    std::size_t held = openFdCount(twists[i]->pid()) - idle[i];
+    EXPECT_GE(held, 1u) << "twist " << i << " was given none";
+    total += held;
+  }
+  EXPECT_EQ(total, static_cast<std::size_t>(kClients)) << haproxy.log();
+  for (int fd : clients) ::close(fd);
+  for (auto& t : twists) EXPECT_EQ(t->stop(), 0);
+}
+
 // ---- an in-process server behind haproxy ----------------------------------------------
 
 // Answers each connection with the addresses it sees: "peer|host\n".

@@ -15,6 +15,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -252,6 +253,16 @@ class ScopedEnv {
 };
 
 /// The port in a "... starting on 127.0.0.1:40463" log line (-1: none).
+/// How many descriptors process `pid` has open (its /proc/PID/fd).
+inline std::size_t openFdCount(pid_t pid) {
+  std::size_t n = 0;
+  for ([[maybe_unused]] const auto& entry :
+       std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd")) {
+    ++n;
+  }
+  return n;
+}
+
 inline int portFromLine(const std::string& line) {
   auto colon = line.rfind(':');
   return colon == std::string::npos ? -1 : std::stoi(line.substr(colon + 1));

@@ -51,23 +51,49 @@ class ReactorGroup {
   /// for worker 0, and so on.
   static std::string workerName(int i);
 
+  /// How the workers share one listening address (listenTCP).
+  enum class ListenMode {
+    /// A socket per worker, each bound with SO_REUSEPORT: the kernel picks
+    /// the worker of each new connection by a hash of its addresses, so
+    /// connections spread evenly and no two workers ever wake for one;
+    /// but a connection hashed to a busy worker waits for that worker.
+    ReusePort,
+    /// One socket that every worker accepts from: whichever worker is free
+    /// takes the next connection. On epoll each connection wakes one
+    /// waiting worker (EPOLLEXCLUSIVE); select, poll and iouring wake
+    /// every waiting worker and one wins the accept (the others find
+    /// nothing), which is correct but costs a wakeup each.
+    SharedSocket,
+  };
+
   /// Listens on `port` (0: one the kernel picks, the same for every worker)
-  /// of `interface` (a numeric IPv4 or IPv6 address; "" is 0.0.0.0) with a
-  /// socket per worker, each bound with SO_REUSEPORT: the kernel spreads
-  /// new connections over the workers by a hash of their addresses, and a
-  /// worker accepts only from its own socket. Call it before run(). Returns
-  /// each worker's port, in worker order; stopListening on all of them (as
+  /// of `interface` (a numeric IPv4 or IPv6 address; "" is 0.0.0.0), served
+  /// by every worker as `mode` says. Call it before run(). Returns each
+  /// worker's port, in worker order; stopListening on all of them (as
   /// stop() does) stops the address being served.
-  /// @throws error::CannotListenError (the address in use without
-  ///   SO_REUSEPORT, not an address of this machine, a bad `interface`),
-  ///   having closed every socket it made.
+  /// @throws error::CannotListenError (the address in use, not an address
+  ///   of this machine, a bad `interface`), having closed every socket it
+  ///   made.
   std::vector<std::shared_ptr<IListeningPort>> listenTCP(int port, std::shared_ptr<Factory> factory,
                                                          int backlog = 50,
-                                                         const std::string& interface = "");
+                                                         const std::string& interface = "",
+                                                         ListenMode mode = ListenMode::ReusePort);
+
+  /// From now on every listenTCP called on a worker's reactor (and so every
+  /// tcp:, ssl: or haproxy:tcp: endpoint that a service made on the worker
+  /// listens on) binds with SO_REUSEPORT, so that the same service made on
+  /// each worker serves each of its addresses with all of them: what
+  /// `twist --workers N` does. A port 0 listened on by worker k > 0 takes
+  /// the number that worker 0's listenTCP of the same rank (its first,
+  /// second... call) bound, so start worker 0's service first. Other kinds
+  /// of port are not shared: a second worker's listenUNIX on the same path
+  /// fails (address in use). Call it before run().
+  void shareTCPPorts();
 
   /// Runs worker 0 on the calling thread (installing the signal handlers if
-  /// asked: SIGINT and SIGTERM stop the whole group) and every other worker
-  /// on a thread of its own, and returns once all have stopped. A worker
+  /// asked: SIGINT and SIGTERM stop the whole group, and are blocked on the
+  /// other workers' threads so that the calling thread handles them) and
+  /// every other worker on a thread of its own, and returns once all have stopped. A worker
   /// that stops, by stop() or by itself, stops the group. Run a group once.
   void run(bool installSignalHandlers = true);
 
@@ -79,6 +105,7 @@ class ReactorGroup {
  private:
   std::vector<std::unique_ptr<Reactor>> workers_;
   std::atomic<bool> stopping_{false};
+  bool sharing_ = false;
 };
 
 }  // namespace twisted

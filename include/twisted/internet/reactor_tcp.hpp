@@ -16,6 +16,10 @@ namespace twisted {
 class Factory;
 class ClientFactory;
 class Reactor;
+class ReactorGroup;
+namespace detail {
+class SharedTCPPorts;
+}
 
 /// Twisted's IReactorTCP on a Reactor (the only class that derives from
 /// it).
@@ -40,6 +44,12 @@ class ReactorTCP : public IReactorTCP {
   friend class Reactor;
   ReactorTCP() = default;
   ~ReactorTCP() override = default;
+
+  // Set by ReactorGroup::shareTCPPorts: every listenTCP binds with
+  // SO_REUSEPORT, a port 0 agreed with the group's first worker.
+  friend class ReactorGroup;
+  std::shared_ptr<detail::SharedTCPPorts> sharedPorts_;
+  int sharedWorker_ = 0;
 };
 
 }  // namespace twisted

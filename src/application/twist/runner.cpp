@@ -4,10 +4,12 @@
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <iostream>
 #include <optional>
 
@@ -18,6 +20,7 @@
 #include "twisted/internet/defer_helpers.hpp"
 #include "twisted/internet/endpoints.hpp"
 #include "twisted/internet/process_endpoints.hpp"
+#include "twisted/internet/reactor_group.hpp"
 #include "twisted/logger/logger.hpp"
 #include "twisted/logger/observers.hpp"
 #include "twisted/logger/publisher.hpp"
@@ -37,7 +40,29 @@ struct CommonOptions {
   std::string logFormat = "text";
   std::string logLevel = "info";
   std::string logFile = "-";
+  std::string workers = "1";  // a number >= 1, or "auto"
 };
+
+// --workers: a number of reactors (at least 1), or "auto" for one per core
+// this process may run on.
+std::string checkWorkers(const std::string& value) {
+  if (value == "auto") return "";
+  std::size_t used = 0;
+  int n = 0;
+  try {
+    n = std::stoi(value, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used != value.size() || n < 1 || n > 1024) {
+    return "--workers: '" + value + "' is not a number of workers (1-1024) or 'auto'";
+  }
+  return "";
+}
+
+int workerCount(const std::string& value) {
+  return value == "auto" ? ReactorGroup::availableCores() : std::stoi(value);
+}
 
 // The name the program was run as: a program shipping its own plugins is
 // not `twist`, and its messages should not say so.
@@ -68,6 +93,13 @@ CLI::Option* addCommonOptions(CLI::App& app, CommonOptions& common) {
       ->capture_default_str()
       ->group("Common options");
   app.add_option("--log-file", common.logFile, "where log events go ('-': standard output)")
+      ->capture_default_str()
+      ->group("Common options");
+  app.add_option("--workers", common.workers,
+                 "how many reactors serve the plugin, each on a thread of its own with the "
+                 "plugin's service made for it ('auto': one per core this process may use); "
+                 "their tcp: ports share each address (SO_REUSEPORT)")
+      ->check(checkWorkers)
       ->capture_default_str()
       ->group("Common options");
   return reactor;
@@ -158,19 +190,44 @@ PluginOptions collect(const PluginCommand& command) {
   return options;
 }
 
+const logger::Logger& twistLog() {
+  static const logger::Logger instance("twisted.application.twist");
+  return instance;
+}
+
+// systemd's notifications; a socket that cannot be reached is logged once
+// per message and does not stop the service.
+void notify(const std::string& state) {
+  std::string problem = detail::notifySystemd(state);
+  if (!problem.empty()) {
+    twistLog().warn("cannot notify systemd: {problem}", {{"problem", problem}});
+  }
+}
+
+// A failure to start a service: the message on stderr (`who` names a
+// worker, if there are several), and the exit status it means.
+int startFailure(const std::string& who) {
+  try {
+    throw;
+  } catch (const error::CannotListenError& e) {
+    // An address in use is a runtime condition (1); an address that can
+    // never work (not local, out of range, forbidden) is a usage error (2).
+    std::cerr << g_program << ": " << who << e.what() << "\n";
+    return e.socketError() == EADDRINUSE ? kExitRuntimeFailure : kExitUsage;
+  } catch (const UsageError& e) {
+    std::cerr << g_program << ": error: " << who << e.what() << "\n";
+    return kExitUsage;
+  } catch (const std::exception& e) {
+    std::cerr << g_program << ": " << who << e.what() << "\n";
+    return kExitRuntimeFailure;
+  }
+}
+
 int run(const CommonOptions& common, PluginCommand& command) {
   Reactor reactor(backendFromName(common.reactor));
   std::shared_ptr<Service> service = command.maker->makeService(reactor, collect(command));
   LogDestination logs(common);
-  const logger::Logger log("twisted.application.twist");
-  // systemd's notifications; a socket that cannot be reached is logged once
-  // per message and does not stop the service.
-  auto notify = [&log](const std::string& state) {
-    std::string problem = detail::notifySystemd(state);
-    if (!problem.empty()) {
-      log.warn("cannot notify systemd: {problem}", {{"problem", problem}});
-    }
-  };
+  const logger::Logger& log = twistLog();
   // The service starts once the reactor runs (as Twisted's application
   // does), so SIGINT/SIGTERM are handled from the moment a port is open.
   int status = 0;
@@ -205,19 +262,12 @@ int run(const CommonOptions& common, PluginCommand& command) {
       // Every port listens now (endpoints listen within startService), so
       // systemd may start what depends on this service (Type=notify).
       notify("READY=1\nSTATUS=" + command.maker->tapname() + " running");
-    } catch (const error::CannotListenError& e) {
-      // An address in use is a runtime condition (1); an address that can
-      // never work (not local, out of range, forbidden) is a usage error (2).
-      std::cerr << g_program << ": " << e.what() << "\n";
-      status = e.socketError() == EADDRINUSE ? kExitRuntimeFailure : kExitUsage;
-      reactor.stop();
-    } catch (const std::exception& e) {
-      std::cerr << g_program << ": " << e.what() << "\n";
-      status = kExitRuntimeFailure;
+    } catch (const std::exception&) {
+      status = startFailure("");
       reactor.stop();
     }
   });
-  reactor.addSystemEventTrigger(Phase::Before, "shutdown", [&service, &started, &notify] {
+  reactor.addSystemEventTrigger(Phase::Before, "shutdown", [&service, &started] {
     if (!started) return succeed();
     notify("STOPPING=1");
     return service->stopService();
@@ -225,6 +275,76 @@ int run(const CommonOptions& common, PluginCommand& command) {
   reactor.run();
   if (started) log.info("Main loop terminated");
   return status;
+}
+
+// `--workers N` (N > 1): a ReactorGroup, the plugin's service made once per
+// worker on that worker's reactor, their TCP ports sharing each address.
+// Worker 0 (the main thread, which handles SIGINT and SIGTERM) starts its
+// service first, so its port numbers are the ones a tcp:0 becomes on the
+// others; then it asks each other worker to start its own, on its thread.
+int runWorkers(const CommonOptions& common, PluginCommand& command, int workers) {
+  ReactorGroup group(workers, backendFromName(common.reactor));
+  group.shareTCPPorts();
+  PluginOptions options = collect(command);
+  std::vector<std::shared_ptr<Service>> services;
+  for (int i = 0; i < workers; ++i) {
+    services.push_back(command.maker->makeService(group.worker(i), options));
+  }
+  LogDestination logs(common);
+  const logger::Logger& log = twistLog();
+  std::atomic<int> status{0};
+  std::atomic<int> running{0};
+  // Each written and read on its own worker's thread (and read after run).
+  std::vector<char> started(static_cast<std::size_t>(workers), 0);
+  std::function<void(int)> start = [&](int i) {
+    try {
+      services[i]->startService();
+      started[i] = 1;
+      if (i == 0) {
+        std::vector<std::shared_ptr<StandardIOPort>> stdio;
+        stdioPorts(services[0], stdio);
+        if (!stdio.empty()) {
+          throw UsageError(
+              "a stdio: port serves one connection, on one reactor: it cannot "
+              "run with --workers " +
+              std::to_string(workers));
+        }
+        for (int j = 1; j < workers; ++j) {
+          group.worker(j).callFromThread([&start, j] { start(j); });
+        }
+      }
+    } catch (const std::exception&) {
+      int failed = startFailure(i == 0 ? std::string() : ReactorGroup::workerName(i) + ": ");
+      int none = 0;
+      status.compare_exchange_strong(none, failed);
+      group.stop();
+      return;
+    }
+    if (running.fetch_add(1) + 1 == workers) {
+      // Every worker listens now: systemd may start what depends on us.
+      log.info(
+          "{program} {plugin} running on {workers} workers, each on the {reactor} reactor "
+          "(pid {pid})",
+          {{"program", g_program},
+           {"plugin", command.maker->tapname()},
+           {"workers", workers},
+           {"reactor", std::string(backendName(group.worker(0).backend()))},
+           {"pid", static_cast<long>(::getpid())}});
+      notify("READY=1\nSTATUS=" + command.maker->tapname() + " running on " +
+             std::to_string(workers) + " workers");
+    }
+  };
+  group.worker(0).callWhenRunning([&start] { start(0); });
+  for (int i = 0; i < workers; ++i) {
+    group.worker(i).addSystemEventTrigger(Phase::Before, "shutdown", [&services, &started, i] {
+      if (!started[i]) return succeed();
+      if (i == 0) notify("STOPPING=1");
+      return services[i]->stopService();
+    });
+  }
+  group.run();
+  if (running.load() > 0) log.info("Main loop terminated");
+  return status.load();
 }
 
 // The plugin named on the command line, if no plugin has that name (CLI11
@@ -235,7 +355,7 @@ std::optional<std::string> unknownPlugin(
     std::string_view arg = argv[i];
     if (arg.starts_with("-")) {
       bool takesValue = arg == "--reactor" || arg == "--log-format" || arg == "--log-level" ||
-                        arg == "--log-file";
+                        arg == "--log-file" || arg == "--workers";
       if (takesValue) ++i;
       continue;
     }
@@ -333,7 +453,8 @@ int runTwist(int argc, const char* const* argv,
     if (command.app->parsed()) chosen = &command;
   }
   try {
-    return run(common, *chosen);
+    int workers = workerCount(common.workers);
+    return workers == 1 ? run(common, *chosen) : runWorkers(common, *chosen, workers);
   } catch (const UsageError& e) {
     return usageError(e.what());
   } catch (const error::InvalidEndpointDescription& e) {

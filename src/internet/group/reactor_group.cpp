@@ -1,13 +1,18 @@
 // ReactorGroup (twisted/internet/reactor_group.hpp): the workers' threads,
-// their SO_REUSEPORT ports, and stopping them all.
+// their ports (SO_REUSEPORT or one shared socket), and stopping them all.
 #include "twisted/internet/reactor_group.hpp"
 
+#include <pthread.h>
 #include <sched.h>
+#include <signal.h>
+#include <sys/socket.h>
 
 #include <stdexcept>
 #include <thread>
 
+#include "../socket/adopted_socket.hpp"
 #include "../tcp/tcp.hpp"
+#include "shared_tcp_ports.hpp"
 #include "twisted/internet/error.hpp"
 #include "twisted/logger/logger.hpp"
 
@@ -37,16 +42,30 @@ std::string ReactorGroup::workerName(int i) {
 }
 
 std::vector<std::shared_ptr<IListeningPort>> ReactorGroup::listenTCP(
-    int port, std::shared_ptr<Factory> factory, int backlog, const std::string& interface) {
+    int port, std::shared_ptr<Factory> factory, int backlog, const std::string& interface,
+    ListenMode mode) {
   if (!factory) throw std::invalid_argument("listenTCP needs a factory");
   // Each worker's port is a TCP port of its own reactor (listenTCP's
-  // binding, errors and log line), bound with SO_REUSEPORT; port 0 is the
-  // first one's number for the rest.
-  std::vector<std::shared_ptr<IListeningPort>> ports;
+  // binding, errors and log line). ReusePort: bound by each, port 0 the
+  // first one's number for the rest. SharedSocket: bound by the first and
+  // adopted (duplicated) by the rest, every one accepting exclusively.
+  std::vector<std::shared_ptr<tcp::Port>> ports;
   try {
     for (auto& worker : workers_) {
-      auto p = std::make_shared<tcp::Port>(*worker, port, factory, backlog, interface);
-      p->setReusePort();
+      std::shared_ptr<tcp::Port> p;
+      if (mode == ListenMode::SharedSocket && !ports.empty()) {
+        int fd = ports.front()->fileno();
+        sockaddr_storage ss{};
+        socklen_t length = sizeof ss;
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &length);
+        detail::AdoptedSocket socket(fd, ss.ss_family, detail::AdoptedSocket::Kind::ListeningStream,
+                                     "ReactorGroup::listenTCP");
+        p = std::make_shared<tcp::Port>(*worker, std::move(socket), factory);
+      } else {
+        p = std::make_shared<tcp::Port>(*worker, port, factory, backlog, interface);
+      }
+      if (mode == ListenMode::ReusePort) p->setReusePort();
+      if (mode == ListenMode::SharedSocket) p->setExclusiveAccept();
       p->startListening();
       if (port == 0) port = p->realPort();
       ports.push_back(std::move(p));
@@ -55,10 +74,29 @@ std::vector<std::shared_ptr<IListeningPort>> ReactorGroup::listenTCP(
     for (auto& p : ports) p->stopListening();
     throw;
   }
-  return ports;
+  return {ports.begin(), ports.end()};
+}
+
+void ReactorGroup::shareTCPPorts() {
+  if (sharing_) return;
+  sharing_ = true;
+  auto shared = std::make_shared<detail::SharedTCPPorts>(size());
+  for (int i = 0; i < size(); ++i) {
+    ReactorTCP& tcp = worker(i);
+    tcp.sharedPorts_ = shared;
+    tcp.sharedWorker_ = i;
+  }
 }
 
 void ReactorGroup::run(bool installSignalHandlers) {
+  // The other workers' threads start with SIGINT and SIGTERM blocked, so
+  // the calling thread (worker 0, which installs the handlers) takes them.
+  sigset_t handled;
+  sigset_t before;
+  sigemptyset(&handled);
+  sigaddset(&handled, SIGINT);
+  sigaddset(&handled, SIGTERM);
+  if (installSignalHandlers) ::pthread_sigmask(SIG_BLOCK, &handled, &before);
   std::vector<std::thread> threads;
   threads.reserve(workers_.size() - 1);
   for (std::size_t i = 1; i < workers_.size(); ++i) {
@@ -68,6 +106,7 @@ void ReactorGroup::run(bool installSignalHandlers) {
       stop();  // a worker that stops stops the group
     });
   }
+  if (installSignalHandlers) ::pthread_sigmask(SIG_SETMASK, &before, nullptr);
   std::string callerName = logger::threadLogSystem();
   logger::setThreadLogSystem(workerName(0));
   workers_[0]->run(installSignalHandlers);

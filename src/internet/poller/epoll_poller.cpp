@@ -46,6 +46,10 @@ class alignas(64) EpollPoller final : public Poller {
       return;
     }
     if (alwaysCount_ > 0 && setAlways(fd, newMask)) return;
+    if (newMask & kExclusive) [[unlikely]] {
+      addExclusive(fd, oldMask, ev);
+      return;
+    }
     int op = oldMask == 0 ? EPOLL_CTL_ADD : EPOLL_CTL_MOD;
     if (::epoll_ctl(epfd_, op, fd, &ev) == 0) return;
     if (errno == EPERM && oldMask == 0) {
@@ -58,6 +62,30 @@ class alignas(64) EpollPoller final : public Poller {
     if (retry < 0 || ::epoll_ctl(epfd_, retry, fd, &ev) < 0) {
       throw std::system_error(errno, std::generic_category(), "epoll_ctl");
     }
+  }
+
+  // A file several reactors wait on (a group's shared listening socket):
+  // one of them is woken per event. epoll takes EPOLLEXCLUSIVE only with
+  // EPOLL_CTL_ADD and refuses any MOD of such an entry, so a change is a
+  // DEL and an ADD (undone if the ADD fails). A kernel before 4.5 refuses
+  // the flag (EINVAL): the fd is watched without it.
+  void addExclusive(int fd, unsigned oldMask, epoll_event ev) {
+    epoll_event before{};
+    before.events =
+        ((oldMask & kRead) ? EPOLLIN : 0u) | ((oldMask & kWrite) ? EPOLLOUT : 0u) | EPOLLEXCLUSIVE;
+    before.data.fd = fd;
+    if (oldMask != 0 && ::epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, &ev) < 0 && errno != ENOENT) {
+      throw std::system_error(errno, std::generic_category(), "epoll_ctl(DEL)");
+    }
+    ev.events |= EPOLLEXCLUSIVE;
+    if (::epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) == 0) return;
+    if (errno == EINVAL) {
+      ev.events &= ~static_cast<std::uint32_t>(EPOLLEXCLUSIVE);
+      if (::epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) == 0) return;
+    }
+    int err = errno;
+    if (oldMask != 0) (void)::epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &before);
+    throw std::system_error(err, std::generic_category(), "epoll_ctl(ADD, EPOLLEXCLUSIVE)");
   }
 
   TWISTED_HOT void poll(int timeoutMs, FiredList& fired) override {

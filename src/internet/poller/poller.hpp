@@ -21,6 +21,11 @@ enum PollEvent : unsigned {
   kHangup = 4,    // the peer hung up (POLLHUP/EPOLLHUP)
   kError = 8,     // an error is pending (POLLERR/EPOLLERR)
   kInvalid = 16,  // the fd is not open (POLLNVAL, select's EBADF)
+  // In an interest mask only: of the pollers waiting on this file (one per
+  // reactor of a group), wake one (EPOLLEXCLUSIVE). Set with the first
+  // interest and kept until the last goes; epoll alone honours it, the
+  // others wake every waiter, which is slower but as correct.
+  kExclusive = 32,
 };
 
 struct FiredEvent {

@@ -13,6 +13,7 @@
 #include "../build_protocol.hpp"
 #include "../errno_text.hpp"
 #include "reserved_fd.hpp"
+#include "transport_host.hpp"
 #include "twisted/internet/backlog.hpp"
 #include "twisted/internet/defer_helpers.hpp"
 #include "twisted/internet/error.hpp"
@@ -71,7 +72,15 @@ void StreamPort::startListening() {
   numberAccepts_ = 100;
   ReservedFd::addUser();
   reactor_.track(shared_from_this());
-  reactor_.addReader(shared_from_this());
+  watch();
+}
+
+void StreamPort::watch() {
+  if (exclusive_) {
+    transportHost(reactor_).addExclusiveReader(shared_from_this());
+  } else {
+    reactor_.addReader(shared_from_this());
+  }
 }
 
 IOResult StreamPort::doRead() {
@@ -160,7 +169,7 @@ void StreamPort::resumeAccepting() {
   // the port started, or when it was reopened after use) is tried again,
   // so the next EMFILE episode can drain the backlog instead of pausing.
   ReservedFd::restore();
-  if (listening_) reactor_.addReader(shared_from_this());
+  if (listening_) watch();
 }
 
 void StreamPort::closeSocket() {

@@ -50,6 +50,11 @@ class StreamPort : public IReadDescriptor,
   int numberAccepts() const { return numberAccepts_; }
   const std::shared_ptr<Factory>& factory() const { return factory_; }
   bool listening() const { return listening_; }
+  /// Before startListening: the socket is one that other reactors accept
+  /// from too (a ReactorGroup's shared socket), so each new connection
+  /// wakes one of them where the backend can (epoll: EPOLLEXCLUSIVE).
+  /// A reactor woken for a connection another took finds none (EAGAIN).
+  void setExclusiveAccept() { exclusive_ = true; }
 
  protected:
   StreamPort(Reactor& reactor, std::shared_ptr<Factory> factory, int backlog);
@@ -97,6 +102,7 @@ class StreamPort : public IReadDescriptor,
 
  private:
   void acceptFailed(int err);
+  void watch();  // addReader, exclusive if asked
   void resumeAccepting();
   void closeSocket();
   /// Closes the socket and stops the factory (once); returns what a
@@ -106,6 +112,7 @@ class StreamPort : public IReadDescriptor,
 
   int fd_ = -1;
   bool listening_ = false;
+  bool exclusive_ = false;
   CloseOnNextTurn closing_;   // stopListening's close, and who waits for it
   bool stopPending_ = false;  // stopListening's close has not completed yet
   bool factoryStarted_ = false;

@@ -40,6 +40,11 @@ class TransportHost {
   virtual void untrack(const IFileDescriptor& d) = 0;
   /// The buffer reads go into.
   virtual ReadArena& readArena() = 0;
+  /// addReader for a file that other reactors wait on too (a ReactorGroup's
+  /// shared listening socket): each event wakes one of them, where the
+  /// backend can (epoll's EPOLLEXCLUSIVE), rather than all. Call it each
+  /// time the descriptor starts reading again.
+  virtual void addExclusiveReader(std::shared_ptr<IReadDescriptor> reader) = 0;
 
  protected:
   ~TransportHost() = default;

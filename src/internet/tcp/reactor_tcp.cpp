@@ -3,6 +3,7 @@
 
 #include <stdexcept>
 
+#include "../group/shared_tcp_ports.hpp"
 #include "tcp.hpp"
 #include "twisted/internet/reactor.hpp"
 
@@ -18,9 +19,25 @@ Reactor& reactorOf(ReactorTCP& self) {
 std::shared_ptr<IListeningPort> ReactorTCP::listenTCP(int port, std::shared_ptr<Factory> factory,
                                                       int backlog, std::string_view interface) {
   if (!factory) throw std::invalid_argument("listenTCP needs a factory");
+  if (!sharedPorts_) {
+    auto p = std::make_shared<tcp::Port>(reactorOf(*this), port, std::move(factory), backlog,
+                                         std::string(interface));
+    p->startListening();
+    return p;
+  }
+  // A worker of a group that shares its TCP ports (ReactorGroup::shareTCPPorts).
+  int rank = -1;
+  port = sharedPorts_->portFor(sharedWorker_, port, rank);
   auto p = std::make_shared<tcp::Port>(reactorOf(*this), port, std::move(factory), backlog,
                                        std::string(interface));
-  p->startListening();
+  p->setReusePort();
+  try {
+    p->startListening();
+  } catch (...) {
+    sharedPorts_->bound(sharedWorker_, rank, 0);
+    throw;
+  }
+  sharedPorts_->bound(sharedWorker_, rank, p->realPort());
   return p;
 }
 
