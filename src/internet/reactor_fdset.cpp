@@ -53,6 +53,10 @@ void Reactor::Impl::setMask(int fd, Slot& slot, unsigned mask) {
   if (mask == 0) slot.exclusive = false;  // the next user of the number is not
 }
 
+detail::Completions* detail::ReactorTransportHost::completions() {
+  return impl_.poller->completions();
+}
+
 void detail::ReactorTransportHost::addExclusiveReader(std::shared_ptr<IReadDescriptor> reader) {
   if (!reader) throw std::invalid_argument("addReader(nullptr)");
   Reactor::Impl& im = impl_;

@@ -57,6 +57,7 @@ class ReactorTransportHost final : public TransportHost {
   void untrack(const IFileDescriptor& d) override { reactor_.untrack(d); }
   ReadArena& readArena() override { return arena_; }
   void addExclusiveReader(std::shared_ptr<IReadDescriptor> reader) override;  // reactor_fdset.cpp
+  Completions* completions() override;                                        // reactor_fdset.cpp
 
  private:
   Reactor& reactor_;

@@ -295,14 +295,18 @@ TEST_P(GroupTest, ASharedSocketIsAcceptedByAWorkerThatIsFree) {
     // Worker 0 is kept busy (inside a call, not waiting) until every client
     // has its echo: with one shared socket the free worker takes them all,
     // where SO_REUSEPORT would leave about half in the busy one's queue.
+    // Not on iouring, whose rings accept in the kernel, busy or not.
+    bool busy = GetParam() != Backend::IoUring;
     std::mutex mutex;
     std::condition_variable cv;
     bool release = false;
-    group.worker(0).callFromThread([&] {
-      busyThread = std::this_thread::get_id();
-      std::unique_lock lock(mutex);
-      cv.wait_for(lock, std::chrono::seconds(120), [&] { return release; });
-    });
+    if (busy) {
+      group.worker(0).callFromThread([&] {
+        busyThread = std::this_thread::get_id();
+        std::unique_lock lock(mutex);
+        cv.wait_for(lock, std::chrono::seconds(120), [&] { return release; });
+      });
+    }
     std::thread server([&] { group.run(false); });
     EXPECT_EQ(echoClients(GetParam(), portOf(ports[0]), kClients), kClients);
     {
@@ -314,8 +318,10 @@ TEST_P(GroupTest, ASharedSocketIsAcceptedByAWorkerThatIsFree) {
   }
   EXPECT_EQ(janitor.leakedFds(), std::vector<std::string>{});
   expectEachServedOnItsWorker(tally, kClients);
-  EXPECT_EQ(tally.perThread.size(), 1u);
-  EXPECT_EQ(tally.perThread.count(busyThread), 0u) << "the busy worker accepted none";
+  if (GetParam() != Backend::IoUring) {
+    EXPECT_EQ(tally.perThread.size(), 1u);
+    EXPECT_EQ(tally.perThread.count(busyThread), 0u) << "the busy worker accepted none";
+  }
   EXPECT_EQ(tally.starts.load(), 1);
   EXPECT_EQ(tally.stops.load(), 1);
 }

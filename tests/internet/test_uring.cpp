@@ -1,12 +1,15 @@
 // The io_uring backend's own cases: that it is used where the kernel has
 // io_uring, that each refusal falls back to epoll (forced with a seccomp
 // filter on one thread, as a container's profile refuses it), and that a
-// ring made on one thread serves the thread that runs the loop. Everything
-// else runs on it through TWISTED_ALL_BACKENDS.
+// ring made on one thread serves the thread that runs the loop, and that its
+// ports accept in the kernel. Everything else runs on it through
+// TWISTED_ALL_BACKENDS.
 #include <liburing.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <netinet/in.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -15,6 +18,7 @@
 #include <cstring>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "reactor_test.hpp"
 
@@ -115,6 +119,47 @@ TEST(IoUring, AKernelThatCannotBeProbedFallsBackToEpoll) {
   // reactor needs cannot be known, so it does not use the ring.
   if (!kernelHasIoUring()) GTEST_SKIP() << "this kernel or profile refuses io_uring";
   expectFallback(__NR_io_uring_register, EINVAL, "IORING_REGISTER_PROBE");
+}
+
+// How many of `clients` connections a reactor on `backend` serves within
+// `turns` turns, on a thread where accept4 and accept fail (ENOSYS).
+int servedWithoutAcceptCalls(Backend backend, int clients, int turns) {
+  int served = 0;
+  std::thread([&] {
+    refuseOnThisThread(SYS_accept4, ENOSYS);
+    refuseOnThisThread(SYS_accept, ENOSYS);
+    LogCapture logs;  // where accept is called, its failure is logged
+    Reactor r(backend);
+    auto factory = std::make_shared<Factory>([&]() -> std::shared_ptr<Protocol> {
+      ++served;
+      return std::make_shared<Protocol>();
+    });
+    auto port = r.listenTCP(0, factory, 50, "127.0.0.1");
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    to.sin_port = htons(std::get<IPv4Address>(port->getHost()).port);
+    std::vector<int> fds;
+    for (int i = 0; i < clients; ++i) {
+      int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to), 0);
+      fds.push_back(fd);
+    }
+    for (int turn = 0; turn < turns && served < clients; ++turn) r.iterate(0.01);
+    for (int fd : fds) ::close(fd);
+    port->stopListening();
+    r.iterate(0);
+  }).join();
+  return served;
+}
+
+// The io_uring backend accepts in the kernel (a multishot accept), where a
+// thread's seccomp filter does not reach: no accept call is made. The
+// control, epoll on such a thread, serves none.
+TEST(IoUring, APortAcceptsInTheKernel) {
+  if (!kernelHasIoUring()) GTEST_SKIP() << "this kernel or profile refuses io_uring";
+  EXPECT_EQ(servedWithoutAcceptCalls(Backend::IoUring, 5, 6000), 5);
+  EXPECT_EQ(servedWithoutAcceptCalls(Backend::Epoll, 5, 20), 0) << "accept is refused here";
 }
 
 TEST(IoUring, MadeOnOneThreadRunOnAnotherThenDestroyedOnTheFirst) {

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -37,10 +38,37 @@ struct FiredEvent {
 // In the connection pool, with the rest of what a turn touches.
 using FiredList = std::vector<FiredEvent, PoolAllocator<FiredEvent>>;
 
+/// What a completion backend (io_uring) does for a descriptor beyond
+/// readiness: the kernel performs the operation and the poller keeps its
+/// result, reporting the descriptor as readable (kRead) while results wait
+/// and it is watched for reading, so the reactor's dispatch, its stale-event
+/// check and its graveyard apply unchanged. See docs/architecture.md, "The
+/// io_uring backend: its design".
+class Completions {
+ public:
+  /// Accepts on listening socket `fd` (watched for reading) in the kernel:
+  /// one multishot accept, re-armed when it ends; readiness is no longer
+  /// asked for `fd`. False (nothing done) where the kernel cannot.
+  virtual bool startAccepting(int fd) = 0;
+  /// The next result for `fd`: an accepted socket (>= 0, non-blocking,
+  /// close-on-exec, now the caller's), or -errno; nothing if none waits.
+  virtual std::optional<int> takeAccepted(int fd) = 0;
+  /// Stops accepting on `fd`, at once: the accept in flight is cancelled
+  /// and its cancellation run, so that `fd` may be closed next; sockets
+  /// accepted and not taken are closed.
+  virtual void stopAccepting(int fd) = 0;
+
+ protected:
+  ~Completions() = default;
+};
+
 class Poller {
  public:
   virtual ~Poller() = default;
   virtual const char* name() const = 0;
+  /// The completion operations, where the backend has them (iouring);
+  /// null for select, poll and epoll.
+  virtual Completions* completions() { return nullptr; }
   /// The interest in `fd` changes from `oldMask` to `newMask` (kRead|kWrite;
   /// 0 = not watched). Throws (std::system_error, error::BackendLimitError)
   /// without changing anything if the kernel or the backend refuses.

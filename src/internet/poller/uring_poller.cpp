@@ -1,12 +1,19 @@
 // io_uring readiness: a one-shot POLL_ADD per watched descriptor, re-armed
 // after it fires so that the reactor stays level-triggered; arms go in with
-// the next wait. Why one-shot, and how a late completion is told from a
-// current one: docs/architecture.md, "The io_uring backend: its design".
+// the next wait. And completions (Completions): a listening socket's
+// multishot accept, its sockets kept here and reported as readiness. Why
+// one-shot, and how a late completion is told from a current one:
+// docs/architecture.md, "The io_uring backend: its design".
 #include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
+#include <deque>
 #include <memory>
+#include <optional>
 #include <string>
 #include <system_error>
 #include <vector>
@@ -18,29 +25,40 @@
 namespace twisted::detail {
 namespace {
 
-// user_data of a POLL_REMOVE: no descriptor has this number.
+// user_data: what the operation is (the top two bits), a 30-bit sequence
+// number, the descriptor. A cancel's is kCancelTag, which no operation has.
+enum Kind : std::uint64_t { kPollOp = 0, kAcceptOp = 1 };
 constexpr std::uint64_t kCancelTag = ~std::uint64_t{0};
+constexpr std::uint32_t kSeqMask = (1u << 30) - 1;
 
 // Aligned and pooled as the epoll poller is: the loop reads it every turn.
-class alignas(64) UringPoller final : public Poller {
+class alignas(64) UringPoller final : public Poller, public Completions {
  public:
   explicit UringPoller(std::unique_ptr<uring::Ring> ring) : ring_(std::move(ring)) {}
+  ~UringPoller() override {
+    // Sockets accepted and never taken are ours; the ring's exit cancels
+    // the accepts still in flight.
+    for (int fd : acceptors_) {
+      for (int r : fds_[static_cast<std::size_t>(fd)].accept->results) {
+        if (r >= 0) ::close(r);
+      }
+    }
+  }
+  UringPoller(const UringPoller&) = delete;
+  UringPoller& operator=(const UringPoller&) = delete;
   TWISTED_POOLED_NEW(UringPoller)
 
   const char* name() const override { return "iouring"; }
+  Completions* completions() override { return this; }
 
   void update(int fd, unsigned /*oldMask*/, unsigned newMask) override {
-    if (static_cast<std::size_t>(fd) >= fds_.size()) fds_.resize(static_cast<std::size_t>(fd) + 64);
-    Watch& w = fds_[static_cast<std::size_t>(fd)];
+    Watch& w = watch(fd);
+    if (w.accept) [[unlikely]] {
+      w.mask = newMask;  // accepted in the kernel: nothing to poll for
+      return;
+    }
     if (w.state == kArmed) {
-      // The armed poll asks for the old interest: cancel it. Its own
-      // completion, whenever it comes, carries the old sequence number.
-      io_uring_sqe* s = ring_->sqe();
-      io_uring_prep_poll_remove(s, tag(fd, w.seq));
-      io_uring_sqe_set_data64(s, kCancelTag);
-      if (ring_->canSkipSuccess()) io_uring_sqe_set_flags(s, IOSQE_CQE_SKIP_SUCCESS);
-      ++w.seq;
-      w.state = kIdle;
+      cancelPoll(fd, w);
       if (newMask == 0) releaseNow();
     }
     w.mask = newMask;
@@ -48,9 +66,56 @@ class alignas(64) UringPoller final : public Poller {
     if (newMask == 0 && w.state == kQueued) w.state = kIdle;
   }
 
+  // ---- Completions: a listening socket's multishot accept
+  bool startAccepting(int fd) override {
+    if (!ring_->canAcceptMultishot()) return false;
+    Watch& w = watch(fd);
+    if (w.accept) return true;
+    if (w.state == kArmed) cancelPoll(fd, w);
+    w.state = kIdle;  // a queued poll is dropped by armQueued
+    w.accept = std::make_unique<Acceptor>();
+    acceptors_.push_back(fd);
+    return true;
+  }
+
+  std::optional<int> takeAccepted(int fd) override {
+    if (static_cast<std::size_t>(fd) >= fds_.size()) return std::nullopt;
+    Acceptor* a = fds_[static_cast<std::size_t>(fd)].accept.get();
+    if (!a || a->results.empty()) return std::nullopt;
+    int r = a->results.front();
+    a->results.pop_front();
+    return r;
+  }
+
+  void stopAccepting(int fd) override {
+    if (static_cast<std::size_t>(fd) >= fds_.size()) return;
+    Watch& w = fds_[static_cast<std::size_t>(fd)];
+    if (!w.accept) return;
+    if (w.accept->armed) {
+      io_uring_sqe* s = ring_->sqe();
+      io_uring_prep_cancel64(s, tag(kAcceptOp, fd, w.acceptSeq), 0);
+      io_uring_sqe_set_data64(s, kCancelTag);
+      if (ring_->canSkipSuccess()) io_uring_sqe_set_flags(s, IOSQE_CQE_SKIP_SUCCESS);
+    }
+    for (int r : w.accept->results) {
+      if (r >= 0) ::close(r);
+    }
+    w.accept.reset();
+    ++w.acceptSeq;  // what the cancelled accept still completes is stale
+    acceptors_.erase(std::find(acceptors_.begin(), acceptors_.end(), fd));
+    // The accept holds the listening socket's file: run the cancel now, so
+    // that the close() that follows really closes it.
+    releaseNow();
+    if (w.mask != 0) queue(fd, w);  // still watched: by readiness again
+  }
+
   TWISTED_HOT void poll(int timeoutMs, FiredList& fired) override {
     ring_->enable();
     armQueued();
+    if (!acceptors_.empty()) [[unlikely]] {
+      // Sockets already accepted and not taken: report them without waiting.
+      if (armAccepts()) timeoutMs = 0;
+    }
     io_uring* r = ring_->get();
     int rc;
     if (timeoutMs < 0) {
@@ -67,21 +132,85 @@ class alignas(64) UringPoller final : public Poller {
     io_uring_cqe* cqe;
     io_uring_for_each_cqe(r, head, cqe) {
       ++seen;
-      completed(cqe->user_data, cqe->res, fired);
+      completed(cqe->user_data, cqe->res, cqe->flags, fired);
     }
     io_uring_cq_advance(r, seen);
+    if (!acceptors_.empty()) [[unlikely]]
+      reportAccepted(fired);
   }
 
  private:
   enum State : std::uint8_t { kIdle, kQueued, kArmed };
+  // A listening socket accepted on by the kernel (startAccepting).
+  struct Acceptor {
+    std::deque<int> results;  // accepted sockets (>= 0) and errors (-errno), in order
+    bool armed = false;       // a multishot accept is in flight
+  };
   struct Watch {
     unsigned mask = 0;
     std::uint32_t seq = 0;  // of the poll armed now, or of the next one
     State state = kIdle;
+    std::uint32_t acceptSeq = 0;  // of the accept in flight, or of the next one
+    std::unique_ptr<Acceptor> accept;
   };
 
-  static std::uint64_t tag(int fd, std::uint32_t seq) {
-    return (std::uint64_t{seq} << 32) | static_cast<std::uint32_t>(fd);
+  static std::uint64_t tag(Kind kind, int fd, std::uint32_t seq) {
+    return (std::uint64_t{kind} << 62) | (std::uint64_t{seq & kSeqMask} << 32) |
+           static_cast<std::uint32_t>(fd);
+  }
+
+  Watch& watch(int fd) {
+    if (static_cast<std::size_t>(fd) >= fds_.size()) fds_.resize(static_cast<std::size_t>(fd) + 64);
+    return fds_[static_cast<std::size_t>(fd)];
+  }
+
+  // The armed poll asks for the old interest: cancel it. Its own
+  // completion, whenever it comes, carries the old sequence number.
+  void cancelPoll(int fd, Watch& w) {
+    io_uring_sqe* s = ring_->sqe();
+    io_uring_prep_poll_remove(s, tag(kPollOp, fd, w.seq));
+    io_uring_sqe_set_data64(s, kCancelTag);
+    if (ring_->canSkipSuccess()) io_uring_sqe_set_flags(s, IOSQE_CQE_SKIP_SUCCESS);
+    ++w.seq;
+    w.state = kIdle;
+  }
+
+  // Arms each acceptor's multishot accept that is not in flight (it ends
+  // on an error, as EMFILE); true if some have sockets waiting.
+  bool armAccepts() {
+    bool waiting = false;
+    for (int fd : acceptors_) {
+      Watch& w = fds_[static_cast<std::size_t>(fd)];
+      if (!w.accept->armed) {
+        io_uring_sqe* s = ring_->sqe();
+        io_uring_prep_multishot_accept(s, fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        io_uring_sqe_set_data64(s, tag(kAcceptOp, fd, w.acceptSeq));
+        w.accept->armed = true;
+      }
+      if ((w.mask & kRead) && !w.accept->results.empty()) waiting = true;
+    }
+    return waiting;
+  }
+
+  // Level-triggered, as readiness: a watched acceptor is reported while
+  // sockets wait, whether they came this turn or were left last turn.
+  void reportAccepted(FiredList& fired) {
+    for (int fd : acceptors_) {
+      Watch& w = fds_[static_cast<std::size_t>(fd)];
+      if ((w.mask & kRead) && !w.accept->results.empty()) fired.push_back({fd, kRead});
+    }
+  }
+
+  void acceptCompleted(int fd, std::uint32_t seq, int res, unsigned flags) {
+    Watch* w =
+        static_cast<std::size_t>(fd) < fds_.size() ? &fds_[static_cast<std::size_t>(fd)] : nullptr;
+    if (!w || !w->accept || (w->acceptSeq & kSeqMask) != seq) {
+      if (res >= 0) ::close(res);  // accepted by a cancelled accept: nobody's but ours
+      return;
+    }
+    if (!(flags & IORING_CQE_F_MORE)) w->accept->armed = false;  // ended: armed again next wait
+    if (res == -ECANCELED) return;
+    w->accept->results.push_back(res);
   }
 
   void queue(int fd, Watch& w) {
@@ -96,19 +225,23 @@ class alignas(64) UringPoller final : public Poller {
       io_uring_sqe* s = ring_->sqe();
       unsigned events = ((w.mask & kRead) ? POLLIN : 0u) | ((w.mask & kWrite) ? POLLOUT : 0u);
       io_uring_prep_poll_add(s, fd, events);
-      io_uring_sqe_set_data64(s, tag(fd, w.seq));
+      io_uring_sqe_set_data64(s, tag(kPollOp, fd, w.seq));
       w.state = kArmed;
     }
     queued_.clear();
   }
 
-  void completed(std::uint64_t data, int res, FiredList& fired) {
+  void completed(std::uint64_t data, int res, unsigned flags, FiredList& fired) {
     if (data == kCancelTag) return;  // a cancel that found nothing to cancel
     auto fd = static_cast<int>(data & 0xffffffffu);
-    auto seq = static_cast<std::uint32_t>(data >> 32);
+    auto seq = static_cast<std::uint32_t>(data >> 32) & kSeqMask;
+    if ((data >> 62) == kAcceptOp) [[unlikely]] {
+      acceptCompleted(fd, seq, res, flags);
+      return;
+    }
     if (static_cast<std::size_t>(fd) >= fds_.size()) return;
     Watch& w = fds_[static_cast<std::size_t>(fd)];
-    if (w.state != kArmed || w.seq != seq) return;  // cancelled: stale
+    if (w.state != kArmed || (w.seq & kSeqMask) != seq) return;  // cancelled: stale
     w.state = kIdle;
     if (w.mask != 0) queue(fd, w);  // level-triggered: asked again next wait
     unsigned ev;
@@ -138,8 +271,9 @@ class alignas(64) UringPoller final : public Poller {
   }
 
   std::unique_ptr<uring::Ring> ring_;
-  std::vector<Watch> fds_;   // by descriptor number
-  std::vector<int> queued_;  // to arm with the next wait
+  std::vector<Watch> fds_;      // by descriptor number
+  std::vector<int> queued_;     // to arm with the next wait
+  std::vector<int> acceptors_;  // descriptors accepted on in the kernel
 };
 
 }  // namespace

@@ -12,6 +12,7 @@
 
 #include "../build_protocol.hpp"
 #include "../errno_text.hpp"
+#include "../poller/poller.hpp"
 #include "reserved_fd.hpp"
 #include "transport_host.hpp"
 #include "twisted/internet/backlog.hpp"
@@ -73,6 +74,11 @@ void StreamPort::startListening() {
   ReservedFd::addUser();
   reactor_.track(shared_from_this());
   watch();
+  // Where the backend accepts in the kernel (io_uring), it does, and this
+  // port takes the sockets it accepted instead of calling accept.
+  if (Completions* c = transportHost(reactor_).completions(); c && c->startAccepting(fd_)) {
+    completions_ = c;
+  }
 }
 
 void StreamPort::watch() {
@@ -88,9 +94,23 @@ IOResult StreamPort::doRead() {
   while (accepted < numberAccepts_ && listening_) {
     sockaddr_storage ss{};
     socklen_t len = sizeof ss;
-    int fd = ::accept4(fd_, reinterpret_cast<sockaddr*>(&ss), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    int fd;
+    int err = 0;
+    if (completions_) {
+      std::optional<int> taken = completions_->takeAccepted(fd_);
+      if (!taken) break;
+      fd = *taken;
+      if (fd < 0) {
+        err = -fd;
+      } else if (::getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) {
+        ::close(fd);  // reset before it was taken: as a connection that died in the backlog
+        continue;
+      }
+    } else {
+      fd = ::accept4(fd_, reinterpret_cast<sockaddr*>(&ss), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (fd < 0) err = errno;
+    }
     if (fd < 0) {
-      int err = errno;
       if (err == EAGAIN || err == EWOULDBLOCK) break;
       // The connection died in the backlog, or a firewall refused it.
       if (err == EINTR || err == ECONNABORTED || err == EPERM || err == EPROTO) continue;
@@ -174,6 +194,10 @@ void StreamPort::resumeAccepting() {
 
 void StreamPort::closeSocket() {
   if (fd_ < 0) return;
+  if (completions_) {
+    completions_->stopAccepting(fd_);  // the kernel's accept lets go of the socket first
+    completions_ = nullptr;
+  }
   socketClosed();  // while the socket still holds its file's inode
   ::close(fd_);
   fd_ = -1;

@@ -30,6 +30,8 @@ class Reactor;
 
 namespace twisted::detail {
 
+class Completions;
+
 class StreamPort : public IReadDescriptor,
                    public IListeningPort,
                    public std::enable_shared_from_this<StreamPort> {
@@ -113,6 +115,8 @@ class StreamPort : public IReadDescriptor,
   int fd_ = -1;
   bool listening_ = false;
   bool exclusive_ = false;
+  // The backend's accepts in the kernel (io_uring), while listening.
+  Completions* completions_ = nullptr;
   CloseOnNextTurn closing_;   // stopListening's close, and who waits for it
   bool stopPending_ = false;  // stopListening's close has not completed yet
   bool factoryStarted_ = false;

@@ -16,6 +16,8 @@ class Reactor;
 
 namespace twisted::detail {
 
+class Completions;
+
 /// The reactor's read buffer: every transport reads into it, and its bytes
 /// are dead once dataReceived returns, so idle connections own no buffer.
 /// A read nested in another (a dataReceived that iterates the reactor)
@@ -45,6 +47,9 @@ class TransportHost {
   /// backend can (epoll's EPOLLEXCLUSIVE), rather than all. Call it each
   /// time the descriptor starts reading again.
   virtual void addExclusiveReader(std::shared_ptr<IReadDescriptor> reader) = 0;
+  /// The backend's completion operations (io_uring), or null: what a port
+  /// uses to accept in the kernel. It lives as long as the reactor.
+  virtual Completions* completions() = 0;
 
  protected:
   ~TransportHost() = default;

@@ -80,6 +80,10 @@ std::unique_ptr<Ring> Ring::open(unsigned entries, std::string& whyNot) {
       return nullptr;
     }
   }
+  // Multishot accept came with Linux 5.19, as IORING_OP_SOCKET did; that
+  // operation is what the probe can see.
+  ring->multishotAccept_ = io_uring_opcode_supported(probe, IORING_OP_SOCKET) &&
+                           io_uring_opcode_supported(probe, IORING_OP_ASYNC_CANCEL);
   io_uring_free_probe(probe);
   return ring;
 }

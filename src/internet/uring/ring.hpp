@@ -43,6 +43,9 @@ class Ring {
   /// Whether a successful submission may skip its completion
   /// (IOSQE_CQE_SKIP_SUCCESS, kernel 5.17).
   bool canSkipSuccess() const { return skipSuccess_; }
+  /// Whether the kernel accepts in multishot (IORING_ACCEPT_MULTISHOT,
+  /// Linux 5.19) and cancels (IORING_OP_ASYNC_CANCEL).
+  bool canAcceptMultishot() const { return multishotAccept_; }
 
  private:
   Ring() = default;
@@ -53,6 +56,7 @@ class Ring {
   bool set_ = false;  // io_uring_queue_init succeeded
   bool enabled_ = false;
   bool skipSuccess_ = false;
+  bool multishotAccept_ = false;
 };
 
 }  // namespace twisted::detail::uring
