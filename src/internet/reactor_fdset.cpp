@@ -58,6 +58,7 @@ detail::Completions* detail::ReactorTransportHost::completions() {
 }
 
 void detail::ReactorTransportHost::addExclusiveReader(std::shared_ptr<IReadDescriptor> reader) {
+  impl_.checkThread("Reactor::addReader");
   if (!reader) throw std::invalid_argument("addReader(nullptr)");
   Reactor::Impl& im = impl_;
   Reactor::Impl::Slot& slot = im.slotFor(reader->fileno());

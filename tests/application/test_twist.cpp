@@ -116,6 +116,16 @@ TEST(Twist, BadUsageIsOneLineOnStderrAndStatus2) {
   for (const auto& args : cases) expectUsageError(args);
 }
 
+TEST(Twist, WorkersUsageErrorsSayWhatIsWrong) {
+  auto zero = runProgram({kTwist, "--workers", "0", "echo", "--listen", "tcp:0"});
+  EXPECT_EQ(zero.status, 2);
+  EXPECT_NE(zero.err.find("--workers: '0' is not a number of workers"), std::string::npos)
+      << zero.err;
+  auto stdio = runProgram({kTwist, "--workers", "2", "echo", "--listen", "stdio:"});
+  EXPECT_EQ(stdio.status, 2);
+  EXPECT_NE(stdio.err.find("cannot run with --workers 2"), std::string::npos) << stdio.err;
+}
+
 // The reactor runs and the bind fails: a usage error all the same.
 TEST_P(TwistOnBackend, ANonLocalInterfaceIsAUsageError) {
   expectUsageError(on({"echo", "--listen", "tcp:0:interface=192.0.2.1"}));

@@ -295,18 +295,14 @@ TEST_P(GroupTest, ASharedSocketIsAcceptedByAWorkerThatIsFree) {
     // Worker 0 is kept busy (inside a call, not waiting) until every client
     // has its echo: with one shared socket the free worker takes them all,
     // where SO_REUSEPORT would leave about half in the busy one's queue.
-    // Not on iouring, whose rings accept in the kernel, busy or not.
-    bool busy = GetParam() != Backend::IoUring;
     std::mutex mutex;
     std::condition_variable cv;
     bool release = false;
-    if (busy) {
-      group.worker(0).callFromThread([&] {
-        busyThread = std::this_thread::get_id();
-        std::unique_lock lock(mutex);
-        cv.wait_for(lock, std::chrono::seconds(120), [&] { return release; });
-      });
-    }
+    group.worker(0).callFromThread([&] {
+      busyThread = std::this_thread::get_id();
+      std::unique_lock lock(mutex);
+      cv.wait_for(lock, std::chrono::seconds(120), [&] { return release; });
+    });
     std::thread server([&] { group.run(false); });
     EXPECT_EQ(echoClients(GetParam(), portOf(ports[0]), kClients), kClients);
     {
@@ -318,10 +314,8 @@ TEST_P(GroupTest, ASharedSocketIsAcceptedByAWorkerThatIsFree) {
   }
   EXPECT_EQ(janitor.leakedFds(), std::vector<std::string>{});
   expectEachServedOnItsWorker(tally, kClients);
-  if (GetParam() != Backend::IoUring) {
-    EXPECT_EQ(tally.perThread.size(), 1u);
-    EXPECT_EQ(tally.perThread.count(busyThread), 0u) << "the busy worker accepted none";
-  }
+  EXPECT_EQ(tally.perThread.size(), 1u);
+  EXPECT_EQ(tally.perThread.count(busyThread), 0u) << "the busy worker accepted none";
   EXPECT_EQ(tally.starts.load(), 1);
   EXPECT_EQ(tally.stops.load(), 1);
 }
@@ -395,6 +389,24 @@ TEST_P(GroupTest, SharedTCPPortsGiveEveryWorkerThePortsOfTheFirst) {
   EXPECT_EQ(tally.perThread.size(), 3u) << "the kernel spread 64 connections over 3 workers";
   EXPECT_EQ(tally.starts.load(), 1);
   EXPECT_EQ(tally.stops.load(), 1);
+}
+
+TEST_P(GroupTest, SharedTCPPortsRefuseAPortZeroTheFirstWorkerHasNotBound) {
+  ReactorGroup group(2, GetParam());
+  group.shareTCPPorts();
+  auto factory = Factory::forProtocol<Protocol>();
+  try {
+    group.worker(1).listenTCP(0, factory, 50, "127.0.0.1");
+    ADD_FAILURE() << "a port 0 with no number to agree on was bound";
+  } catch (const error::CannotListenError& e) {
+    EXPECT_NE(std::string(e.what()).find("listen on the first worker first"), std::string::npos)
+        << e.what();
+  }
+  auto first = group.worker(0).listenTCP(0, factory, 50, "127.0.0.1");
+  auto fixed = group.worker(1).listenTCP(portOf(first), factory, 50, "127.0.0.1");
+  EXPECT_EQ(portOf(fixed), portOf(first)) << "a port number given is bound as given";
+  first->stopListening();
+  fixed->stopListening();
 }
 
 TEST_P(GroupTest, RunBlocksSigtermOnEveryThreadButTheCallers) {

@@ -194,8 +194,7 @@ class StreamStressTest : public ReactorTest {
     reactor->callWhenRunning([&] {
       for (int i = 0; i < kInFlight; ++i) startOne();
     });
-    runReactor(300);  // a bound for a loaded machine (ASan, 2 cores)  // a bound for a loaded
-                      // machine (ASan, 2 cores)
+    runReactor(300);  // a bound for a loaded machine (ASan, 2 cores)
     EXPECT_EQ(tally_.problems, std::vector<std::string>{});
     EXPECT_EQ(tally_.finished, kConnections);
     EXPECT_EQ(tally_.serverMade, kConnections) << "every connection was accepted";

@@ -252,7 +252,6 @@ class ScopedEnv {
   std::optional<std::string> old_;
 };
 
-/// The port in a "... starting on 127.0.0.1:40463" log line (-1: none).
 /// How many descriptors process `pid` has open (its /proc/PID/fd).
 inline std::size_t openFdCount(pid_t pid) {
   std::size_t n = 0;
@@ -263,6 +262,7 @@ inline std::size_t openFdCount(pid_t pid) {
   return n;
 }
 
+/// The port in a "... starting on 127.0.0.1:40463" log line (-1: none).
 inline int portFromLine(const std::string& line) {
   auto colon = line.rfind(':');
   return colon == std::string::npos ? -1 : std::stoi(line.substr(colon + 1));

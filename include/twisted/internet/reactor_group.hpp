@@ -60,11 +60,9 @@ class ReactorGroup {
     ReusePort,
     /// One socket that every worker accepts from: whichever worker is free
     /// takes the next connection. On epoll each connection wakes one
-    /// waiting worker (EPOLLEXCLUSIVE); select and poll wake every waiting
-    /// worker and one wins the accept (the others find nothing), which is
-    /// correct but costs a wakeup each. On iouring each worker's ring has
-    /// an accept in the kernel, which hands each connection to one of them
-    /// whether or not that worker is busy (as ReusePort would).
+    /// waiting worker (EPOLLEXCLUSIVE); select, poll and iouring wake
+    /// every waiting worker and one wins the accept (the others find
+    /// nothing), which is correct but costs a wakeup each.
     SharedSocket,
   };
 

@@ -7,9 +7,11 @@
 #include <signal.h>
 #include <sys/socket.h>
 
+#include <cerrno>
 #include <stdexcept>
 #include <thread>
 
+#include "../errno_text.hpp"
 #include "../socket/adopted_socket.hpp"
 #include "../tcp/tcp.hpp"
 #include "shared_tcp_ports.hpp"
@@ -57,7 +59,10 @@ std::vector<std::shared_ptr<IListeningPort>> ReactorGroup::listenTCP(
         int fd = ports.front()->fileno();
         sockaddr_storage ss{};
         socklen_t length = sizeof ss;
-        ::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &length);
+        if (::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &length) != 0) {
+          throw error::CannotListenError(
+              "ReactorGroup::listenTCP: getsockname: " + detail::errnoText(errno), errno);
+        }
         detail::AdoptedSocket socket(fd, ss.ss_family, detail::AdoptedSocket::Kind::ListeningStream,
                                      "ReactorGroup::listenTCP");
         p = std::make_shared<tcp::Port>(*worker, std::move(socket), factory);
@@ -96,17 +101,25 @@ void ReactorGroup::run(bool installSignalHandlers) {
   sigemptyset(&handled);
   sigaddset(&handled, SIGINT);
   sigaddset(&handled, SIGTERM);
-  if (installSignalHandlers) ::pthread_sigmask(SIG_BLOCK, &handled, &before);
   std::vector<std::thread> threads;
   threads.reserve(workers_.size() - 1);
-  for (std::size_t i = 1; i < workers_.size(); ++i) {
-    threads.emplace_back([this, i] {
-      logger::setThreadLogSystem(workerName(static_cast<int>(i)));
-      workers_[i]->run(false);
-      stop();  // a worker that stops stops the group
-    });
+  {
+    if (installSignalHandlers) ::pthread_sigmask(SIG_BLOCK, &handled, &before);
+    struct Restore {
+      bool on;
+      const sigset_t& mask;
+      ~Restore() {
+        if (on) ::pthread_sigmask(SIG_SETMASK, &mask, nullptr);
+      }
+    } restore{installSignalHandlers, before};
+    for (std::size_t i = 1; i < workers_.size(); ++i) {
+      threads.emplace_back([this, i] {
+        logger::setThreadLogSystem(workerName(static_cast<int>(i)));
+        workers_[i]->run(false);
+        stop();  // a worker that stops stops the group
+      });
+    }
   }
-  if (installSignalHandlers) ::pthread_sigmask(SIG_SETMASK, &before, nullptr);
   std::string callerName = logger::threadLogSystem();
   logger::setThreadLogSystem(workerName(0));
   workers_[0]->run(installSignalHandlers);

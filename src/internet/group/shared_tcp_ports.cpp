@@ -8,7 +8,7 @@ int SharedTCPPorts::portFor(int worker, int asked, int& rank) {
   rank = next_.at(static_cast<std::size_t>(worker))++;
   if (worker == 0 || asked != 0) return asked;
   auto r = static_cast<std::size_t>(rank);
-  return r < first_.size() ? first_[r] : 0;
+  return r < first_.size() && first_[r] > 0 ? first_[r] : -1;
 }
 
 void SharedTCPPorts::bound(int worker, int rank, int port) {

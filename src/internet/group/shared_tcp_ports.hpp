@@ -17,7 +17,8 @@ class SharedTCPPorts {
 
   /// The number `worker`'s next listenTCP, asked for `asked`, binds: for
   /// a port 0 on a worker after the first, what worker 0's listen of the
-  /// same rank bound (if it did). `rank` is set for bound().
+  /// same rank bound, or -1 if it has bound none (not yet, or it failed).
+  /// `rank` is set for bound().
   int portFor(int worker, int asked, int& rank);
   /// The listen of `rank` on `worker` bound `port` (0: it failed).
   void bound(int worker, int rank, int port);

@@ -84,7 +84,10 @@ class alignas(64) EpollPoller final : public Poller {
       if (::epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) == 0) return;
     }
     int err = errno;
-    if (oldMask != 0) (void)::epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &before);
+    if (oldMask != 0 && ::epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &before) < 0 && errno == EINVAL) {
+      before.events &= ~static_cast<std::uint32_t>(EPOLLEXCLUSIVE);  // as it was added
+      (void)::epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &before);
+    }
     throw std::system_error(err, std::generic_category(), "epoll_ctl(ADD, EPOLLEXCLUSIVE)");
   }
 

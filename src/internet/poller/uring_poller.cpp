@@ -36,13 +36,24 @@ class alignas(64) UringPoller final : public Poller, public Completions {
  public:
   explicit UringPoller(std::unique_ptr<uring::Ring> ring) : ring_(std::move(ring)) {}
   ~UringPoller() override {
-    // Sockets accepted and never taken are ours; the ring's exit cancels
-    // the accepts still in flight.
+    // Sockets accepted and never taken are ours, queued or still in the
+    // completion queue (a cancel run for another port may have completed
+    // this one's accepts); the ring's exit cancels what is in flight.
     for (int fd : acceptors_) {
       for (int r : fds_[static_cast<std::size_t>(fd)].accept->results) {
         if (r >= 0) ::close(r);
       }
     }
+    io_uring* r = ring_->get();
+    unsigned head, seen = 0;
+    io_uring_cqe* cqe;
+    io_uring_for_each_cqe(r, head, cqe) {
+      ++seen;
+      if (cqe->user_data != kCancelTag && (cqe->user_data >> 62) == kAcceptOp && cqe->res >= 0) {
+        ::close(cqe->res);
+      }
+    }
+    io_uring_cq_advance(r, seen);
   }
   UringPoller(const UringPoller&) = delete;
   UringPoller& operator=(const UringPoller&) = delete;
@@ -91,12 +102,8 @@ class alignas(64) UringPoller final : public Poller, public Completions {
     if (static_cast<std::size_t>(fd) >= fds_.size()) return;
     Watch& w = fds_[static_cast<std::size_t>(fd)];
     if (!w.accept) return;
-    if (w.accept->armed) {
-      io_uring_sqe* s = ring_->sqe();
-      io_uring_prep_cancel64(s, tag(kAcceptOp, fd, w.acceptSeq), 0);
-      io_uring_sqe_set_data64(s, kCancelTag);
-      if (ring_->canSkipSuccess()) io_uring_sqe_set_flags(s, IOSQE_CQE_SKIP_SUCCESS);
-    }
+    if (w.accept->armed) cancelAccept(fd, w);
+    if (w.state == kArmed) cancelPoll(fd, w);  // parked after an error
     for (int r : w.accept->results) {
       if (r >= 0) ::close(r);
     }
@@ -145,6 +152,10 @@ class alignas(64) UringPoller final : public Poller, public Completions {
   struct Acceptor {
     std::deque<int> results;  // accepted sockets (>= 0) and errors (-errno), in order
     bool armed = false;       // a multishot accept is in flight
+    bool cancelling = false;  // its cancel is asked for (the port stopped reading)
+    // Ended by an error (EMFILE fails at once, connection or not): not armed
+    // again until a poll says a connection waits, so the loop does not spin.
+    bool parked = false;
   };
   struct Watch {
     unsigned mask = 0;
@@ -166,28 +177,57 @@ class alignas(64) UringPoller final : public Poller, public Completions {
 
   // The armed poll asks for the old interest: cancel it. Its own
   // completion, whenever it comes, carries the old sequence number.
+  // Away from the ring's thread (a reactor destroyed elsewhere) nothing is
+  // submitted: the kernel would refuse it, and the ring's exit cancels all.
   void cancelPoll(int fd, Watch& w) {
-    io_uring_sqe* s = ring_->sqe();
-    io_uring_prep_poll_remove(s, tag(kPollOp, fd, w.seq));
-    io_uring_sqe_set_data64(s, kCancelTag);
-    if (ring_->canSkipSuccess()) io_uring_sqe_set_flags(s, IOSQE_CQE_SKIP_SUCCESS);
+    if (ring_->onIssuerThread()) {
+      io_uring_sqe* s = ring_->sqe();
+      io_uring_prep_poll_remove(s, tag(kPollOp, fd, w.seq));
+      io_uring_sqe_set_data64(s, kCancelTag);
+      if (ring_->canSkipSuccess()) io_uring_sqe_set_flags(s, IOSQE_CQE_SKIP_SUCCESS);
+    }
     ++w.seq;
     w.state = kIdle;
   }
 
-  // Arms each acceptor's multishot accept that is not in flight (it ends
-  // on an error, as EMFILE); true if some have sockets waiting.
+  // Cancels the accept in flight; what it accepted before the cancel took
+  // effect still comes, with its own (current) sequence number.
+  void cancelAccept(int fd, Watch& w) {
+    w.accept->cancelling = true;
+    if (!ring_->onIssuerThread()) return;
+    io_uring_sqe* s = ring_->sqe();
+    io_uring_prep_cancel64(s, tag(kAcceptOp, fd, w.acceptSeq), 0);
+    io_uring_sqe_set_data64(s, kCancelTag);
+    if (ring_->canSkipSuccess()) io_uring_sqe_set_flags(s, IOSQE_CQE_SKIP_SUCCESS);
+  }
+
+  // For each acceptor: while its port reads, a multishot accept in flight
+  // (armed again when the kernel ends it), or after an error a poll that
+  // waits for a connection; while it does not read, no accept (the kernel
+  // would go on accepting, one descriptor each, with nobody taking them).
+  // True if some have sockets waiting.
   bool armAccepts() {
     bool waiting = false;
     for (int fd : acceptors_) {
       Watch& w = fds_[static_cast<std::size_t>(fd)];
-      if (!w.accept->armed) {
+      Acceptor& a = *w.accept;
+      bool reading = (w.mask & kRead) != 0;
+      if (reading && a.parked) {
+        if (w.state == kIdle) {
+          io_uring_sqe* s = ring_->sqe();
+          io_uring_prep_poll_add(s, fd, POLLIN);
+          io_uring_sqe_set_data64(s, tag(kPollOp, fd, w.seq));
+          w.state = kArmed;
+        }
+      } else if (reading && !a.armed) {
         io_uring_sqe* s = ring_->sqe();
         io_uring_prep_multishot_accept(s, fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
         io_uring_sqe_set_data64(s, tag(kAcceptOp, fd, w.acceptSeq));
-        w.accept->armed = true;
+        a.armed = true;
+      } else if (!reading && a.armed && !a.cancelling) {
+        cancelAccept(fd, w);
       }
-      if ((w.mask & kRead) && !w.accept->results.empty()) waiting = true;
+      if (reading && !a.results.empty()) waiting = true;
     }
     return waiting;
   }
@@ -208,9 +248,14 @@ class alignas(64) UringPoller final : public Poller, public Completions {
       if (res >= 0) ::close(res);  // accepted by a cancelled accept: nobody's but ours
       return;
     }
-    if (!(flags & IORING_CQE_F_MORE)) w->accept->armed = false;  // ended: armed again next wait
+    Acceptor& a = *w->accept;
+    if (!(flags & IORING_CQE_F_MORE)) {  // ended: armed again with a next wait
+      a.armed = false;
+      a.cancelling = false;
+      if (res < 0 && res != -ECANCELED) a.parked = true;
+    }
     if (res == -ECANCELED) return;
-    w->accept->results.push_back(res);
+    a.results.push_back(res);
   }
 
   void queue(int fd, Watch& w) {
@@ -243,6 +288,10 @@ class alignas(64) UringPoller final : public Poller, public Completions {
     Watch& w = fds_[static_cast<std::size_t>(fd)];
     if (w.state != kArmed || (w.seq & kSeqMask) != seq) return;  // cancelled: stale
     w.state = kIdle;
+    if (w.accept) [[unlikely]] {
+      w.accept->parked = false;  // a connection waits: accept again next wait
+      return;
+    }
     if (w.mask != 0) queue(fd, w);  // level-triggered: asked again next wait
     unsigned ev;
     if (res < 0) {

@@ -75,8 +75,11 @@ void StreamPort::startListening() {
   reactor_.track(shared_from_this());
   watch();
   // Where the backend accepts in the kernel (io_uring), it does, and this
-  // port takes the sockets it accepted instead of calling accept.
-  if (Completions* c = transportHost(reactor_).completions(); c && c->startAccepting(fd_)) {
+  // port takes the sockets it accepted instead of calling accept. Not for
+  // a socket other reactors accept from: a ring's accept takes connections
+  // whether or not its loop is busy, and a shared socket is for the free.
+  Completions* c = exclusive_ ? nullptr : transportHost(reactor_).completions();
+  if (c && c->startAccepting(fd_)) {
     completions_ = c;
   }
 }

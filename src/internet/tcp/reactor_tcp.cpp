@@ -4,7 +4,9 @@
 #include <stdexcept>
 
 #include "../group/shared_tcp_ports.hpp"
+#include "socket.hpp"
 #include "tcp.hpp"
+#include "twisted/internet/error.hpp"
 #include "twisted/internet/reactor.hpp"
 
 namespace twisted {
@@ -27,7 +29,17 @@ std::shared_ptr<IListeningPort> ReactorTCP::listenTCP(int port, std::shared_ptr<
   }
   // A worker of a group that shares its TCP ports (ReactorGroup::shareTCPPorts).
   int rank = -1;
-  port = sharedPorts_->portFor(sharedWorker_, port, rank);
+  int asked = port;
+  port = sharedPorts_->portFor(sharedWorker_, asked, rank);
+  if (port < 0) {
+    // A port 0 that worker 0 has no number for: binding another would
+    // split one service's address in two.
+    throw error::CannotListenError(
+        tcp::detail::describe(interface.empty() ? std::string_view("0.0.0.0") : interface, 0) +
+        ": port 0 on a worker of a group sharing its TCP ports takes the first worker's "
+        "number for its listen #" +
+        std::to_string(rank + 1) + ", which it has not bound: listen on the first worker first");
+  }
   auto p = std::make_shared<tcp::Port>(reactorOf(*this), port, std::move(factory), backlog,
                                        std::string(interface));
   p->setReusePort();

@@ -100,6 +100,7 @@ void Ring::enableNow() {
   if (rc < 0)
     throw std::system_error(errno, std::generic_category(), "io_uring_register(ENABLE_RINGS)");
   enabled_ = true;
+  issuer_ = std::this_thread::get_id();
 }
 
 io_uring_sqe* Ring::sqeAfterSubmit() {

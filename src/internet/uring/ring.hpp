@@ -8,6 +8,7 @@
 
 #include <memory>
 #include <string>
+#include <thread>
 
 namespace twisted::detail::uring {
 
@@ -32,6 +33,9 @@ class Ring {
       enableNow();
   }
   bool enabled() const { return enabled_; }
+  /// Whether the calling thread may submit: the ring is not enabled yet
+  /// (the first wait's thread will submit), or this is its issuer.
+  bool onIssuerThread() const { return !enabled_ || issuer_ == std::this_thread::get_id(); }
 
   /// A free submission slot: when the queue is full, what is in it is
   /// submitted first. Throws std::system_error if that submission fails.
@@ -55,6 +59,7 @@ class Ring {
   io_uring ring_{};
   bool set_ = false;  // io_uring_queue_init succeeded
   bool enabled_ = false;
+  std::thread::id issuer_;
   bool skipSuccess_ = false;
   bool multishotAccept_ = false;
 };
