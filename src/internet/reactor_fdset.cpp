@@ -60,8 +60,7 @@ detail::Completions* detail::ReactorTransportHost::completions() {
 void detail::ReactorTransportHost::addExclusiveReader(std::shared_ptr<IReadDescriptor> reader) {
   impl_.checkThread("Reactor::addReader");
   if (!reader) throw std::invalid_argument("addReader(nullptr)");
-  Reactor::Impl& im = impl_;
-  Reactor::Impl::Slot& slot = im.slotFor(reader->fileno());
+  Reactor::Impl::Slot& slot = impl_.slotFor(reader->fileno());
   // Only a first registration can be exclusive (epoll's rule).
   bool marked = slot.mask == 0 && !slot.exclusive;
   if (marked) slot.exclusive = true;

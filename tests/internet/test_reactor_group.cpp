@@ -32,8 +32,6 @@
 namespace twisted::test {
 namespace {
 
-class GroupTest : public ::testing::TestWithParam<Backend> {};
-
 // Counts, under threads, what the workers' protocols saw.
 struct Tally {
   std::atomic<int> built{0}, made{0}, lost{0}, onAnotherThread{0};
@@ -80,6 +78,15 @@ class TallyFactory : public Factory {
 
  private:
   Tally& tally_;
+};
+
+// Each test's janitor (made first: it counts the descriptors open before
+// the test), what the workers' protocols saw, and the factory they share.
+class GroupTest : public ::testing::TestWithParam<Backend> {
+ protected:
+  testing::Janitor janitor;
+  Tally tally;
+  std::shared_ptr<TallyFactory> factory = std::make_shared<TallyFactory>(tally);
 };
 
 // A client that sends `hello` and counts its echo and its end.
@@ -159,9 +166,6 @@ int echoClients(Backend backend, int port, int count) {
 }
 
 TEST_P(GroupTest, EveryConnectionIsServedOnTheWorkerThatAcceptedIt) {
-  testing::Janitor janitor;
-  Tally tally;
-  auto factory = std::make_shared<TallyFactory>(tally);
   constexpr int kClients = 64;
   {
     ReactorGroup group(2, GetParam());
@@ -184,9 +188,6 @@ TEST_P(GroupTest, EveryConnectionIsServedOnTheWorkerThatAcceptedIt) {
 }
 
 TEST_P(GroupTest, StopEndsEveryWorkersConnectionsWithConnectionLost) {
-  testing::Janitor janitor;
-  Tally tally;
-  auto factory = std::make_shared<TallyFactory>(tally);
   constexpr int kClients = 20;
   int lost = 0;
   {
@@ -253,7 +254,6 @@ TEST_P(GroupTest, EachWorkersLogLinesNameIt) {
 }
 
 TEST_P(GroupTest, AnAddressInUseIsCannotListenErrorAndLeavesNothingOpen) {
-  testing::Janitor janitor;
   // A socket without SO_REUSEPORT holds the port: the group cannot join it.
   int holder = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in a{};
@@ -263,10 +263,8 @@ TEST_P(GroupTest, AnAddressInUseIsCannotListenErrorAndLeavesNothingOpen) {
   ASSERT_EQ(::listen(holder, 1), 0);
   socklen_t n = sizeof a;
   ::getsockname(holder, reinterpret_cast<sockaddr*>(&a), &n);
-  Tally tally;
   {
     ReactorGroup group(2, GetParam());
-    auto factory = std::make_shared<TallyFactory>(tally);
     try {
       group.listenTCP(ntohs(a.sin_port), factory, 50, "127.0.0.1");
       ADD_FAILURE() << "listened on a port another socket holds";
@@ -281,9 +279,6 @@ TEST_P(GroupTest, AnAddressInUseIsCannotListenErrorAndLeavesNothingOpen) {
 }
 
 TEST_P(GroupTest, ASharedSocketIsAcceptedByAWorkerThatIsFree) {
-  testing::Janitor janitor;
-  Tally tally;
-  auto factory = std::make_shared<TallyFactory>(tally);
   constexpr int kClients = 32;
   std::thread::id busyThread;
   {
@@ -363,9 +358,6 @@ TEST(ReactorGroupEpoll, ASharedSocketWakesOneWorkerPerConnection) {
 }
 
 TEST_P(GroupTest, SharedTCPPortsGiveEveryWorkerThePortsOfTheFirst) {
-  testing::Janitor janitor;
-  Tally tally;
-  auto factory = std::make_shared<TallyFactory>(tally);
   constexpr int kClients = 64;
   {
     ReactorGroup group(3, GetParam());

@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <vector>
@@ -655,6 +656,43 @@ TEST_P(TCPTest, AWaitingBacklogIsAcceptedInAdaptiveBatches) {
   for (int fd : raw) ::close(fd);
   EXPECT_EQ(server->protocols.size(), static_cast<std::size_t>(kClients));
   EXPECT_EQ(tcpPort->numberAccepts(), 50);
+}
+
+// Connections left waiting when a turn's batch is full are accepted on the
+// next turns, with nothing else happening: on readiness backends the socket
+// stays readable; on iouring, where the kernel has accepted them already,
+// the port must be told again of what it left.
+TEST_P(TCPTest, ConnectionsBeyondABatchAreAcceptedOnTheNextTurns) {
+  listen();
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(static_cast<std::uint16_t>(portOf(*port)));
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::vector<int> raw;
+  auto connectRaw = [&] {
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to), 0);
+    raw.push_back(fd);
+  };
+  connectRaw();
+  ASSERT_TRUE(iterateUntil(
+      *reactor, [&] { return server->protocols.size() == 1; }, "the first connection"));
+  auto tcpPort = std::static_pointer_cast<tcp::Port>(port);
+  ASSERT_EQ(tcpPort->numberAccepts(), 1) << "one accepted: the next batch is one";
+  // 30 wait: a turn takes 1 (the batch then grows to 21), the next 21, the
+  // next the last 8, with nothing new happening in between.
+  for (int i = 0; i < 30; ++i) connectRaw();
+  EXPECT_TRUE(iterateUntil(
+      *reactor, [&] { return server->protocols.size() == 31; }, "the 30 that waited"));
+  for (int fd : raw) ::close(fd);
+  ASSERT_TRUE(iterateUntil(
+      *reactor,
+      [&] {
+        return std::all_of(server->protocols.begin(), server->protocols.end(),
+                           [](const auto& p) { return p->closed; });
+      },
+      "the server's ends closed"));
+  stopAndWait(*reactor, port);
 }
 
 TEST_P(TCPTest, ShutdownLosesEveryConnectionIncludingPausedOnes) {

@@ -20,7 +20,7 @@ class SharedTCPPorts {
   /// same rank bound, or -1 if it has bound none (not yet, or it failed).
   /// `rank` is set for bound().
   int portFor(int worker, int asked, int& rank);
-  /// The listen of `rank` on `worker` bound `port` (0: it failed).
+  /// The listen of `rank` on `worker` bound `port`.
   void bound(int worker, int rank, int port);
 
  private:

@@ -39,17 +39,13 @@ class alignas(64) UringPoller final : public Poller, public Completions {
     // Sockets accepted and never taken are ours, queued or still in the
     // completion queue (a cancel run for another port may have completed
     // this one's accepts); the ring's exit cancels what is in flight.
-    for (int fd : acceptors_) {
-      for (int r : fds_[static_cast<std::size_t>(fd)].accept->results) {
-        if (r >= 0) ::close(r);
-      }
-    }
+    for (int fd : acceptors_) closeWaiting(*fds_[static_cast<std::size_t>(fd)].accept);
     io_uring* r = ring_->get();
     unsigned head, seen = 0;
     io_uring_cqe* cqe;
     io_uring_for_each_cqe(r, head, cqe) {
       ++seen;
-      if (cqe->user_data != kCancelTag && (cqe->user_data >> 62) == kAcceptOp && cqe->res >= 0) {
+      if ((cqe->user_data >> 62) == kAcceptOp && cqe->res >= 0) {
         ::close(cqe->res);
       }
     }
@@ -66,6 +62,7 @@ class alignas(64) UringPoller final : public Poller, public Completions {
     Watch& w = watch(fd);
     if (w.accept) [[unlikely]] {
       w.mask = newMask;  // accepted in the kernel: nothing to poll for
+      acceptWork_ = true;
       return;
     }
     if (w.state == kArmed) {
@@ -86,6 +83,7 @@ class alignas(64) UringPoller final : public Poller, public Completions {
     w.state = kIdle;  // a queued poll is dropped by armQueued
     w.accept = std::make_unique<Acceptor>();
     acceptors_.push_back(fd);
+    acceptWork_ = true;
     return true;
   }
 
@@ -104,9 +102,7 @@ class alignas(64) UringPoller final : public Poller, public Completions {
     if (!w.accept) return;
     if (w.accept->armed) cancelAccept(fd, w);
     if (w.state == kArmed) cancelPoll(fd, w);  // parked after an error
-    for (int r : w.accept->results) {
-      if (r >= 0) ::close(r);
-    }
+    closeWaiting(*w.accept);
     w.accept.reset();
     ++w.acceptSeq;  // what the cancelled accept still completes is stale
     acceptors_.erase(std::find(acceptors_.begin(), acceptors_.end(), fd));
@@ -119,9 +115,13 @@ class alignas(64) UringPoller final : public Poller, public Completions {
   TWISTED_HOT void poll(int timeoutMs, FiredList& fired) override {
     ring_->enable();
     armQueued();
-    if (!acceptors_.empty()) [[unlikely]] {
-      // Sockets already accepted and not taken: report them without waiting.
-      if (armAccepts()) timeoutMs = 0;
+    // Only when an acceptor changed (a completion, a port that paused or
+    // resumed, sockets left untaken): a busy loop's turns pay nothing.
+    bool reportAccepts = false;
+    if (acceptWork_) [[unlikely]] {
+      acceptWork_ = false;
+      reportAccepts = armAccepts();
+      if (reportAccepts) timeoutMs = 0;  // sockets already accepted: report them, do not wait
     }
     io_uring* r = ring_->get();
     int rc;
@@ -142,7 +142,7 @@ class alignas(64) UringPoller final : public Poller, public Completions {
       completed(cqe->user_data, cqe->res, cqe->flags, fired);
     }
     io_uring_cq_advance(r, seen);
-    if (!acceptors_.empty()) [[unlikely]]
+    if (reportAccepts || acceptWork_) [[unlikely]]
       reportAccepted(fired);
   }
 
@@ -237,7 +237,16 @@ class alignas(64) UringPoller final : public Poller, public Completions {
   void reportAccepted(FiredList& fired) {
     for (int fd : acceptors_) {
       Watch& w = fds_[static_cast<std::size_t>(fd)];
-      if ((w.mask & kRead) && !w.accept->results.empty()) fired.push_back({fd, kRead});
+      if ((w.mask & kRead) && !w.accept->results.empty()) {
+        fired.push_back({fd, kRead});
+        acceptWork_ = true;  // looked at again next wait: what the port leaves is reported again
+      }
+    }
+  }
+
+  static void closeWaiting(const Acceptor& a) {
+    for (int r : a.results) {
+      if (r >= 0) ::close(r);
     }
   }
 
@@ -249,6 +258,7 @@ class alignas(64) UringPoller final : public Poller, public Completions {
       return;
     }
     Acceptor& a = *w->accept;
+    acceptWork_ = true;
     if (!(flags & IORING_CQE_F_MORE)) {  // ended: armed again with a next wait
       a.armed = false;
       a.cancelling = false;
@@ -290,6 +300,7 @@ class alignas(64) UringPoller final : public Poller, public Completions {
     w.state = kIdle;
     if (w.accept) [[unlikely]] {
       w.accept->parked = false;  // a connection waits: accept again next wait
+      acceptWork_ = true;
       return;
     }
     if (w.mask != 0) queue(fd, w);  // level-triggered: asked again next wait
@@ -323,6 +334,7 @@ class alignas(64) UringPoller final : public Poller, public Completions {
   std::vector<Watch> fds_;      // by descriptor number
   std::vector<int> queued_;     // to arm with the next wait
   std::vector<int> acceptors_;  // descriptors accepted on in the kernel
+  bool acceptWork_ = false;     // an acceptor to arm, cancel or report next wait
 };
 
 }  // namespace

@@ -21,17 +21,12 @@ Reactor& reactorOf(ReactorTCP& self) {
 std::shared_ptr<IListeningPort> ReactorTCP::listenTCP(int port, std::shared_ptr<Factory> factory,
                                                       int backlog, std::string_view interface) {
   if (!factory) throw std::invalid_argument("listenTCP needs a factory");
-  if (!sharedPorts_) {
-    auto p = std::make_shared<tcp::Port>(reactorOf(*this), port, std::move(factory), backlog,
-                                         std::string(interface));
-    p->startListening();
-    return p;
-  }
-  // A worker of a group that shares its TCP ports (ReactorGroup::shareTCPPorts).
+  // A worker of a group that shares its TCP ports (ReactorGroup::shareTCPPorts)
+  // binds with SO_REUSEPORT, a port 0 agreed with the group's first worker.
   int rank = -1;
   int asked = port;
-  port = sharedPorts_->portFor(sharedWorker_, asked, rank);
-  if (port < 0) {
+  if (sharedPorts_) port = sharedPorts_->portFor(sharedWorker_, asked, rank);
+  if (asked == 0 && port < 0) {
     // A port 0 that worker 0 has no number for: binding another would
     // split one service's address in two.
     throw error::CannotListenError(
@@ -42,14 +37,9 @@ std::shared_ptr<IListeningPort> ReactorTCP::listenTCP(int port, std::shared_ptr<
   }
   auto p = std::make_shared<tcp::Port>(reactorOf(*this), port, std::move(factory), backlog,
                                        std::string(interface));
-  p->setReusePort();
-  try {
-    p->startListening();
-  } catch (...) {
-    sharedPorts_->bound(sharedWorker_, rank, 0);
-    throw;
-  }
-  sharedPorts_->bound(sharedWorker_, rank, p->realPort());
+  if (sharedPorts_) p->setReusePort();
+  p->startListening();  // a rank that failed stays unbound: later workers' port 0 refused
+  if (sharedPorts_) sharedPorts_->bound(sharedWorker_, rank, p->realPort());
   return p;
 }
 
