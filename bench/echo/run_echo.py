@@ -4,7 +4,8 @@ same run, in interleaved rounds; medians and ratios.
 
   run_echo.py BIN_DIR [--rounds 3] [--seconds 3] [--warmup 1] [--client uring|epoll]
                       [--cases c1,c100,c1000,c10x16k,r1,...,s1,s100,s1000,s10x16k,idle10k]
-                      [--servers ...] [--baseline OLD_BUILD/echo_server_twisted]
+                      [--servers ...] [--ours twisted-cpp|twisted-cpp-iouring]
+                      [--baseline OLD_BUILD/echo_server_twisted]
                       [--syscalls] [--callgrind] [--json OUT]
 
 Servers run pinned to core 1 and the client to core 0 (taskset). A server's
@@ -16,7 +17,9 @@ their CPU over the same window. --syscalls counts system calls per message
 with `strace -c -f`; --callgrind counts user-space instructions per message
 with valgrind (the difference of two runs, so start-up cancels out).
 
-twisted-cpp-iouring is ours on the io_uring backend. Beyond the default
+twisted-cpp-iouring is ours on the io_uring backend; --ours twisted-cpp-iouring
+makes it the one every ratio (and every side-by-side pair) is taken against,
+in place of ours on epoll. Beyond the default
 list, twisted-cpp-1w and twisted-cpp-2w are ours as a ReactorGroup of 1 or
 2 workers (epoll), which may run on cores 0 and 1, the client's core too:
 compare those two with each other, not with the servers pinned to core 1.
@@ -69,6 +72,8 @@ NATIVE = ["twisted-cpp", "twisted-cpp-iouring", "raw-epoll", "raw-uring", "asio"
 # --baseline: another build of our own server (an earlier commit's), run as
 # the peer named "baseline", to measure a change side by side.
 BASELINE = {}
+# The server the ratios are "ours / peer" for (--ours).
+OURS = ["twisted-cpp"]
 
 
 def server_cmd(bin_dir, name, port):
@@ -183,7 +188,7 @@ def run_load(bin_dir, name, case, opts):
 def run_pair(bin_dir, peer, case, opts, ours_first):
     """Ours and `peer` at once, on core 1, under one paced client."""
     c = CASES[case]
-    names = ["twisted-cpp", peer] if ours_first else [peer, "twisted-cpp"]
+    names = [OURS[0], peer] if ours_first else [peer, OURS[0]]
     ports = [free_port(), free_port()]
     while ports[1] == ports[0]:
         ports[1] = free_port()
@@ -207,7 +212,7 @@ def run_pair(bin_dir, peer, case, opts, ours_first):
     for i, name in enumerate(names):
         us[name] = (cpu1[i] - cpu0[i]) / 1e3 / result["per_port"][i]
     # ours / peer in messages per CPU-second: above 1, ours spends less.
-    return dict(ours_us=us["twisted-cpp"], peer_us=us[peer], ratio=us[peer] / us["twisted-cpp"],
+    return dict(ours_us=us[OURS[0]], peer_us=us[peer], ratio=us[peer] / us[OURS[0]],
                 msgs_per_s=result["messages"] / result["seconds"] / 2)
 
 
@@ -289,7 +294,9 @@ def main():
     ap.add_argument("--json")
     ap.add_argument("--baseline", metavar="SERVER_BINARY",
                     help="an earlier build of echo_server_twisted, compared as the peer 'baseline'")
+    ap.add_argument("--ours", default="twisted-cpp", choices=["twisted-cpp", "twisted-cpp-iouring"])
     opts = ap.parse_args()
+    OURS[0] = opts.ours
     cases = opts.cases.split(",")
     servers = opts.servers.split(",")
     if opts.baseline:
@@ -298,7 +305,7 @@ def main():
 
     pair_cases = [case for case in cases if CASES[case].get("pair")]
     cases = [case for case in cases if not CASES[case].get("pair")]
-    peers = [s for s in servers if s != "twisted-cpp"]
+    peers = [s for s in servers if s != OURS[0]]
     results = {case: {s: [] for s in servers} for case in cases}
     pairs = {case: {p: [] for p in peers} for case in pair_cases}
     for r in range(opts.rounds):
@@ -330,11 +337,11 @@ def main():
         for s in servers:
             runs = results[case][s]
             med[s] = {k: statistics.median(run[k] for run in runs) for k in runs[0]}
-            if "twisted-cpp" in results[case] and "msgs_per_cpu_s" in runs[0]:
+            if OURS[0] in results[case] and "msgs_per_cpu_s" in runs[0]:
                 # Paired: ours / peer within each round (run back to back), so
                 # slow drifts of the machine cancel; the median and the range.
                 ratios = sorted(o["msgs_per_cpu_s"] / r["msgs_per_cpu_s"]
-                                for o, r in zip(results[case]["twisted-cpp"], runs))
+                                for o, r in zip(results[case][OURS[0]], runs))
                 med[s]["paired_ratio"] = statistics.median(ratios)
                 med[s]["paired_min"], med[s]["paired_max"] = ratios[0], ratios[-1]
         report["cases"][case] = med
@@ -358,13 +365,13 @@ def main():
 
 def print_case(case, med):
     c = CASES[case]
-    ours = med.get("twisted-cpp")
+    ours = med.get(OURS[0])
     print("\n%s (median of rounds)" % c["label"])
     if "idle" in c:
         print("| server | bytes per idle conn | ours / peer |")
         print("| --- | ---: | ---: |")
         for s, m in med.items():
-            ratio = "" if s == "twisted-cpp" or not ours else "%.2fx" % (
+            ratio = "" if s == OURS[0] or not ours else "%.2fx" % (
                 ours["bytes_per_conn"] / m["bytes_per_conn"] if m["bytes_per_conn"] else 0)
             print("| %s | %.0f | %s |" % (s, m["bytes_per_conn"], ratio))
         return
@@ -372,7 +379,7 @@ def print_case(case, med):
           "| msgs per CPU-s: ours / peer (paired median, range) |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for s, m in med.items():
-        ratio = "" if s == "twisted-cpp" or not ours else "%.3fx (%.2f-%.2f)" % (
+        ratio = "" if s == OURS[0] or not ours else "%.3fx (%.2f-%.2f)" % (
             m["paired_ratio"], m["paired_min"], m["paired_max"])
         print("| %s | %.0f | %.1f | %.1f | %.1f | %.3f | %s |" % (
             s, m["msgs_per_s"], m["mib_per_s"], m["p50_us"], m["p99_us"], m["cpu_us_per_msg"], ratio))
@@ -399,12 +406,12 @@ def print_syscalls(case, table):
 
 
 def print_instructions(case, table, unit="message", label=None):
-    ours = table.get("twisted-cpp")
+    ours = table.get(OURS[0])
     print("\nuser-space instructions per %s, %s (callgrind)" % (unit, label or CASES[case]["label"]))
     print("| server | instructions/%s | peer / ours |" % unit)
     print("| --- | ---: | ---: |")
     for s, n in table.items():
-        print("| %s | %.0f | %s |" % (s, n, "" if s == "twisted-cpp" else "%.2fx" % (n / ours)))
+        print("| %s | %.0f | %s |" % (s, n, "" if s == OURS[0] else "%.2fx" % (n / ours)))
 
 
 if __name__ == "__main__":

@@ -35,6 +35,9 @@ Reactor::Impl::Impl(Reactor& owner, Backend chosen)
 
 Reactor::Reactor(Backend backend) : impl_(std::make_unique<Impl>(*this, backend)) {
   Impl& im = *impl_;
+  if (detail::Completions* c = im.poller->completions(); c && c->startCounter(im.waker->fileno())) {
+    im.waker->readByBackend();
+  }
   im.self.addReader(im.waker);
   im.slots[im.waker->fileno()].internal = true;
   // The built-in triggers, first in their phases as in Twisted's ReactorBase.

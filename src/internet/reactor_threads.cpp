@@ -23,8 +23,10 @@ Waker::~Waker() {
 }
 
 IOResult Waker::doRead() {
-  std::uint64_t count;
-  [[maybe_unused]] ssize_t n = ::read(fd_, &count, sizeof count);  // drain
+  if (!readByBackend_) {
+    std::uint64_t count;
+    [[maybe_unused]] ssize_t n = ::read(fd_, &count, sizeof count);  // drain
+  }
   *fired_ = true;
   return std::nullopt;
 }

@@ -103,6 +103,7 @@ class PushProducer : public IPushProducer {
  public:
   int paused = 0, resumed = 0, stopped = 0;
   bool running = true;
+  std::function<void()> onResume;  // optional: produce again
   void pauseProducing() override {
     ++paused;
     running = false;
@@ -110,6 +111,7 @@ class PushProducer : public IPushProducer {
   void resumeProducing() override {
     ++resumed;
     running = true;
+    if (onResume) onResume();
   }
   void stopProducing() override { ++stopped; }
 };

@@ -9,9 +9,11 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "../memory/connection_pool.hpp"
+#include "../stream/write_queue.hpp"
 #include "twisted/internet/backend.hpp"
 
 namespace twisted::detail {
@@ -57,6 +59,60 @@ class Completions {
   /// and its cancellation run, so that `fd` may be closed next; sockets
   /// accepted and not taken are closed.
   virtual void stopAccepting(int fd) = 0;
+
+  // ---- a connected stream socket's receives and sends (TCP, UNIX bytes)
+  /// Bytes the kernel received into one of the ring's provided buffers,
+  /// lent to the caller until it gives the buffer back (releaseReceived,
+  /// or sendReceived of some of them); or the end: `result` 0 for the
+  /// peer's orderly close, -errno for an error.
+  struct Received {
+    const char* data = nullptr;
+    int result = 0;  // > 0: bytes at data
+    std::uint16_t buffer = 0;
+  };
+  /// Receives and sends on connected socket `fd` through the kernel: one
+  /// multishot receive while `fd` is watched for reading (cancelled while it
+  /// is not), one send at a time. `fd` is then reported readable while
+  /// received results wait, and writable while no send is in flight (a
+  /// finished send's result waiting, or none submitted). False (nothing
+  /// done) where the kernel cannot.
+  virtual bool startStream(int fd) = 0;
+  /// The next received result for `fd`, in order; nothing if none waits.
+  virtual std::optional<Received> takeReceived(int fd) = 0;
+  /// Gives a received buffer back to the ring.
+  virtual void releaseReceived(std::uint16_t buffer) = 0;
+  /// Sends all of `bytes`, after the send in flight (none may be): the
+  /// poller takes them (swapping in its own emptied buffer) and holds them
+  /// until the kernel has sent them all, resubmitting what a partial send
+  /// leaves, or an error ends it.
+  virtual void send(int fd, WriteBuffer& bytes) = 0;
+  /// Sends `data`, bytes of received buffer `buffer` (none in flight): the
+  /// buffer is held until they are sent, then given back. When the ring
+  /// runs low the bytes are copied and the buffer given back at once.
+  virtual void sendReceived(int fd, std::string_view data, std::uint16_t buffer) = 0;
+  /// The result of the finished send: the bytes sent, or -errno; nothing
+  /// while it is in flight or none was submitted.
+  virtual std::optional<long> takeSent(int fd) = 0;
+  /// Before `fd` closes: the receive and the send in flight are cancelled
+  /// and the cancellations run, the waiting results dropped (their buffers
+  /// given back). What the kernel still holds (bytes of a send) stays the
+  /// poller's until its last completion.
+  virtual void stopStream(int fd) = 0;
+  /// What the stream operations have done so far, for tests and tuning.
+  struct Counters {
+    std::size_t zeroCopySends = 0;  // sends submitted as IORING_OP_SEND_ZC
+    std::size_t copiedEchoes = 0;   // sendReceived that copied (the ring ran low)
+    std::size_t starvations = 0;    // receives ended by ENOBUFS (no buffer free)
+    std::size_t orphans = 0;        // stopped streams whose operations are still in flight
+    std::size_t buffersFree = 0;    // provided buffers the kernel may fill now
+  };
+  virtual Counters counters() const = 0;
+
+  /// Keeps a read of eventfd `fd` (the reactor's waker) in flight in the
+  /// ring, armed again after each completes: `fd` is reported readable once
+  /// the kernel has read it, so its reader must not read it again. False
+  /// (nothing done) where not.
+  virtual bool startCounter(int fd) = 0;
 
  protected:
   ~Completions() = default;

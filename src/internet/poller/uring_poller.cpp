@@ -19,22 +19,25 @@
 #include <vector>
 
 #include "../hot_path.hpp"
+#include "../uring/op_tag.hpp"
 #include "../uring/ring.hpp"
+#include "../uring/streams.hpp"
 #include "poller.hpp"
 
 namespace twisted::detail {
 namespace {
 
-// user_data: what the operation is (the top two bits), a 30-bit sequence
-// number, the descriptor. A cancel's is kCancelTag, which no operation has.
-enum Kind : std::uint64_t { kPollOp = 0, kAcceptOp = 1 };
-constexpr std::uint64_t kCancelTag = ~std::uint64_t{0};
-constexpr std::uint32_t kSeqMask = (1u << 30) - 1;
+using uring::kAcceptOp;
+using uring::kCancelTag;
+using uring::kPollOp;
+using uring::kSeqMask;
+using uring::tag;
 
 // Aligned and pooled as the epoll poller is: the loop reads it every turn.
 class alignas(64) UringPoller final : public Poller, public Completions {
  public:
-  explicit UringPoller(std::unique_ptr<uring::Ring> ring) : ring_(std::move(ring)) {}
+  explicit UringPoller(std::unique_ptr<uring::Ring> ring)
+      : streams_(*ring), ring_(std::move(ring)) {}
   ~UringPoller() override {
     // Sockets accepted and never taken are ours, queued or still in the
     // completion queue (a cancel run for another port may have completed
@@ -50,6 +53,8 @@ class alignas(64) UringPoller final : public Poller, public Completions {
       }
     }
     io_uring_cq_advance(r, seen);
+    // ring_ is the last member, so the ring exits (and the kernel lets go
+    // of every buffer and byte in flight) before streams_ frees them.
   }
   UringPoller(const UringPoller&) = delete;
   UringPoller& operator=(const UringPoller&) = delete;
@@ -59,7 +64,15 @@ class alignas(64) UringPoller final : public Poller, public Completions {
   Completions* completions() override { return this; }
 
   void update(int fd, unsigned /*oldMask*/, unsigned newMask) override {
+    if (streams_.has(fd)) {
+      streams_.update(fd, newMask);  // received and sent in the kernel: nothing to poll for
+      return;
+    }
     Watch& w = watch(fd);
+    if (fd == counterFd_) [[unlikely]] {
+      w.mask = newMask;  // read in the ring while watched (armCounter)
+      return;
+    }
     if (w.accept) [[unlikely]] {
       w.mask = newMask;  // accepted in the kernel: nothing to poll for
       acceptWork_ = true;
@@ -112,9 +125,46 @@ class alignas(64) UringPoller final : public Poller, public Completions {
     if (w.mask != 0) queue(fd, w);  // still watched: by readiness again
   }
 
+  // ---- Completions: a connected stream's receives and sends
+  bool startStream(int fd) override {
+    Watch& w = watch(fd);
+    if (w.accept || !streams_.start(fd, w.mask)) return false;
+    if (w.state == kArmed) cancelPoll(fd, w);
+    w.state = kIdle;  // a queued poll is dropped by armQueued
+    w.mask = 0;       // the stream keeps the interest now
+    return true;
+  }
+  std::optional<Received> takeReceived(int fd) override { return streams_.take(fd); }
+  void releaseReceived(std::uint16_t buffer) override { streams_.release(buffer); }
+  void send(int fd, WriteBuffer& bytes) override { streams_.send(fd, bytes); }
+  void sendReceived(int fd, std::string_view data, std::uint16_t buffer) override {
+    streams_.sendReceived(fd, data, buffer);
+  }
+  std::optional<long> takeSent(int fd) override { return streams_.takeSent(fd); }
+  Counters counters() const override { return streams_.counters(); }
+  void stopStream(int fd) override {
+    if (!streams_.has(fd)) return;
+    streams_.stop(fd);
+    // As for a poll: what is in flight holds the socket's file, so the
+    // cancel is run now, before the caller's close().
+    releaseNow();
+  }
+
+  // ---- Completions: the waker's eventfd, read in the ring
+  bool startCounter(int fd) override {
+    Watch& w = watch(fd);
+    if (w.accept || streams_.has(fd) || counterFd_ >= 0) return false;
+    if (w.state == kArmed) cancelPoll(fd, w);
+    w.state = kIdle;
+    counterFd_ = fd;
+    return true;
+  }
+
   TWISTED_HOT void poll(int timeoutMs, FiredList& fired) override {
     ring_->enable();
     armQueued();
+    if (counterFd_ >= 0 && !counterArmed_) armCounter();
+    if (streams_.prepare()) timeoutMs = 0;  // results already in: report them, do not wait
     // Only when an acceptor changed (a completion, a port that paused or
     // resumed, sockets left untaken): a busy loop's turns pay nothing.
     bool reportAccepts = false;
@@ -142,6 +192,7 @@ class alignas(64) UringPoller final : public Poller, public Completions {
       completed(cqe->user_data, cqe->res, cqe->flags, fired);
     }
     io_uring_cq_advance(r, seen);
+    streams_.report(fired);
     if (reportAccepts || acceptWork_) [[unlikely]]
       reportAccepted(fired);
   }
@@ -164,11 +215,6 @@ class alignas(64) UringPoller final : public Poller, public Completions {
     std::uint32_t acceptSeq = 0;  // of the accept in flight, or of the next one
     std::unique_ptr<Acceptor> accept;
   };
-
-  static std::uint64_t tag(Kind kind, int fd, std::uint32_t seq) {
-    return (std::uint64_t{kind} << 62) | (std::uint64_t{seq & kSeqMask} << 32) |
-           static_cast<std::uint32_t>(fd);
-  }
 
   Watch& watch(int fd) {
     if (static_cast<std::size_t>(fd) >= fds_.size()) fds_.resize(static_cast<std::size_t>(fd) + 64);
@@ -268,6 +314,14 @@ class alignas(64) UringPoller final : public Poller, public Completions {
     a.results.push_back(res);
   }
 
+  void armCounter() {
+    if (!(fds_[static_cast<std::size_t>(counterFd_)].mask & kRead)) return;
+    io_uring_sqe* s = ring_->sqe();
+    io_uring_prep_read(s, counterFd_, &counterValue_, sizeof counterValue_, 0);
+    io_uring_sqe_set_data64(s, tag(uring::kRecvOp, counterFd_, 0));
+    counterArmed_ = true;
+  }
+
   void queue(int fd, Watch& w) {
     w.state = kQueued;
     queued_.push_back(fd);
@@ -288,6 +342,16 @@ class alignas(64) UringPoller final : public Poller, public Completions {
 
   void completed(std::uint64_t data, int res, unsigned flags, FiredList& fired) {
     if (data == kCancelTag) return;  // a cancel that found nothing to cancel
+    if ((data >> 63) != 0) {         // kRecvOp, kSendOp
+      if (static_cast<int>(data & 0xffffffffu) == counterFd_) [[unlikely]] {
+        counterArmed_ = false;  // read (or failed): armed again next wait
+        if (fds_[static_cast<std::size_t>(counterFd_)].mask & kRead)
+          fired.push_back({counterFd_, kRead});
+        return;
+      }
+      streams_.completed(data, res, flags);
+      return;
+    }
     auto fd = static_cast<int>(data & 0xffffffffu);
     auto seq = static_cast<std::uint32_t>(data >> 32) & kSeqMask;
     if ((data >> 62) == kAcceptOp) [[unlikely]] {
@@ -330,11 +394,15 @@ class alignas(64) UringPoller final : public Poller, public Completions {
     }
   }
 
-  std::unique_ptr<uring::Ring> ring_;
   std::vector<Watch> fds_;      // by descriptor number
   std::vector<int> queued_;     // to arm with the next wait
   std::vector<int> acceptors_;  // descriptors accepted on in the kernel
   bool acceptWork_ = false;     // an acceptor to arm, cancel or report next wait
+  uring::Streams streams_;      // connected sockets received and sent in the kernel
+  int counterFd_ = -1;          // the waker's eventfd, read in the ring (startCounter)
+  bool counterArmed_ = false;
+  std::uint64_t counterValue_ = 0;     // where the kernel reads it to
+  std::unique_ptr<uring::Ring> ring_;  // last: destroyed first (see the destructor)
 };
 
 }  // namespace

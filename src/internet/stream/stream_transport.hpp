@@ -75,7 +75,7 @@ class StreamTransport : public IReadWriteDescriptor,
   void abortConnection() override;
   bool disconnecting() const override { return closing_ != Closing::None; }
   void setWriteBufferLimits(std::size_t high, std::size_t low, bool pauseReading = true) override;
-  std::size_t writeBufferSize() const override { return queue_.size(); }
+  std::size_t writeBufferSize() const override { return queue_.size() + sendingBytes_; }
   /// The reactor's clock.
   IReactorTime* clock() const override { return &host_.clock(); }
   /// Half-close (an adapter's loseWriteConnection): shuts the write side
@@ -199,8 +199,25 @@ class StreamTransport : public IReadWriteDescriptor,
   void queueShrank();
   void updateReading();
   void closeWriteSide();
+  // dataReceived(bytes), the writes it makes gathered for after it; an
+  // exception leaves the transport's read state as it was, and goes on.
+  void deliver(std::string_view bytes);
   // After dataReceived: sends or queues a borrowed view.
   IOResult sendBorrowed();
+  // ---- the completion path (comp_ set): the kernel received the bytes and
+  // sends them; see docs/architecture.md, "How completions reach a transport".
+  // doRead: dataReceived for each result waiting.
+  IOResult readCompleted();
+  // After a finished send, or with none: submits what is queued.
+  IOResult flushCompleted();
+  // Gives the queued bytes to the poller as the next send job.
+  void submitQueued();
+  // Takes the result of the send in flight, if it is done.
+  IOResult reapSend();
+  // Registers for writing if something waits for the send in flight to
+  // finish (more bytes, a close, a producer); else its result is taken with
+  // the next read or write, and a plain echo never registers at all.
+  void watchSend();
   // After dataReceived, when it called loseConnection: sends what is
   // queued and, if that is all, ends the connection at once.
   [[gnu::noinline]] IOResult loseAfterRead();
@@ -222,7 +239,8 @@ class StreamTransport : public IReadWriteDescriptor,
   bool producerPaused_ = false;  // a streaming producer paused by a full queue
   bool writeFailed_ = false;     // cold_->writeError holds a failed direct write
   bool loseAfterRead_ =
-      false;  // loseConnection inside dataReceived: doRead ends it after the flush
+      false;                   // loseConnection inside dataReceived: doRead ends it after the flush
+  bool sendInFlight_ = false;  // completions: a send job is the poller's
   std::shared_ptr<Protocol> protocol_;
   WriteQueue queue_;
   // Inside dataReceived: the bytes just read. A write of some of them made
@@ -232,6 +250,10 @@ class StreamTransport : public IReadWriteDescriptor,
   std::uint32_t highWater_ = kDefaultHighWater;
   std::uint32_t lowWater_ = kDefaultLowWater;
   ReadArena* arena_;  // the reactor's read buffer
+  // The backend's completions, when the kernel receives and sends for this
+  // transport (iouring); null when it reads and sends on readiness.
+  Completions* comp_ = nullptr;
+  std::size_t sendingBytes_ = 0;  // completions: the bytes of the send job in flight
 
   // ---- cold
   TransportHost& host_;

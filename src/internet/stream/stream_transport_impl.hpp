@@ -14,6 +14,7 @@
 #include <utility>
 
 #include "../hot_path.hpp"
+#include "../poller/poller.hpp"
 #include "../producer_kind.hpp"
 #include "read_buffer.hpp"
 #include "stream_transport.hpp"
@@ -57,7 +58,10 @@ StreamTransport<I, IO>::StreamTransport(TransportHost& host)
 
 template <class I, class IO>
 StreamTransport<I, IO>::~StreamTransport() {
-  if (fd_ >= 0) IO::close(fd_, true);
+  if (fd_ >= 0) {
+    if (comp_) comp_->stopStream(fd_);
+    IO::close(fd_, true);
+  }
 }
 
 template <class I, class IO>
@@ -65,6 +69,11 @@ void StreamTransport<I, IO>::startConnection(int fd, std::shared_ptr<Protocol> p
   fd_ = fd;
   protocol_ = std::move(protocol);
   phase_ = Phase::Connected;
+  // Bytes only: a receive into provided buffers carries no descriptors, so
+  // an IO with ancillary data (UNIX sockets) reads on readiness.
+  if constexpr (!kAncillary) {
+    if (Completions* c = host_.completions(); c && c->startStream(fd)) comp_ = c;
+  }
   startReading();
   protocol_->makeConnection(this->shared_from_this());
 }
@@ -126,6 +135,7 @@ void StreamTransport<I, IO>::updateReading() {
 template <class I, class IO>
 TWISTED_HOT IOResult StreamTransport<I, IO>::doRead() {
   if (!live()) return {};
+  if (comp_) return readCompleted();
   ReadBuffer buffer(*arena_);
   // With many connections this one's protocol is cold: fetch it while the
   // kernel copies (the reactor has already asked for our own hot lines).
@@ -144,21 +154,7 @@ TWISTED_HOT IOResult StreamTransport<I, IO>::doRead() {
       if (!live()) return {};
     }
   }
-  // Writes made inside dataReceived are gathered and sent once it returns.
-  std::string_view outerBytes = readBytes_;  // a nested read restores it
-  readBytes_ = std::string_view(buffer.data(), static_cast<std::size_t>(n));
-  inRead_ = true;
-  try {
-    protocol_->dataReceived(readBytes_);
-  } catch (...) {
-    inRead_ = false;
-    readBytes_ = outerBytes;
-    loseAfterRead_ = false;                          // the exception ends the connection instead
-    if (queue_.hasBorrowed()) queue_.ownBorrowed();  // its bytes die with the buffer
-    throw;
-  }
-  inRead_ = false;
-  readBytes_ = outerBytes;
+  deliver(std::string_view(buffer.data(), static_cast<std::size_t>(n)));
   if (loseAfterRead_) [[unlikely]]
     return loseAfterRead();
   if (queue_.hasBorrowed()) return sendBorrowed();
@@ -183,6 +179,25 @@ TWISTED_HOT IOResult StreamTransport<I, IO>::doRead() {
 }
 
 template <class I, class IO>
+[[gnu::always_inline]] inline void StreamTransport<I, IO>::deliver(std::string_view bytes) {
+  // Writes made inside dataReceived are gathered and sent once it returns.
+  std::string_view outerBytes = readBytes_;  // a nested read restores it
+  readBytes_ = bytes;
+  inRead_ = true;
+  try {
+    protocol_->dataReceived(readBytes_);
+  } catch (...) {
+    inRead_ = false;
+    readBytes_ = outerBytes;
+    loseAfterRead_ = false;                          // the exception ends the connection instead
+    if (queue_.hasBorrowed()) queue_.ownBorrowed();  // its bytes die with the buffer
+    throw;
+  }
+  inRead_ = false;
+  readBytes_ = outerBytes;
+}
+
+template <class I, class IO>
 IOResult StreamTransport<I, IO>::loseAfterRead() {
   loseAfterRead_ = false;
   if (queue_.hasBorrowed()) queue_.ownBorrowed();  // its bytes die with the read buffer
@@ -191,7 +206,7 @@ IOResult StreamTransport<I, IO>::loseAfterRead() {
     if (IOResult failed = flush()) return failed;
     // flush may have resumed a producer, which may have aborted.
     if (phase_ != Phase::Connected || closing_ != Closing::Lose) return {};
-    if (queue_.empty() && !producerWantsToWrite()) {
+    if (queue_.empty() && !sendInFlight_ && !producerWantsToWrite()) {
       // All sent: end here, in the reactor's frame as doWrite would, a
       // turn of the loop (and two epoll changes) sooner.
       connectionLost(Failure::of(error::ConnectionDone()));
@@ -213,7 +228,7 @@ template <class I, class IO>
     // A loseConnection or loseWriteConnection inside dataReceived: doWrite
     // sends it, then closes.
     queue_.ownBorrowed();
-    if (queue_.size() > highWater_) queueGrew();
+    if (writeBufferSize() > highWater_) queueGrew();
     return {};
   }
   // Nothing else is queued (a view is only borrowed then): one send, no copy.
@@ -225,8 +240,103 @@ template <class I, class IO>
     sent = 0;
   }
   queue_.append(view.substr(static_cast<std::size_t>(sent)));
-  if (queue_.size() > highWater_) queueGrew();
+  if (writeBufferSize() > highWater_) queueGrew();
   startWriting();
+  return {};
+}
+
+// ---- the completion path --------------------------------------------------------
+
+template <class I, class IO>
+IOResult StreamTransport<I, IO>::readCompleted() {
+  // Every result waiting, in order, while the transport still reads (a
+  // pause or a close inside dataReceived leaves the rest queued).
+  while (live() && (registered_ & kReading)) {
+    if (sendInFlight_) {
+      if (IOResult failed = reapSend()) return failed;
+    }
+    std::optional<Completions::Received> got = comp_->takeReceived(fd_);
+    if (!got) break;
+    if (got->result < 0) return stream::lostWith(-got->result);
+    if (got->result == 0) {
+      // A reset's error goes to whichever call asks first: when the send
+      // got it, the receive sees only an end, which is not a clean one.
+      if (sendInFlight_) {
+        if (IOResult failed = reapSend()) return failed;
+      }
+      return stream::done();
+    }
+    try {
+      deliver(std::string_view(got->data, static_cast<std::size_t>(got->result)));
+    } catch (...) {
+      comp_->releaseReceived(got->buffer);
+      throw;
+    }
+    bool lent = false;
+    if (queue_.hasBorrowed()) {
+      if (!canWrite()) {
+        queue_.takeBorrowed();  // an abort discards it
+      } else if (!sendInFlight_) {
+        // The uncopied echo: sent from the buffer the kernel received it
+        // into, which goes back to the ring once the send completes.
+        std::string_view view = queue_.takeBorrowed();
+        sendingBytes_ = view.size();
+        sendInFlight_ = true;
+        comp_->sendReceived(fd_, view, got->buffer);
+        lent = true;
+        watchSend();
+      } else {
+        queue_.ownBorrowed();  // behind the send in flight
+        if (writeBufferSize() > highWater_) queueGrew();
+      }
+    }
+    if (!lent) comp_->releaseReceived(got->buffer);
+    if (loseAfterRead_) [[unlikely]] {
+      if (IOResult failed = loseAfterRead()) return failed;
+      continue;  // no longer reading: the loop ends
+    }
+    if (!queue_.empty() && live()) {
+      if (!sendInFlight_) submitQueued();
+      watchSend();
+    }
+  }
+  return {};
+}
+
+template <class I, class IO>
+void StreamTransport<I, IO>::submitQueued() {
+  WriteBuffer& bytes = queue_.owned();
+  sendingBytes_ = bytes.size();
+  sendInFlight_ = true;
+  comp_->send(fd_, bytes);
+}
+
+template <class I, class IO>
+void StreamTransport<I, IO>::watchSend() {
+  if (!queue_.empty() || closing_ != Closing::None || writeSide_ != WriteSide::Open || producer() ||
+      (paused_ & kPausedByQueue) || producerPaused_) {
+    startWriting();
+  }
+}
+
+template <class I, class IO>
+IOResult StreamTransport<I, IO>::reapSend() {
+  std::optional<long> sent = comp_->takeSent(fd_);
+  if (!sent) return {};  // still the kernel's
+  sendInFlight_ = false;
+  sendingBytes_ = 0;
+  if (*sent < 0) return stream::lostWith(static_cast<int>(-*sent));
+  if ((paused_ & kPausedByQueue) || producerPaused_) queueShrank();
+  return {};
+}
+
+template <class I, class IO>
+IOResult StreamTransport<I, IO>::flushCompleted() {
+  if (sendInFlight_) {
+    if (IOResult failed = reapSend()) return failed;
+    if (sendInFlight_) return {};
+  }
+  if (!queue_.empty()) submitQueued();
   return {};
 }
 
@@ -269,7 +379,7 @@ template <class I, class IO>
 void StreamTransport<I, IO>::writeCopied(std::string_view data) {
   if (inRead_ && canWrite()) {
     queue_.append(data);
-    if (queue_.size() > highWater_) queueGrew();
+    if (writeBufferSize() > highWater_) queueGrew();
     return;
   }
   std::string_view one[1] = {data};
@@ -287,11 +397,27 @@ void StreamTransport<I, IO>::writeSequence(std::span<const std::string_view> dat
     // descriptor (already registered when writing).
     if (!inRead_) startWriting();
   }
-  if (queue_.size() > highWater_) queueGrew();
+  if (writeBufferSize() > highWater_) queueGrew();
 }
 
 template <class I, class IO>
 void StreamTransport<I, IO>::writeNow(std::span<const std::string_view> pieces) {
+  if (comp_) {
+    // Copied once, and sent with the loop's next wait.
+    if (sendInFlight_) {
+      if (IOResult failed = reapSend()) {
+        cold().writeError = std::move(*failed);  // reported from doWrite, as below
+        writeFailed_ = true;
+        startWriting();
+        return;
+      }
+    }
+    for (std::string_view piece : pieces) queue_.append(piece);
+    if (queue_.empty()) return;
+    if (!sendInFlight_) submitQueued();
+    watchSend();
+    return;
+  }
   // Send at once (one system call, no copy): most writes go out whole. What
   // the descriptor does not take is queued for doWrite.
   std::array<iovec, stream::kMaxIov> iov;
@@ -382,6 +508,7 @@ void StreamTransport<I, IO>::descriptorQueued(bool full) {
 
 template <class I, class IO>
 IOResult StreamTransport<I, IO>::flush() {
+  if (comp_) return flushCompleted();
   if constexpr (kAncillary) {
     if (IOResult failed = sendDescriptors()) return failed;
     if (descriptorsWaiting()) return {};  // the descriptor is full: later
@@ -412,7 +539,7 @@ IOResult StreamTransport<I, IO>::doWrite() {
   }
   if (!live()) return {};
   if (IOResult failed = flush()) return failed;
-  if (!queue_.empty()) return {};
+  if (!queue_.empty() || sendInFlight_) return {};
   bool producerWants = producerWantsToWrite();
   // Drained. To close, report ConnectionDone while still registered: the
   // reactor disconnects only what it holds.
@@ -460,7 +587,8 @@ void StreamTransport<I, IO>::setWriteBufferLimits(std::size_t high, std::size_t 
 
 template <class I, class IO>
 void StreamTransport<I, IO>::queueGrew() {
-  if (queue_.size() <= highWater_) return;
+  if (writeBufferSize() <= highWater_) return;
+  if (comp_ && sendInFlight_) startWriting();  // told when the send in flight is done
   if (IProducer* p = producer(); p && cold_->streaming && !producerPaused_) {
     producerPaused_ = true;
     std::shared_ptr<IProducer> keep = cold_->producer;
@@ -474,7 +602,7 @@ void StreamTransport<I, IO>::queueGrew() {
 
 template <class I, class IO>
 void StreamTransport<I, IO>::queueShrank() {
-  if (queue_.size() > lowWater_) return;
+  if (writeBufferSize() > lowWater_) return;
   if (paused_ & kPausedByQueue) {
     paused_ &= ~kPausedByQueue;
     updateReading();
@@ -505,7 +633,7 @@ void StreamTransport<I, IO>::registerProducer(std::shared_ptr<IProducer> produce
   if (!streaming) {
     // A pull producer is asked for data once the queue is empty.
     startWriting();
-  } else if (queue_.size() > highWater_) {
+  } else if (writeBufferSize() > highWater_) {
     producerPaused_ = true;
     dynamic_cast<IPushProducer&>(*c.producer).pauseProducing();
   }
@@ -593,6 +721,11 @@ void StreamTransport<I, IO>::abortConnection() {
 template <class I, class IO>
 void StreamTransport<I, IO>::closeDescriptor(bool orderly) {
   if (fd_ < 0) return;
+  if (comp_) {
+    comp_->stopStream(fd_);  // nothing in flight holds the socket after this
+    sendInFlight_ = false;
+    sendingBytes_ = 0;
+  }
   IO::close(fd_, orderly);
   fd_ = -1;
 }

@@ -55,6 +55,15 @@ class WriteBuffer {
     }
   }
 
+  /// Exchanges contents with `other` (a poller holding bytes in flight
+  /// gives back its emptied buffer, capacity kept: nothing is allocated).
+  void swap(WriteBuffer& other) noexcept {
+    std::swap(data_, other.data_);
+    std::swap(capacity_, other.capacity_);
+    std::swap(head_, other.head_);
+    std::swap(tail_, other.tail_);
+  }
+
   void clear() {
     if (capacity_ > kKeep && capacity_ <= kSpareMax && capacity_ > spare().capacity) {
       spare().data = std::move(data_);
@@ -138,6 +147,13 @@ class WriteQueue {
     return owned_.pending();
   }
   void consume(std::size_t n) { owned_.consume(n); }
+  /// The owned bytes themselves (a borrowed view is owned first): what a
+  /// completion backend takes to send.
+  WriteBuffer& owned() {
+    if (!borrowed_.empty()) [[unlikely]]
+      ownBorrowed();
+    return owned_;
+  }
   void clear() {
     borrowed_ = {};
     owned_.clear();

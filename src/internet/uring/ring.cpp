@@ -84,6 +84,8 @@ std::unique_ptr<Ring> Ring::open(unsigned entries, std::string& whyNot) {
   // operation is what the probe can see.
   ring->multishotAccept_ = io_uring_opcode_supported(probe, IORING_OP_SOCKET) &&
                            io_uring_opcode_supported(probe, IORING_OP_ASYNC_CANCEL);
+  // Multishot receive came with Linux 6.0, as IORING_OP_SEND_ZC did.
+  ring->stream_ = ring->multishotAccept_ && io_uring_opcode_supported(probe, IORING_OP_SEND_ZC);
   io_uring_free_probe(probe);
   return ring;
 }

@@ -50,6 +50,9 @@ class Ring {
   /// Whether the kernel accepts in multishot (IORING_ACCEPT_MULTISHOT,
   /// Linux 5.19) and cancels (IORING_OP_ASYNC_CANCEL).
   bool canAcceptMultishot() const { return multishotAccept_; }
+  /// Whether the kernel receives in multishot into provided buffers and
+  /// cancels by descriptor (Linux 6.0, seen as IORING_OP_SEND_ZC).
+  bool canStream() const { return stream_; }
 
  private:
   Ring() = default;
@@ -62,6 +65,7 @@ class Ring {
   std::thread::id issuer_;
   bool skipSuccess_ = false;
   bool multishotAccept_ = false;
+  bool stream_ = false;
 };
 
 }  // namespace twisted::detail::uring
