@@ -17,7 +17,8 @@ their CPU over the same window. --syscalls counts system calls per message
 with `strace -c -f`; --callgrind counts user-space instructions per message
 with valgrind (the difference of two runs, so start-up cancels out).
 
-twisted-cpp-iouring is ours on the io_uring backend; --ours twisted-cpp-iouring
+twisted-cpp-iouring, twisted-cpp-poll and twisted-cpp-select are ours on
+those backends (not in the default list but iouring); --ours twisted-cpp-iouring
 makes it the one every ratio (and every side-by-side pair) is taken against,
 in place of ours on epoll. Beyond the default
 list, twisted-cpp-1w and twisted-cpp-2w are ours as a ReactorGroup of 1 or
@@ -66,7 +67,7 @@ CASES = {
 }
 SERVERS = ["twisted-cpp", "twisted-cpp-iouring", "raw-epoll", "raw-uring", "asio", "libuv", "libevent",
            "twisted"]
-NATIVE = ["twisted-cpp", "twisted-cpp-iouring", "raw-epoll", "raw-uring", "asio", "libuv", "libevent"]
+NATIVE = ["twisted-cpp", "twisted-cpp-iouring", "twisted-cpp-poll", "twisted-cpp-select", "raw-epoll", "raw-uring", "asio", "libuv", "libevent"]
 
 
 # --baseline: another build of our own server (an earlier commit's), run as
@@ -81,8 +82,8 @@ def server_cmd(bin_dir, name, port):
         return [BASELINE["path"], str(port)]
     if name == "twisted":
         return ["/usr/bin/python3", os.path.join(HERE, "server_twisted.py"), str(port)]
-    if name == "twisted-cpp-iouring":  # ours on the io_uring backend
-        return [os.path.join(bin_dir, "echo_server_twisted"), str(port), "iouring"]
+    if name in ("twisted-cpp-iouring", "twisted-cpp-poll", "twisted-cpp-select"):  # ours on another backend
+        return [os.path.join(bin_dir, "echo_server_twisted"), str(port), name.rsplit("-", 1)[1]]
     if name in ("twisted-cpp-1w", "twisted-cpp-2w"):  # a ReactorGroup of 1 or 2 workers
         return [os.path.join(bin_dir, "echo_server_twisted"), str(port), "epoll", name[-2]]
     return [os.path.join(bin_dir, "echo_server_" + name.replace("-", "_").replace("twisted_cpp", "twisted")), str(port)]
@@ -294,7 +295,7 @@ def main():
     ap.add_argument("--json")
     ap.add_argument("--baseline", metavar="SERVER_BINARY",
                     help="an earlier build of echo_server_twisted, compared as the peer 'baseline'")
-    ap.add_argument("--ours", default="twisted-cpp", choices=["twisted-cpp", "twisted-cpp-iouring"])
+    ap.add_argument("--ours", default="twisted-cpp")
     opts = ap.parse_args()
     OURS[0] = opts.ours
     cases = opts.cases.split(",")

@@ -490,6 +490,41 @@ TEST_P(WriteOfReadBytesTest, AReadNestedInDataReceivedKeepsTheOuterBytes) {
 
 TWISTED_ALL_BACKENDS(WriteOfReadBytesTest);
 
+TEST_P(TCPTransportTest, AWriteThatFailsWhileReadingIsPausedIsConnectionLost) {
+  // The server does not read (paused); the client resets the connection;
+  // then the server writes, from a timer, outside any read. The failed
+  // send still reaches connectionLost as ConnectionLost, on every backend
+  // (on io_uring the send's result is taken by the write side, not left
+  // for a read that will not come).
+  server->setup = [](ScriptedProtocol& p) {
+    p.onMade = [](ScriptedProtocol& self) { self.transport->pauseProducing(); };
+  };
+  listen();
+  auto client = std::make_shared<RecordingFactory>();
+  client->setup = [](ScriptedProtocol& p) {
+    p.onMade = [](ScriptedProtocol& self) { self.transport->abortConnection(); };
+  };
+  reactor->connectTCP("127.0.0.1", portOf(*port), client);
+  ASSERT_TRUE(iterateUntil(
+      *reactor,
+      [&] {
+        return !server->protocols.empty() && !client->protocols.empty() &&
+               client->protocols[0]->closed;
+      },
+      "the client reset the connection"));
+  // One write, after the reset has arrived (loopback delivers it within
+  // the client's close): it fails, and nothing else will happen.
+  reactor->callLater(0, [&] { server->protocols[0]->transport->write(std::string(1000, 'w')); });
+  ASSERT_TRUE(iterateUntil(
+      *reactor, [&] { return server->protocols[0]->closed; },
+      "connectionLost after a write to a reset connection"));
+  ASSERT_TRUE(server->protocols[0]->closedReason.has_value());
+  EXPECT_TRUE(server->protocols[0]->closedReason->check<error::ConnectionLost>())
+      << server->protocols[0]->closedReason->getErrorMessage();
+  port->stopListening();
+  reactor->iterate(0);
+}
+
 TEST_P(TCPTransportTest, PeerVanishingMidWriteIsConnectionLost) {
   // The server writes far more than the socket buffers hold; the client
   // resets the connection. The server's write fails and reaches

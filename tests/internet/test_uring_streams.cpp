@@ -223,6 +223,51 @@ TEST_F(UringStreams, AReceiveStarvedOfBuffersResumesWhenOneComesBack) {
   EXPECT_EQ(*sent, first.result);
 }
 
+TEST_F(UringStreams, AStreamThatStopsReadingGivesItsBuffersBackWhenTheRingRunsLow) {
+  // The peer writes more than the ring holds; the stream takes nothing, so
+  // the kernel fills every buffer. Then it stops reading (a paused
+  // transport): its receive is cancelled, and with the ring low its waiting
+  // bytes are copied and the buffers given back, for the other streams.
+  // Reading again, it gets every byte, in order, before anything new.
+  Streamed& s = *streamed;
+  constexpr std::size_t kTotal =
+      (detail::uring::BufferRing::kCount + 64) * detail::uring::BufferRing::kSize;
+  std::string sent = pattern(kTotal);
+  std::size_t written = 0;
+  auto feed = [&] {
+    while (written < kTotal) {
+      ssize_t n =
+          ::write(pair.peer, sent.data() + written, std::min<std::size_t>(65536, kTotal - written));
+      if (n <= 0) break;
+      written += static_cast<std::size_t>(n);
+    }
+  };
+  ASSERT_TRUE(s.turnUntil([&] {
+    feed();
+    return s.ops->counters().buffersFree == 0;
+  })) << "the ring never filled";
+  s.poller->update(s.fd, detail::kRead, 0);  // stops reading
+  ASSERT_TRUE(s.turnUntil([&] { return s.ops->counters().parkedCopies > 0; }));
+  EXPECT_EQ(s.ops->counters().buffersFree, detail::uring::BufferRing::kCount)
+      << "every waiting result copied out of the ring";
+  s.poller->update(s.fd, 0, detail::kRead);
+  std::string got;
+  ASSERT_TRUE(s.turnUntil(
+      [&] {
+        feed();
+        return got.size() == kTotal;
+      },
+      [&](unsigned) {
+        while (auto r = s.ops->takeReceived(s.fd)) {
+          ASSERT_GT(r->result, 0);
+          got.append(r->data, static_cast<std::size_t>(r->result));
+          s.ops->releaseReceived(r->buffer);
+        }
+      }))
+      << got.size() << " of " << kTotal;
+  EXPECT_TRUE(got == sent) << "copied or not, the bytes come whole and in order";
+}
+
 TEST_F(UringStreams, LargeSendsAreZeroCopySmallOnesAreNot) {
   Streamed& s = *streamed;
   for (std::size_t size : {std::size_t{1000}, std::size_t{4} << 20}) {

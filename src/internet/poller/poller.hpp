@@ -102,6 +102,7 @@ class Completions {
   struct Counters {
     std::size_t zeroCopySends = 0;  // sends submitted as IORING_OP_SEND_ZC
     std::size_t copiedEchoes = 0;   // sendReceived that copied (the ring ran low)
+    std::size_t parkedCopies = 0;   // results copied out of the ring (a stream stopped reading)
     std::size_t starvations = 0;    // receives ended by ENOBUFS (no buffer free)
     std::size_t orphans = 0;        // stopped streams whose operations are still in flight
     std::size_t buffersFree = 0;    // provided buffers the kernel may fill now

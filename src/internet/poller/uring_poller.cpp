@@ -343,7 +343,7 @@ class alignas(64) UringPoller final : public Poller, public Completions {
   void completed(std::uint64_t data, int res, unsigned flags, FiredList& fired) {
     if (data == kCancelTag) return;  // a cancel that found nothing to cancel
     if ((data >> 63) != 0) {         // kRecvOp, kSendOp
-      if (static_cast<int>(data & 0xffffffffu) == counterFd_) [[unlikely]] {
+      if (data == uring::tag(uring::kRecvOp, counterFd_, 0)) [[unlikely]] {
         counterArmed_ = false;  // read (or failed): armed again next wait
         if (fds_[static_cast<std::size_t>(counterFd_)].mask & kRead)
           fired.push_back({counterFd_, kRead});

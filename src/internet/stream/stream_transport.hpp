@@ -214,9 +214,10 @@ class StreamTransport : public IReadWriteDescriptor,
   void submitQueued();
   // Takes the result of the send in flight, if it is done.
   IOResult reapSend();
-  // Registers for writing if something waits for the send in flight to
-  // finish (more bytes, a close, a producer); else its result is taken with
-  // the next read or write, and a plain echo never registers at all.
+  // After a send submitted inside dataReceived: registers for writing if
+  // something waits for it to finish (more bytes, a close, a producer);
+  // else the poller reports its end as readable and the read takes its
+  // result, and a plain echo never changes its registration.
   void watchSend();
   // After dataReceived, when it called loseConnection: sends what is
   // queued and, if that is all, ends the connection at once.

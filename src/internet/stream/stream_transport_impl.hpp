@@ -59,7 +59,13 @@ StreamTransport<I, IO>::StreamTransport(TransportHost& host)
 template <class I, class IO>
 StreamTransport<I, IO>::~StreamTransport() {
   if (fd_ >= 0) {
-    if (comp_) comp_->stopStream(fd_);
+    if (comp_) {
+      try {
+        comp_->stopStream(fd_);
+      } catch (...) {
+        stream::log().failure("Unhandled error stopping a stream", Failure::current());
+      }
+    }
     IO::close(fd_, true);
   }
 }
@@ -412,10 +418,14 @@ void StreamTransport<I, IO>::writeNow(std::span<const std::string_view> pieces) 
         return;
       }
     }
-    for (std::string_view piece : pieces) queue_.append(piece);
+    for (std::string_view piece : pieces) {
+      if (!piece.empty()) queue_.append(piece);  // an empty view may have no data at all
+    }
     if (queue_.empty()) return;
     if (!sendInFlight_) submitQueued();
-    watchSend();
+    // Outside a read, always told of the result (doWrite takes it and
+    // unregisters): a failure must not wait for a read that may not come.
+    startWriting();
     return;
   }
   // Send at once (one system call, no copy): most writes go out whole. What

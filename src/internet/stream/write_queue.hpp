@@ -64,6 +64,14 @@ class WriteBuffer {
     std::swap(tail_, other.tail_);
   }
 
+  /// Lets go of the storage without freeing it: for bytes the kernel may
+  /// still read when their owner dies (a zero-copy send whose notification
+  /// never came before the ring went away). Deliberately leaked.
+  void abandon() noexcept {
+    (void)data_.release();
+    capacity_ = head_ = tail_ = 0;
+  }
+
   void clear() {
     if (capacity_ > kKeep && capacity_ <= kSpareMax && capacity_ > spare().capacity) {
       spare().data = std::move(data_);

@@ -26,4 +26,20 @@ inline std::uint32_t seqOf(std::uint64_t data) {
   return static_cast<std::uint32_t>(data >> 32) & kSeqMask;
 }
 
+// A stream's operations (kRecvOp, kSendOp) have 29-bit sequence numbers:
+// bit 61 marks a send from pinned bytes (Streams' pins, whose index is then
+// the low 32 bits in place of the descriptor).
+inline constexpr std::uint32_t kStreamSeqMask = (1u << 29) - 1;
+inline constexpr std::uint64_t kPinnedFlag = std::uint64_t{1} << 61;
+inline std::uint64_t pinnedTag(std::uint32_t seq, std::uint32_t pin) {
+  return (std::uint64_t{kSendOp} << 62) | kPinnedFlag |
+         (std::uint64_t{seq & kStreamSeqMask} << 32) | pin;
+}
+inline bool isPinned(std::uint64_t data) {
+  return kindOf(data) == kSendOp && (data & kPinnedFlag) != 0;
+}
+inline std::uint32_t streamSeqOf(std::uint64_t data) {
+  return static_cast<std::uint32_t>(data >> 32) & kStreamSeqMask;
+}
+
 }  // namespace twisted::detail::uring

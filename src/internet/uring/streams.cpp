@@ -6,8 +6,19 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 
 namespace twisted::detail::uring {
+
+Streams::~Streams() {
+  // The ring has exited, but a zero-copy send's pages stay in its socket
+  // until the peer acknowledges them or the socket dies, which may be after
+  // this: they are let go of, not freed (nor reused through WriteBuffer's
+  // spare), so no later write lands in bytes the kernel may still send.
+  for (const std::unique_ptr<Pin>& pin : pins_) {
+    if (pin && pin->refs > 0) pin->bytes.abandon();
+  }
+}
 
 bool Streams::start(int fd, unsigned mask) {
   if (unavailable_ || !ring_.canStream()) return false;
@@ -18,11 +29,12 @@ bool Streams::start(int fd, unsigned mask) {
       return false;
     }
   }
+  if (has(fd)) stop(fd);  // a stream never stopped: its operations are orphaned first
   auto at = static_cast<std::size_t>(fd);
   if (at >= byFd_.size()) byFd_.resize(at + 64);
   auto s = std::make_unique<Stream>();
   s->fd = fd;
-  s->seq = nextSeq_++ & kSeqMask;
+  s->seq = nextSeq_++ & kStreamSeqMask;
   s->mask = mask;
   touch(*s);
   byFd_[at] = std::move(s);
@@ -37,12 +49,17 @@ std::optional<Completions::Received> Streams::take(int fd) {
     s.received.clear();  // capacity kept: a steady stream allocates nothing
     s.head = 0;
   }
-  return Completions::Received{w.result > 0 ? buffers_->data(w.buffer) : nullptr, w.result,
-                               w.buffer};
+  return Completions::Received{w.result > 0 ? dataOf(w.buffer) : nullptr, w.result, w.buffer};
 }
 
 void Streams::release(std::uint16_t buffer) {
-  buffers_->release(buffer);
+  if (buffer < BufferRing::kCount) {
+    buffers_->release(buffer);
+    return;
+  }
+  std::size_t copy = buffer - BufferRing::kCount;
+  copies_[copy].reset();
+  freeCopies_.push_back(static_cast<std::uint16_t>(copy));
 }
 
 void Streams::send(int fd, WriteBuffer& bytes) {
@@ -68,12 +85,13 @@ void Streams::sendReceived(int fd, std::string_view data, std::uint16_t buffer) 
   s.sending = true;
   s.sendDone = false;
   s.total = 0;
-  if (buffers_->available() < BufferRing::kCount / 4) {
-    // Running low: a peer that does not read must not keep buffers from
-    // the other connections. Copied, and the buffer goes back now.
+  if (buffer >= BufferRing::kCount || buffers_->available() < BufferRing::kCount / 4) {
+    // A copy already, or the ring running low: a peer that does not read
+    // must not keep buffers from the other connections. Copied, and the
+    // buffer goes back now.
     s.out.append(data);
-    buffers_->release(buffer);
-    ++counters_.copiedEchoes;
+    if (buffer < BufferRing::kCount) ++counters_.copiedEchoes;
+    release(buffer);
     s.at = s.out.pending().data();
     s.held = -1;
   } else {
@@ -96,12 +114,20 @@ void Streams::stop(int fd) {
   std::unique_ptr<Stream>& slot = byFd_[static_cast<std::size_t>(fd)];
   Stream& s = *slot;
   for (std::size_t i = s.head; i < s.received.size(); ++i) {
-    if (s.received[i].result > 0) buffers_->release(s.received[i].buffer);
+    if (s.received[i].result > 0) release(s.received[i].buffer);
   }
   s.received.clear();
   s.head = 0;
   s.touched = false;  // its entry in touched_ is skipped
+  if (s.pin >= 0) {
+    // Its bytes stay pinned while a send from them is the kernel's.
+    int pin = s.pin;
+    s.pin = -1;
+    pins_[static_cast<std::size_t>(pin)]->active = false;
+    if (pins_[static_cast<std::size_t>(pin)]->refs == 0) unpin(pin);
+  }
   if (s.ops == 0) {
+    if (s.held >= 0) buffers_->release(static_cast<std::uint16_t>(s.held));
     slot.reset();
     return;
   }
@@ -127,20 +153,31 @@ bool Streams::prepare() {
     }
     starved_.clear();
   }
+  if (!parked_.empty() && buffers_->available() < BufferRing::kCount / 4) {
+    // Streams that do not read hold buffers the others need (a proxy
+    // pausing one side until the other answers could otherwise starve the
+    // answer): their waiting bytes are copied and the buffers given back.
+    for (int fd : parked_) {
+      if (!has(fd)) continue;
+      Stream& s = *byFd_[static_cast<std::size_t>(fd)];
+      s.parked = false;
+      if (!(s.mask & kRead)) copyWaiting(s);
+    }
+    parked_.clear();
+  }
   bool now = false;
   for (int fd : touched_) {
     if (!has(fd)) continue;
     Stream& s = *byFd_[static_cast<std::size_t>(fd)];
     if (!s.touched) continue;
     arm(s);
-    if (reportable(s)) now = true;
+    if (events(s)) now = true;
   }
   return now;
 }
 
 void Streams::arm(Stream& s) {
-  bool want = (s.mask & kRead) && !s.recvEnded && !s.starved;
-  if (want && !s.recvArmed) {
+  if (needsArm(s)) {
     io_uring_sqe* e = ring_.sqe();
     io_uring_prep_recv_multishot(e, s.fd, nullptr, 0, 0);
     e->flags |= IOSQE_BUFFER_SELECT;
@@ -148,42 +185,112 @@ void Streams::arm(Stream& s) {
     io_uring_sqe_set_data64(e, tag(kRecvOp, s.fd, s.seq));
     s.recvArmed = true;
     ++s.ops;
-  } else if (!(s.mask & kRead) && s.recvArmed && !s.recvCancelling) {
-    // Not reading (paused, or done): the kernel must stop filling buffers
-    // for nobody. What it received before the cancel still comes, in order.
+    return;
+  }
+  if (s.mask & kRead) return;
+  // Not reading (paused, or done): the kernel must stop filling buffers
+  // for nobody. What it received before the cancel still comes, in order,
+  // and waits in its buffers (copied out if the ring runs low: prepare).
+  if (s.recvArmed && !s.recvCancelling) {
     cancel(tag(kRecvOp, s.fd, s.seq));
     s.recvCancelling = true;
+  }
+  if (s.head < s.received.size() && !s.parked) {
+    s.parked = true;
+    parked_.push_back(s.fd);
+  }
+}
+
+void Streams::copyWaiting(Stream& s) {
+  for (std::size_t i = s.head; i < s.received.size(); ++i) {
+    Waiting& w = s.received[i];
+    if (w.result <= 0 || w.buffer >= BufferRing::kCount) continue;
+    std::size_t copy;
+    if (!freeCopies_.empty()) {
+      copy = freeCopies_.back();
+      freeCopies_.pop_back();
+    } else if (copies_.size() < 0xffffu - BufferRing::kCount) {
+      copy = copies_.size();
+      copies_.emplace_back();
+    } else {
+      return;  // as many copies as ids: the rest keep their buffers
+    }
+    auto bytes = std::make_unique_for_overwrite<char[]>(static_cast<std::size_t>(w.result));
+    std::memcpy(bytes.get(), buffers_->data(w.buffer), static_cast<std::size_t>(w.result));
+    copies_[copy] = std::move(bytes);
+    buffers_->release(w.buffer);
+    w.buffer = static_cast<std::uint16_t>(BufferRing::kCount + copy);
+    ++counters_.parkedCopies;
   }
 }
 
 void Streams::submitSend(Stream& s) {
   io_uring_sqe* e = ring_.sqe();
-  s.sendZc = s.left >= kZeroCopyFrom && !s.noZc;
+  s.sendZc = s.left >= kZeroCopyFrom && !s.noZc && s.held < 0 && (s.pin >= 0 || !s.pinOut);
+  if (s.sendZc && s.pin < 0) s.pin = pinJob(s);
   if (s.sendZc) {
     io_uring_prep_send_zc(e, s.fd, s.at, s.left, MSG_NOSIGNAL, 0);
     ++counters_.zeroCopySends;
   } else {
     io_uring_prep_send(e, s.fd, s.at, s.left, MSG_NOSIGNAL);
   }
-  io_uring_sqe_set_data64(e, tag(kSendOp, s.fd, s.seq));
-  s.sendSubmitted = true;
+  if (s.pin >= 0) {
+    // From pinned bytes: the pin, not the stream, holds them for this send.
+    ++pins_[static_cast<std::size_t>(s.pin)]->refs;
+    io_uring_sqe_set_data64(e, pinnedTag(s.seq, static_cast<std::uint32_t>(s.pin)));
+  } else {
+    io_uring_sqe_set_data64(e, tag(kSendOp, s.fd, s.seq));
+  }
   ++s.ops;
 }
 
-void Streams::finishSend(Stream& s, long result) {
-  if (s.zcNotifs > 0) {
-    // Zero-copy: the kernel may still read the bytes until its last
-    // notification; the job ends then.
-    s.finishPending = true;
-    s.sendResult = result;
-    return;
+int Streams::pinJob(Stream& s) {
+  int pin;
+  if (!freePins_.empty()) {
+    pin = freePins_.back();
+    freePins_.pop_back();
+  } else {
+    pin = static_cast<int>(pins_.size());
+    pins_.emplace_back();
   }
-  s.finishPending = false;
+  auto p = std::make_unique<Pin>();
+  p->fd = s.fd;
+  p->seq = s.seq;
+  p->active = true;
+  p->bytes.swap(s.out);  // the storage moves, not the bytes: s.at stays valid
+  pins_[static_cast<std::size_t>(pin)] = std::move(p);
+  return pin;
+}
+
+void Streams::unpin(int pin) {
+  const Pin& p = *pins_[static_cast<std::size_t>(pin)];
+  if (has(p.fd) && byFd_[static_cast<std::size_t>(p.fd)]->seq == p.seq) {
+    byFd_[static_cast<std::size_t>(p.fd)]->pinOut = false;  // its next large job may pin again
+  }
+  pins_[static_cast<std::size_t>(pin)].reset();
+  freePins_.push_back(pin);
+}
+
+void Streams::finishSend(Stream& s, long result) {
   s.sendDone = true;
   s.sendResult = result;
   if (s.held >= 0) {
     buffers_->release(static_cast<std::uint16_t>(s.held));
     s.held = -1;
+  }
+  if (s.pin >= 0) {
+    // The job has ended; its bytes stay pinned until the kernel's last
+    // notification, unless that came already (then its storage is ours again).
+    Pin& p = *pins_[static_cast<std::size_t>(s.pin)];
+    p.active = false;
+    int pin = s.pin;
+    s.pin = -1;
+    if (p.refs == 0) {
+      s.out.swap(p.bytes);
+      unpin(pin);
+    } else {
+      s.pinOut = true;
+    }
   }
   s.out.consume(s.out.size());
   s.at = nullptr;
@@ -199,88 +306,94 @@ void Streams::cancel(std::uint64_t target) {
 }
 
 void Streams::completed(std::uint64_t data, int res, unsigned flags) {
-  int fd = fdOf(data);
+  int fd;
+  int pin = -1;
+  if (isPinned(data)) {
+    pin = static_cast<int>(data & 0xffffffffu);
+    fd = pins_[static_cast<std::size_t>(pin)]->fd;
+    // A send from pinned bytes is done with them at its notification, or at
+    // its main completion when no notification follows.
+    if ((flags & IORING_CQE_F_NOTIF) || !(flags & IORING_CQE_F_MORE)) {
+      Pin& p = *pins_[static_cast<std::size_t>(pin)];
+      if (--p.refs == 0 && !p.active) unpin(pin);
+    }
+    if (flags & IORING_CQE_F_NOTIF) return;  // nothing else to it
+  } else {
+    fd = fdOf(data);
+  }
+  std::uint32_t seq = streamSeqOf(data);
   Stream* s = has(fd) ? byFd_[static_cast<std::size_t>(fd)].get() : nullptr;
-  if (!s || s->seq != seqOf(data)) {
-    orphanCompleted(data, res, flags);
+  if (!s || s->seq != seq) {
+    if (flags & IORING_CQE_F_BUFFER) {  // filled for a stream that is gone
+      buffers_->taken();
+      buffers_->release(static_cast<std::uint16_t>(flags >> IORING_CQE_BUFFER_SHIFT));
+    }
+    orphanCompleted(kindOf(data), fd, seq, flags);
     return;
   }
   touch(*s);
-  if (kindOf(data) == kRecvOp) {
-    if (flags & IORING_CQE_F_BUFFER) {
-      auto id = static_cast<std::uint16_t>(flags >> IORING_CQE_BUFFER_SHIFT);
-      buffers_->taken();
-      if (res > 0) {
-        s->received.push_back({res, id});
-      } else {
-        buffers_->release(id);
-      }
-    } else if (res == 0) {
-      s->received.push_back({0, 0});
-      s->recvEnded = true;
-    } else if (res == -ENOBUFS) {
-      // Every buffer is lent out: armed again once one comes back.
-      ++counters_.starvations;
-      s->starved = true;
-      starved_.push_back(fd);
-    } else if (res < 0 && res != -ECANCELED) {
-      s->received.push_back({res, 0});
-      s->recvEnded = true;
-    }
-    if (!(flags & IORING_CQE_F_MORE)) {
-      s->recvArmed = false;  // ended (cancelled, an overflow, the end): arm() decides
-      s->recvCancelling = false;
-      --s->ops;
-    }
+  if (kindOf(data) == kSendOp) {
+    sendCompleted(*s, res, flags);
     return;
   }
-  if (flags & IORING_CQE_F_NOTIF) {
-    // A zero-copy send's notification: the kernel is done with its bytes.
-    --s->ops;
-    if (--s->zcNotifs == 0 && s->finishPending) finishSend(*s, s->sendResult);
-    return;
-  }
-  if (flags & IORING_CQE_F_MORE) {
-    ++s->zcNotifs;  // the operation ends with its notification
-  } else {
-    --s->ops;
-  }
-  s->sendSubmitted = false;
-  if (res == -EOPNOTSUPP && s->sendZc) {
-    s->noZc = true;  // a socket without zero-copy (AF_UNIX): plain sends from now
-    submitSend(*s);
-    return;
-  }
-  if (res > 0) {
-    s->at += res;
-    s->left -= static_cast<std::size_t>(res);
-    s->total += res;
-    if (s->left > 0) {
-      submitSend(*s);  // the rest, before anything queued after it
+  if (flags & IORING_CQE_F_BUFFER) {
+    auto id = static_cast<std::uint16_t>(flags >> IORING_CQE_BUFFER_SHIFT);
+    buffers_->taken();
+    if (res > 0) {
+      s->received.push_back({res, id});
     } else {
-      finishSend(*s, s->total);
+      buffers_->release(id);
     }
-  } else if (res == -EINTR || res == -EAGAIN || res == 0) {
-    submitSend(*s);
-  } else {
-    finishSend(*s, res);
+  } else if (res == 0) {
+    s->received.push_back({0, 0});
+    s->recvEnded = true;
+  } else if (res == -ENOBUFS) {
+    // Every buffer is lent out: armed again once one comes back.
+    ++counters_.starvations;
+    s->starved = true;
+    starved_.push_back(fd);
+  } else if (res < 0 && res != -ECANCELED) {
+    s->received.push_back({res, 0});
+    s->recvEnded = true;
+  }
+  if (!(flags & IORING_CQE_F_MORE)) {
+    s->recvArmed = false;  // ended (cancelled, an overflow, the end): arm() decides
+    s->recvCancelling = false;
+    --s->ops;
   }
 }
 
-void Streams::orphanCompleted(std::uint64_t data, int res, unsigned flags) {
-  (void)res;
-  if (flags & IORING_CQE_F_BUFFER) {
-    buffers_->taken();
-    buffers_->release(static_cast<std::uint16_t>(flags >> IORING_CQE_BUFFER_SHIFT));
+void Streams::sendCompleted(Stream& s, int res, unsigned flags) {
+  (void)flags;
+  --s.ops;
+  if (res == -EOPNOTSUPP && s.sendZc) {
+    s.noZc = true;  // a socket without zero-copy: plain sends from now
+    submitSend(s);
+    return;
   }
-  int fd = fdOf(data);
-  std::uint32_t seq = seqOf(data);
+  if (res > 0) {
+    s.at += res;
+    s.left -= static_cast<std::size_t>(res);
+    s.total += res;
+    if (s.left > 0) {
+      submitSend(s);  // the rest, before anything queued after it
+    } else {
+      finishSend(s, s.total);
+    }
+  } else if (res == -EINTR || res == -EAGAIN || res == 0) {
+    submitSend(s);
+  } else {
+    finishSend(s, res);
+  }
+}
+
+void Streams::orphanCompleted(Kind kind, int fd, std::uint32_t seq, unsigned flags) {
+  if (kind == kRecvOp && (flags & IORING_CQE_F_MORE)) return;  // the receive goes on
   auto it = std::find_if(orphans_.begin(), orphans_.end(), [&](const std::unique_ptr<Stream>& o) {
     return o->fd == fd && o->seq == seq;
   });
   if (it == orphans_.end()) return;
   Stream& o = **it;
-  if (flags & IORING_CQE_F_MORE) return;  // more to come: a receive's, or a zero-copy notification
   if (--o.ops > 0) return;
   if (o.held >= 0) buffers_->release(static_cast<std::uint16_t>(o.held));
   orphans_.erase(it);
@@ -295,12 +408,11 @@ void Streams::report(FiredList& fired) {
     Stream& s = *byFd_[static_cast<std::size_t>(fd)];
     if (!s.touched) continue;
     s.touched = false;
-    unsigned ev = ((s.mask & kRead) && s.head < s.received.size() ? kRead : 0u) |
-                  ((s.mask & kWrite) && !(s.sending && !s.sendDone) ? kWrite : 0u);
-    if (ev) {
-      fired.push_back({fd, ev});
-      touched_[kept++] = fd;  // looked at again next turn: level-triggered
-    }
+    unsigned ev = events(s);
+    if (ev) fired.push_back({fd, ev});
+    // Looked at again next turn: level-triggered, and a receive that ended
+    // while the stream reads is armed again then.
+    if (ev || needsArm(s)) touched_[kept++] = fd;
   }
   touched_.resize(kept);
   for (int fd : touched_) byFd_[static_cast<std::size_t>(fd)]->touched = true;

@@ -31,6 +31,10 @@ class Streams {
   static constexpr std::size_t kZeroCopyFrom = 64 * 1024;
 
   explicit Streams(Ring& ring) : ring_(ring) {}
+  /// After the ring has exited (the poller's order).
+  ~Streams();
+  Streams(const Streams&) = delete;
+  Streams& operator=(const Streams&) = delete;
 
   /// Starts `fd` (interest `mask`); false where the kernel cannot.
   bool start(int fd, unsigned mask);
@@ -67,35 +71,49 @@ class Streams {
 
  private:
   struct Waiting {
-    int result;  // > 0: bytes in `buffer`; 0: the end; < 0: -errno
-    std::uint16_t buffer;
+    int result;            // > 0: bytes in `buffer`; 0: the end; < 0: -errno
+    std::uint16_t buffer;  // < BufferRing::kCount: the ring's; above: a copy (copies_)
   };
   struct Stream {
     int fd = -1;
     std::uint32_t seq = 0;
     unsigned mask = 0;
-    int ops = 0;             // submissions whose last completion has not come
+    int ops = 0;             // submissions whose main completion has not come
     bool touched = false;    // listed in touched_
     bool recvArmed = false;  // a multishot receive in flight
     bool recvCancelling = false;
     bool recvEnded = false;  // the end or an error came: never armed again
     bool starved = false;    // ENOBUFS: armed again once a buffer comes back
+    bool parked = false;     // listed in parked_
     bool sending = false;    // a send job not yet taken (takeSent)
     bool sendDone = false;   // ... and finished, with sendResult
-    bool sendSubmitted = false;
-    bool sendZc = false;         // the send in flight is zero-copy
-    bool noZc = false;           // the socket refused zero-copy: plain sends only
-    bool finishPending = false;  // all sent (or failed), the kernel's notifications awaited
-    int zcNotifs = 0;            // notifications to come: the bytes are the kernel's until then
+    bool sendZc = false;     // the send in flight is zero-copy
+    bool noZc = false;       // the socket refused zero-copy: plain sends only
+    // An earlier job's bytes are still pinned: the next jobs are plain
+    // sends, so that what the kernel holds of ours stays one job's worth
+    // (zero-copy bytes sit in the socket's queue until delivered).
+    bool pinOut = false;
     long sendResult = 0;
     std::vector<Waiting> received;
     std::size_t head = 0;  // first result not taken
-    // The job: `left` bytes at `at`, in `out` or in received buffer `held`.
+    // The job: `left` bytes at `at`, in `out`, in pin `pin` (once a
+    // zero-copy send took them) or in received buffer `held`.
     WriteBuffer out;
     const char* at = nullptr;
     std::size_t left = 0;
     long total = 0;
     int held = -1;
+    int pin = -1;
+  };
+  // A job's bytes once a zero-copy send has them: the kernel may read them
+  // until that send's notification, after the job itself has ended (the
+  // peer's acknowledgement), so they are kept apart from the stream.
+  struct Pin {
+    int fd = -1;
+    std::uint32_t seq = 0;
+    int refs = 0;         // sends from these bytes whose last completion has not come
+    bool active = false;  // the job is still the stream's
+    WriteBuffer bytes;
   };
 
   void touch(Stream& s) {
@@ -103,25 +121,52 @@ class Streams {
     s.touched = true;
     touched_.push_back(s.fd);
   }
-  bool reportable(const Stream& s) const {
-    return ((s.mask & kRead) && s.head < s.received.size()) ||
-           ((s.mask & kWrite) && !(s.sending && !s.sendDone));
+  // Armed only once what it received is taken: the results waiting (in
+  // ring buffers, or copies) are bounded by one ring's worth per arming,
+  // whatever the transport's pauses.
+  static bool needsArm(const Stream& s) {
+    return (s.mask & kRead) && !s.recvArmed && !s.recvEnded && !s.starved &&
+           s.head == s.received.size();
+  }
+  // What a stream is reported as: readable while results wait (or its job
+  // ended, so that the transport takes the result with the read), writable
+  // while no send is in flight.
+  static unsigned events(const Stream& s) {
+    bool inFlight = s.sending && !s.sendDone;
+    return ((s.mask & kRead) && (s.head < s.received.size() || (s.sending && s.sendDone)) ? kRead
+                                                                                          : 0u) |
+           ((s.mask & kWrite) && !inFlight ? kWrite : 0u);
+  }
+  const char* dataOf(std::uint16_t buffer) const {
+    return buffer < BufferRing::kCount ? buffers_->data(buffer)
+                                       : copies_[buffer - BufferRing::kCount].get();
   }
   void arm(Stream& s);
+  void copyWaiting(Stream& s);
   void submitSend(Stream& s);
   void finishSend(Stream& s, long result);
+  int pinJob(Stream& s);
+  void unpin(int pin);
   void cancel(std::uint64_t target);
-  void orphanCompleted(std::uint64_t data, int res, unsigned flags);
+  void sendCompleted(Stream& s, int res, unsigned flags);
+  void orphanCompleted(Kind kind, int fd, std::uint32_t seq, unsigned flags);
 
   Ring& ring_;
   std::unique_ptr<BufferRing> buffers_;  // made with the first stream
   bool unavailable_ = false;             // the kernel refused the buffers
   std::vector<std::unique_ptr<Stream>> byFd_;
-  // Stopped streams with operations still in flight: their bytes and
-  // buffers are held until the last completion.
+  // Stopped streams with operations still in flight, until their last
+  // completion.
   std::vector<std::unique_ptr<Stream>> orphans_;
+  std::vector<std::unique_ptr<Pin>> pins_;  // by index; null: free
+  std::vector<int> freePins_;
+  // Received bytes copied out of the ring (a stream that stopped reading
+  // gives its buffers back): ids BufferRing::kCount + index.
+  std::vector<std::unique_ptr<char[]>> copies_;
+  std::vector<std::uint16_t> freeCopies_;
   std::vector<int> touched_;  // to look at in the next prepare and report
   std::vector<int> starved_;  // waiting for a buffer
+  std::vector<int> parked_;   // not reading, with results in ring buffers
   std::uint32_t nextSeq_ = 0;
   Completions::Counters counters_;
 };
