@@ -223,49 +223,65 @@ TEST_F(UringStreams, AReceiveStarvedOfBuffersResumesWhenOneComesBack) {
   EXPECT_EQ(*sent, first.result);
 }
 
-TEST_F(UringStreams, AStreamThatStopsReadingGivesItsBuffersBackWhenTheRingRunsLow) {
-  // The peer writes more than the ring holds; the stream takes nothing, so
-  // the kernel fills every buffer. Then it stops reading (a paused
-  // transport): its receive is cancelled, and with the ring low its waiting
-  // bytes are copied and the buffers given back, for the other streams.
-  // Reading again, it gets every byte, in order, before anything new.
-  Streamed& s = *streamed;
+TEST_F(UringStreams, AStreamThatStopsReadingGivesItsBuffersBackToAStarvedOne) {
+  // Stream A receives and takes nothing: at kMostWaiting results its
+  // receive stops (a fair share of the ring), then it stops reading (a
+  // paused transport). Stream B takes and keeps every buffer until the ring
+  // is empty and its receive starves. A's waiting bytes are then copied and
+  // its buffers given back, so B receives again; A, reading again, gets
+  // every byte in order.
+  Streamed& a = *streamed;
+  Pair other;
+  ASSERT_GE(other.ours, 0);
+  ASSERT_TRUE(a.ops->startStream(other.ours));
+  a.poller->update(other.ours, 0, detail::kRead);
   constexpr std::size_t kTotal =
-      (detail::uring::BufferRing::kCount + 64) * detail::uring::BufferRing::kSize;
+      (detail::uring::Streams::kMostWaiting + 8) * detail::uring::BufferRing::kSize;
   std::string sent = pattern(kTotal);
-  std::size_t written = 0;
-  auto feed = [&] {
-    while (written < kTotal) {
-      ssize_t n =
-          ::write(pair.peer, sent.data() + written, std::min<std::size_t>(65536, kTotal - written));
-      if (n <= 0) break;
-      written += static_cast<std::size_t>(n);
+  ASSERT_EQ(::write(pair.peer, sent.data(), kTotal), static_cast<ssize_t>(kTotal));
+  ASSERT_TRUE(a.turnUntil([&] {
+    return a.ops->counters().buffersFree <=
+           detail::uring::BufferRing::kCount - detail::uring::Streams::kMostWaiting;
+  }));
+  a.poller->update(a.fd, detail::kRead, 0);  // A stops reading
+  // B: keep every buffer, feeding until its receive finds none.
+  std::vector<Completions::Received> held;
+  std::size_t fed = 0;
+  std::string chunk = pattern(65536);
+  auto takeB = [&] {
+    while (auto r = a.ops->takeReceived(other.ours)) {
+      ASSERT_GT(r->result, 0);
+      held.push_back(*r);
     }
   };
-  ASSERT_TRUE(s.turnUntil([&] {
-    feed();
-    return s.ops->counters().buffersFree == 0;
-  })) << "the ring never filled";
-  s.poller->update(s.fd, detail::kRead, 0);  // stops reading
-  ASSERT_TRUE(s.turnUntil([&] { return s.ops->counters().parkedCopies > 0; }));
-  EXPECT_EQ(s.ops->counters().buffersFree, detail::uring::BufferRing::kCount)
-      << "every waiting result copied out of the ring";
-  s.poller->update(s.fd, 0, detail::kRead);
+  ASSERT_TRUE(a.turnUntil([&] {
+    takeB();
+    while (fed < (64u << 20)) {
+      ssize_t n = ::write(other.peer, chunk.data(), chunk.size());
+      if (n <= 0) break;
+      fed += static_cast<std::size_t>(n);
+    }
+    return a.ops->counters().parkedCopies > 0;
+  })) << "A never gave its buffers back: "
+      << a.ops->counters().starvations << " starvations";
+  EXPECT_GT(a.ops->counters().starvations, 0u);
+  for (const Completions::Received& r : held) a.ops->releaseReceived(r.buffer);
+  held.clear();
+  a.poller->update(other.ours, detail::kRead, 0);
+  a.poller->update(a.fd, 0, detail::kRead);  // A reads again
   std::string got;
-  ASSERT_TRUE(s.turnUntil(
-      [&] {
-        feed();
-        return got.size() == kTotal;
-      },
-      [&](unsigned) {
-        while (auto r = s.ops->takeReceived(s.fd)) {
-          ASSERT_GT(r->result, 0);
-          got.append(r->data, static_cast<std::size_t>(r->result));
-          s.ops->releaseReceived(r->buffer);
-        }
-      }))
+  ASSERT_TRUE(a.turnUntil([&] { return got.size() == kTotal; },
+                          [&](unsigned) {
+                            while (auto r = a.ops->takeReceived(a.fd)) {
+                              ASSERT_GT(r->result, 0);
+                              got.append(r->data, static_cast<std::size_t>(r->result));
+                              a.ops->releaseReceived(r->buffer);
+                            }
+                          }))
       << got.size() << " of " << kTotal;
   EXPECT_TRUE(got == sent) << "copied or not, the bytes come whole and in order";
+  a.ops->stopStream(other.ours);
+  while (auto r = a.ops->takeReceived(a.fd)) a.ops->releaseReceived(r->buffer);
 }
 
 TEST_F(UringStreams, LargeSendsAreZeroCopySmallOnesAreNot) {

@@ -43,18 +43,19 @@ class alignas(64) UringPoller final : public Poller, public Completions {
     // completion queue (a cancel run for another port may have completed
     // this one's accepts); the ring's exit cancels what is in flight.
     for (int fd : acceptors_) closeWaiting(*fds_[static_cast<std::size_t>(fd)].accept);
-    io_uring* r = ring_->get();
-    unsigned head, seen = 0;
-    io_uring_cqe* cqe;
-    io_uring_for_each_cqe(r, head, cqe) {
-      ++seen;
-      if ((cqe->user_data >> 62) == kAcceptOp && cqe->res >= 0) {
-        ::close(cqe->res);
-      }
+    drainCompleted();
+    // Bytes a zero-copy send pinned are the kernel's until its notification,
+    // which comes once the peer has them: waited for a while (on loopback
+    // it is at once), then given up on (Streams' destructor keeps them).
+    for (int turn = 0; turn < 50 && streams_.pinsPending() && ring_->onIssuerThread(); ++turn) {
+      __kernel_timespec ts{0, 10 * 1000 * 1000};
+      io_uring_cqe* first = nullptr;
+      int rc = io_uring_submit_and_wait_timeout(ring_->get(), &first, 1, &ts, nullptr);
+      if (rc < 0 && rc != -ETIME && rc != -EINTR) break;
+      drainCompleted();
     }
-    io_uring_cq_advance(r, seen);
-    // ring_ is the last member, so the ring exits (and the kernel lets go
-    // of every buffer and byte in flight) before streams_ frees them.
+    // ring_ is the last member, so the ring exits (and the kernel stops
+    // every operation in flight) before streams_ frees their buffers.
   }
   UringPoller(const UringPoller&) = delete;
   UringPoller& operator=(const UringPoller&) = delete;
@@ -312,6 +313,26 @@ class alignas(64) UringPoller final : public Poller, public Completions {
     }
     if (res == -ECANCELED) return;
     a.results.push_back(res);
+  }
+
+  // At destruction: what has completed, without reporting it. Accepted
+  // sockets nobody will take are closed; a stream's completions only
+  // settle its buffers and pins.
+  void drainCompleted() {
+    io_uring* r = ring_->get();
+    unsigned head, seen = 0;
+    io_uring_cqe* cqe;
+    io_uring_for_each_cqe(r, head, cqe) {
+      ++seen;
+      std::uint64_t data = cqe->user_data;
+      if (data == kCancelTag) continue;
+      if ((data >> 62) == kAcceptOp) {
+        if (cqe->res >= 0) ::close(cqe->res);
+      } else if ((data >> 63) != 0 && data != uring::tag(uring::kRecvOp, counterFd_, 0)) {
+        streams_.completed(data, cqe->res, cqe->flags);
+      }
+    }
+    io_uring_cq_advance(r, seen);
   }
 
   void armCounter() {

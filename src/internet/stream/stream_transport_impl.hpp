@@ -418,9 +418,7 @@ void StreamTransport<I, IO>::writeNow(std::span<const std::string_view> pieces) 
         return;
       }
     }
-    for (std::string_view piece : pieces) {
-      if (!piece.empty()) queue_.append(piece);  // an empty view may have no data at all
-    }
+    for (std::string_view piece : pieces) queue_.append(piece);
     if (queue_.empty()) return;
     if (!sendInFlight_) submitQueued();
     // Outside a read, always told of the result (doWrite takes it and

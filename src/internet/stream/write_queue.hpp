@@ -41,6 +41,7 @@ class WriteBuffer {
   std::string_view pending() const { return {data_.get() + head_, tail_ - head_}; }
 
   void append(std::string_view bytes) {
+    if (bytes.empty()) return;  // an empty view may have no data at all
     if (bytes.size() > capacity_ - tail_) makeRoom(bytes.size());
     std::memcpy(data_.get() + tail_, bytes.data(), bytes.size());
     tail_ += bytes.size();
@@ -67,9 +68,9 @@ class WriteBuffer {
   /// Lets go of the storage without freeing it: for bytes the kernel may
   /// still read when their owner dies (a zero-copy send whose notification
   /// never came before the ring went away). Deliberately leaked.
-  void abandon() noexcept {
-    (void)data_.release();
+  char* abandon() noexcept {
     capacity_ = head_ = tail_ = 0;
+    return data_.release();
   }
 
   void clear() {

@@ -8,16 +8,30 @@
 #include <cerrno>
 #include <cstring>
 
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/lsan_interface.h>
+#endif
+
 namespace twisted::detail::uring {
 
 Streams::~Streams() {
   // The ring has exited, but a zero-copy send's pages stay in its socket
   // until the peer acknowledges them or the socket dies, which may be after
-  // this: they are let go of, not freed (nor reused through WriteBuffer's
-  // spare), so no later write lands in bytes the kernel may still send.
+  // this: what the poller could not wait for (drainPins) is let go of, not
+  // freed (nor reused through WriteBuffer's spare), so that no later write
+  // lands in bytes the kernel may still send.
   for (const std::unique_ptr<Pin>& pin : pins_) {
-    if (pin && pin->refs > 0) pin->bytes.abandon();
+    if (!pin || pin->refs == 0) continue;
+    [[maybe_unused]] char* kept = pin->bytes.abandon();
+#if defined(__SANITIZE_ADDRESS__)
+    __lsan_ignore_object(kept);  // deliberate: see above
+#endif
   }
+}
+
+bool Streams::pinsPending() const {
+  return std::any_of(pins_.begin(), pins_.end(),
+                     [](const std::unique_ptr<Pin>& p) { return p && p->refs > 0; });
 }
 
 bool Streams::start(int fd, unsigned mask) {
@@ -144,6 +158,18 @@ void Streams::stop(int fd) {
 }
 
 bool Streams::prepare() {
+  if (!parked_.empty() && !starved_.empty() && buffers_->available() < BufferRing::kCount / 4) {
+    // Streams that do not read hold buffers that others are starved of (a
+    // proxy pausing one side until the other answers could otherwise starve
+    // the answer): their waiting bytes are copied and the buffers given back.
+    for (int fd : parked_) {
+      if (!has(fd)) continue;
+      Stream& s = *byFd_[static_cast<std::size_t>(fd)];
+      s.parked = false;
+      if (!(s.mask & kRead)) copyWaiting(s);
+    }
+    parked_.clear();
+  }
   if (!starved_.empty() && buffers_->available() > 0) {
     for (int fd : starved_) {
       if (!has(fd)) continue;
@@ -152,18 +178,6 @@ bool Streams::prepare() {
       touch(s);
     }
     starved_.clear();
-  }
-  if (!parked_.empty() && buffers_->available() < BufferRing::kCount / 4) {
-    // Streams that do not read hold buffers the others need (a proxy
-    // pausing one side until the other answers could otherwise starve the
-    // answer): their waiting bytes are copied and the buffers given back.
-    for (int fd : parked_) {
-      if (!has(fd)) continue;
-      Stream& s = *byFd_[static_cast<std::size_t>(fd)];
-      s.parked = false;
-      if (!(s.mask & kRead)) copyWaiting(s);
-    }
-    parked_.clear();
   }
   bool now = false;
   for (int fd : touched_) {
@@ -187,7 +201,16 @@ void Streams::arm(Stream& s) {
     ++s.ops;
     return;
   }
-  if (s.mask & kRead) return;
+  if (s.mask & kRead) {
+    // A stream far ahead of its reader (results it has not taken) stops
+    // receiving until it has taken them, so that one connection cannot hold
+    // the ring: armed again once they are taken (needsArm).
+    if (s.recvArmed && !s.recvCancelling && s.received.size() - s.head >= kMostWaiting) {
+      cancel(tag(kRecvOp, s.fd, s.seq));
+      s.recvCancelling = true;
+    }
+    return;
+  }
   // Not reading (paused, or done): the kernel must stop filling buffers
   // for nobody. What it received before the cancel still comes, in order,
   // and waits in its buffers (copied out if the ring runs low: prepare).

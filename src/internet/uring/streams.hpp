@@ -28,7 +28,10 @@ class Streams {
   /// Sends of at least this many bytes are zero-copy (IORING_OP_SEND_ZC):
   /// below it, pinning pages and the extra notification cost more than the
   /// copy they save.
-  static constexpr std::size_t kZeroCopyFrom = 64 * 1024;
+  static constexpr std::size_t kZeroCopyFrom = 256 * 1024;
+  /// A stream with this many results not taken has its receive cancelled
+  /// until it takes them (a fair share of the ring).
+  static constexpr std::size_t kMostWaiting = 32;
 
   explicit Streams(Ring& ring) : ring_(ring) {}
   /// After the ring has exited (the poller's order).
@@ -60,6 +63,8 @@ class Streams {
   bool prepare();
   /// A receive's or a send's completion.
   void completed(std::uint64_t data, int res, unsigned flags);
+  /// Whether bytes of a zero-copy send still wait for the kernel's notification.
+  bool pinsPending() const;
   /// After the completions: what to report this turn.
   void report(FiredList& fired);
   Completions::Counters counters() const {
